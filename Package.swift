@@ -1,0 +1,102 @@
+// swift-tools-version:6.0
+// Weft: a service mesh in Swift. See docs/architecture.md for how the targets fit.
+import PackageDescription
+
+// Every target runs in the Swift 6 language mode (strict concurrency checking).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "weft",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "WeftProtocol", targets: ["WeftProtocol"]),
+    ],
+    dependencies: [],
+    targets: [
+        // MARK: C layers. Module maps only, plus one shim target for OpenSSL macros.
+        .systemLibrary(
+            name: "CNghttp2",
+            path: "Shared/CNghttp2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Shared/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "COpenSSLShims",
+            dependencies: ["COpenSSL"],
+            path: "Shared/COpenSSLShims"
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Shared/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // MARK: Shared Swift modules. Each C module is imported by exactly one of these.
+        .target(
+            name: "WeftProtocol",
+            path: "Shared/WeftProtocol",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WeftTLS",
+            dependencies: ["COpenSSL", "COpenSSLShims"],
+            path: "Shared/WeftTLS",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WeftHTTP2",
+            dependencies: ["CNghttp2"],
+            path: "Shared/WeftHTTP2",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WeftPostgres",
+            dependencies: ["CLibPQ"],
+            path: "Shared/WeftPostgres",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests.
+        // Test-only helpers (the throwaway PostgreSQL cluster); a plain library so every
+        // test target can share it.
+        .target(
+            name: "WeftTestSupport",
+            path: "Tests/WeftTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftProtocolTests",
+            dependencies: ["WeftProtocol"],
+            path: "Tests/WeftProtocolTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftTLSTests",
+            dependencies: ["WeftTLS"],
+            path: "Tests/WeftTLSTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftHTTP2Tests",
+            dependencies: ["WeftHTTP2"],
+            path: "Tests/WeftHTTP2Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftPostgresTests",
+            dependencies: ["WeftPostgres", "WeftTestSupport"],
+            path: "Tests/WeftPostgresTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

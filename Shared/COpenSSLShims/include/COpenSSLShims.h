@@ -1,0 +1,40 @@
+// Function wrappers for the OpenSSL macros that Swift cannot import.
+//
+// Only macros live here; everything OpenSSL exports as a real function is called
+// directly from WeftTLS. Every symbol carries the `COpenSSLShims_` prefix so that a
+// reader can tell at a glance which calls cross this shim.
+#ifndef WEFT_COPENSSL_SHIMS_H
+#define WEFT_COPENSSL_SHIMS_H
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/// `EVP_EC_gen(curve)`: a fresh EC key on the named curve ("P-256").
+EVP_PKEY *COpenSSLShims_EVP_EC_gen(const char *curve);
+
+/// `BIO_get_mem_data`: the bytes held by a memory BIO, without copying.
+long COpenSSLShims_BIO_get_mem_data(BIO *bio, char **data);
+
+/// `SSL_CTX_set_min_proto_version` / `SSL_CTX_set_max_proto_version`.
+int COpenSSLShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+int COpenSSLShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
+
+/// `X509V3_set_ctx_nodb`: an extension context with no configuration database.
+void COpenSSLShims_X509V3_set_ctx_nodb(X509V3_CTX *ctx);
+
+/// The `sk_X509_*` family.
+STACK_OF(X509) *COpenSSLShims_sk_X509_new_null(void);
+int COpenSSLShims_sk_X509_push(STACK_OF(X509) *stack, X509 *cert);
+int COpenSSLShims_sk_X509_num(const STACK_OF(X509) *stack);
+X509 *COpenSSLShims_sk_X509_value(const STACK_OF(X509) *stack, int index);
+void COpenSSLShims_sk_X509_pop_free(STACK_OF(X509) *stack);
+
+/// The `sk_GENERAL_NAME_*` family (subject alternative names).
+int COpenSSLShims_sk_GENERAL_NAME_num(const STACK_OF(GENERAL_NAME) *names);
+GENERAL_NAME *COpenSSLShims_sk_GENERAL_NAME_value(const STACK_OF(GENERAL_NAME) *names, int index);
+void COpenSSLShims_GENERAL_NAMES_free(STACK_OF(GENERAL_NAME) *names);
+
+#endif

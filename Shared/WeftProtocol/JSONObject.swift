@@ -1,0 +1,105 @@
+/// A coding key for any member name; lets Weft see every key of an object,
+/// including the ones no type declares.
+struct AnyKey: CodingKey, Hashable, ExpressibleByStringLiteral {
+    var stringValue: String
+    var intValue: Int? { nil }
+
+    init(_ string: String) { self.stringValue = string }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+    init(stringLiteral value: String) { self.stringValue = value }
+}
+
+/// Reads one JSON object for a hand-written `init(from:)`: checks the member names
+/// against the type's list (per the decoder's unknown-field policy), and turns a
+/// missing or invalid member into a `ProtocolError` with its full path.
+///
+/// Every Weft type decodes through this, so the error policy lives in one place.
+struct JSONObject {
+    let container: KeyedDecodingContainer<AnyKey>
+    let codingPath: [any CodingKey]
+
+    init(_ decoder: any Decoder, fields: Set<String>) throws {
+        self.container = try decoder.container(keyedBy: AnyKey.self)
+        self.codingPath = decoder.codingPath
+        let policy = decoder.userInfo[WeftJSON.unknownFieldsKey] as? WeftJSON.UnknownFieldPolicy ?? .reject
+        if policy == .reject {
+            // Report the first unknown member in name order, so the message is stable.
+            if let unknown = container.allKeys.map(\.stringValue).filter({ !fields.contains($0) }).sorted().first {
+                let known = fields.sorted().joined(separator: ", ")
+                throw ProtocolError(FieldPath(codingPath + [AnyKey(unknown)]), "unknown field; known fields are: \(known)")
+            }
+        }
+    }
+
+    func contains(_ key: String) -> Bool { container.contains(AnyKey(key)) }
+
+    /// A member that must be present and not null.
+    func required<T: Decodable>(_ key: String, as type: T.Type = T.self) throws -> T {
+        guard container.contains(AnyKey(key)) else {
+            throw ProtocolError(FieldPath(codingPath + [AnyKey(key)]), "is required")
+        }
+        if try container.decodeNil(forKey: AnyKey(key)) {
+            throw ProtocolError(FieldPath(codingPath + [AnyKey(key)]), "must not be null")
+        }
+        return try container.decode(T.self, forKey: AnyKey(key))
+    }
+
+    /// A member that may be absent or null.
+    func optional<T: Decodable>(_ key: String, as type: T.Type = T.self) throws -> T? {
+        try container.decodeIfPresent(T.self, forKey: AnyKey(key))
+    }
+
+    /// A member with a default when absent or null.
+    func optional<T: Decodable>(_ key: String, default value: T) throws -> T {
+        try container.decodeIfPresent(T.self, forKey: AnyKey(key)) ?? value
+    }
+
+    /// An error about this object's member `key`.
+    func error(_ key: String, _ reason: String) -> ProtocolError {
+        ProtocolError(FieldPath(codingPath + [AnyKey(key)]), reason)
+    }
+
+    /// Runs a validating initializer, placing its (relative) errors under this
+    /// object's path.
+    func validate<T>(_ build: () throws(ProtocolError) -> T) throws(ProtocolError) -> T {
+        do {
+            return try build()
+        } catch {
+            throw error.under(codingPath)
+        }
+    }
+}
+
+/// Decoding of single-string values (names, IDs, versions, durations) through a
+/// validating initializer, with the error placed at the value's path.
+protocol StringValidated: Codable, CustomStringConvertible {
+    init(validating text: String) throws(ProtocolError)
+}
+
+extension StringValidated {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(validating: text)
+        } catch {
+            throw error.under(decoder.codingPath)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension KeyedEncodingContainer where K == AnyKey {
+    /// Encodes `value` unless it is nil, so absent options stay absent in JSON.
+    mutating func encode<T: Encodable>(_ value: T?, _ key: String) throws {
+        if let value { try encode(value, forKey: AnyKey(key)) }
+    }
+}
+
+extension Encoder {
+    func object() -> KeyedEncodingContainer<AnyKey> { container(keyedBy: AnyKey.self) }
+}

@@ -1,0 +1,79 @@
+internal import COpenSSL
+internal import COpenSSLShims
+
+/// A private key held by OpenSSL. Weft issues and accepts EC P-256 keys for
+/// workloads; the key never leaves this object except as PEM the caller asked for.
+///
+/// The `EVP_PKEY` has exactly one owner, this object, which frees it in `deinit`.
+public final class PrivateKey: @unchecked Sendable {
+    // `@unchecked Sendable`: the key is never mutated after creation, and OpenSSL's
+    // EVP_PKEY is safe to use for signing from several threads at once.
+    let pointer: OpaquePointer
+
+    private init(taking pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit {
+        EVP_PKEY_free(pointer)
+    }
+
+    /// Generates a fresh EC key on NIST P-256 from OpenSSL's CSPRNG.
+    public static func generateP256() throws -> PrivateKey {
+        guard let key = COpenSSLShims_EVP_EC_gen("P-256") else {
+            throw TLSError.fromQueue(.keyGenerationFailed, "EC P-256 key generation")
+        }
+        return PrivateKey(taking: key)
+    }
+
+    /// Parses a PEM private key (PKCS#8 or traditional). Only EC P-256 keys are
+    /// accepted: the mesh has one key type, so anything else is a configuration error.
+    public convenience init(pem: String) throws {
+        let bytes = Array(pem.utf8)
+        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
+        }
+        defer { BIO_free(bio) }
+        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+            throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM private key")
+        }
+        guard EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, EVP_PKEY_get_bits(key) == 256 else {
+            let bits = EVP_PKEY_get_bits(key)
+            EVP_PKEY_free(key)
+            throw TLSError(.unsupportedKeyType, "expected an EC P-256 key, got a \(bits)-bit key of another type")
+        }
+        self.init(taking: key)
+    }
+
+    /// The key in PKCS#8 PEM form. Handle with care: this is the secret.
+    public func pkcs8PEM() throws -> String {
+        try withMemoryBIO { bio in
+            PEM_write_bio_PrivateKey(bio, pointer, nil, nil, 0, nil, nil) == 1
+        }
+    }
+
+    /// The matching public key in SubjectPublicKeyInfo PEM form.
+    public func publicKeyPEM() throws -> String {
+        try withMemoryBIO { bio in
+            PEM_write_bio_PUBKEY(bio, pointer) == 1
+        }
+    }
+
+    /// Key size in bits, as OpenSSL reports it (256 for P-256).
+    public var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+}
+
+/// Runs `write` against a fresh memory BIO and returns what it wrote as a string.
+func withMemoryBIO(_ write: (OpaquePointer) -> Bool) throws -> String {
+    guard let bio = BIO_new(BIO_s_mem()) else {
+        throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
+    }
+    defer { BIO_free(bio) }
+    guard write(bio) else {
+        throw TLSError.fromQueue(.internalFailure, "writing PEM")
+    }
+    var data: UnsafeMutablePointer<CChar>? = nil
+    let length = COpenSSLShims_BIO_get_mem_data(bio, &data)
+    guard let data, length > 0 else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+}
