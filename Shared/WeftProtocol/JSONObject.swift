@@ -103,3 +103,31 @@ extension KeyedEncodingContainer where K == AnyKey {
 extension Encoder {
     func object() -> KeyedEncodingContainer<AnyKey> { container(keyedBy: AnyKey.self) }
 }
+
+extension JSONObject {
+    /// An array member, absent meaning empty, refused past `limit` elements. The
+    /// count is checked before any element is decoded.
+    func list<T: Decodable>(_ key: String, limit: Int, required: Bool = false) throws -> [T] {
+        let anyKey = AnyKey(key)
+        guard container.contains(anyKey), try !container.decodeNil(forKey: anyKey) else {
+            if required { throw error(key, "is required") }
+            return []
+        }
+        let elements = try container.nestedUnkeyedContainer(forKey: anyKey)
+        if let count = elements.count, count > limit {
+            throw error(key, "has \(count) entries; the limit is \(limit)")
+        }
+        let values = try container.decode([T].self, forKey: anyKey)
+        if required && values.isEmpty { throw error(key, "must not be empty") }
+        return values
+    }
+}
+
+/// Shared check for the percentages used by mirrors and faults.
+enum Percent {
+    static func validate(_ value: Double, field: String) throws(ProtocolError) {
+        guard value.isFinite, (0...100).contains(value) else {
+            throw ProtocolError(field: field, "must be a percentage between 0 and 100, got \(value)")
+        }
+    }
+}

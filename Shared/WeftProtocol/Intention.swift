@@ -1,0 +1,71 @@
+/// An authorization rule on a service's inbound side: may `source` call
+/// `destination`, optionally only with these methods and on this path?
+///
+/// The caller's identity comes from its mTLS certificate, never from a header.
+/// When several intentions match a request, the most specific source wins (exact
+/// identity, then namespace, then `*`); among equally specific ones, `deny` wins.
+/// When none matches, the mesh default applies (`MeshDefaults.defaultAction`, deny
+/// unless an operator chose otherwise).
+public struct Intention: Codable, Hashable, Sendable {
+    public var source: IdentityPattern
+    public var destination: ServiceName
+    public var namespace: NamespaceName
+    public var action: IntentionAction
+    /// Empty: any method.
+    public var methods: [HTTPMethod]
+    /// Nil: any path. Regexes are allowed and run in linear time.
+    public var path: PathMatch?
+    public var description: String?
+
+    public init(
+        source: IdentityPattern, destination: ServiceName, namespace: NamespaceName = .default, action: IntentionAction,
+        methods: [HTTPMethod] = [], path: PathMatch? = nil, description: String? = nil
+    ) throws(ProtocolError) {
+        if let description, description.utf8.count > ProtocolLimits.descriptionLength {
+            throw ProtocolError(field: "description", "longer than \(ProtocolLimits.descriptionLength) bytes")
+        }
+        self.source = source
+        self.destination = destination
+        self.namespace = namespace
+        self.action = action
+        self.methods = methods
+        self.path = path
+        self.description = description
+    }
+
+    public var destinationReference: ServiceReference { ServiceReference(service: destination, namespace: namespace) }
+
+    /// Whether this intention speaks about this request (its action is then the
+    /// candidate verdict).
+    public func applies(to caller: SPIFFEID, method: Substring, path requestPath: Substring) -> Bool {
+        guard source.matches(caller) else { return false }
+        if !methods.isEmpty, !methods.contains(where: { $0.rawValue == method }) { return false }
+        if let path, !path.matches(path: requestPath) { return false }
+        return true
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let object = try JSONObject(decoder, fields: ["source", "destination", "namespace", "action", "methods", "path", "description"])
+        let source: IdentityPattern = try object.required("source")
+        let destination: ServiceName = try object.required("destination")
+        let namespace: NamespaceName = try object.optional("namespace", default: .default)
+        let action: IntentionAction = try object.required("action")
+        let methods: [HTTPMethod] = try object.list("methods", limit: ProtocolLimits.methodsPerMatch)
+        let path: PathMatch? = try object.optional("path")
+        let description: String? = try object.optional("description")
+        self = try object.validate { () throws(ProtocolError) in
+            try Intention(source: source, destination: destination, namespace: namespace, action: action, methods: methods, path: path, description: description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var object = encoder.object()
+        try object.encode(source, "source")
+        try object.encode(destination, "destination")
+        try object.encode(namespace, "namespace")
+        try object.encode(action, "action")
+        if !methods.isEmpty { try object.encode(methods, "methods") }
+        try object.encode(path, "path")
+        try object.encode(description, "description")
+    }
+}

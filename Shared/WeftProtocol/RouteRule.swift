@@ -1,0 +1,97 @@
+/// One rule of a route table: which requests it takes (`match`), where they go
+/// (`destinations`, split by weight), and how (timeout, retries, rewrite, mirror,
+/// fault injection). Tables are evaluated in order; the first matching rule wins.
+///
+/// Rules checked across fields, each with its own error:
+/// - destination weights sum to exactly 100; a lone destination may omit its weight,
+///   but with several every weight must be given;
+/// - no destination appears twice with the same subset;
+/// - `rewrite.prefix` needs a `match.path.prefix` to replace;
+/// - `retries.per_try_timeout` does not exceed `timeout`.
+public struct RouteRule: Codable, Hashable, Sendable {
+    public var name: RouteName
+    public var match: RouteMatch
+    public var destinations: [RouteDestination]
+    /// The whole request's deadline, retries included (1 ms to 1 h). Nil: the
+    /// service's policy applies.
+    public var timeout: WeftDuration?
+    public var retries: RetryPolicy?
+    public var rewrite: RouteRewrite?
+    public var mirror: MirrorPolicy?
+    public var fault: FaultInjection?
+
+    public init(
+        name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination], timeout: WeftDuration? = nil,
+        retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil, fault: FaultInjection? = nil
+    ) throws(ProtocolError) {
+        guard !destinations.isEmpty else { throw ProtocolError(field: "destinations", "must not be empty") }
+        guard destinations.count <= ProtocolLimits.destinationsPerRoute else {
+            throw ProtocolError(field: "destinations", "has \(destinations.count) entries; the limit is \(ProtocolLimits.destinationsPerRoute)")
+        }
+        let total = destinations.reduce(0) { $0 + $1.weight }
+        guard total == 100 else {
+            throw ProtocolError(field: "destinations", "weights sum to \(total); they must sum to 100")
+        }
+        var seen = Set<RouteDestinationKey>()
+        for (index, destination) in destinations.enumerated() {
+            let key = RouteDestinationKey(reference: destination.reference, subset: destination.subset)
+            guard seen.insert(key).inserted else {
+                throw ProtocolError(FieldPath([.key("destinations"), .index(index)]), "repeats an earlier destination with the same subset; merge their weights")
+            }
+        }
+        if let timeout { try timeout.check(in: .milliseconds(1)...WeftDuration.seconds(3600), field: "timeout") }
+        if rewrite?.prefix != nil {
+            guard case .prefix = match.path else {
+                throw ProtocolError(FieldPath([.key("rewrite"), .key("prefix")]), "needs match.path.prefix to replace")
+            }
+        }
+        if let timeout, let perTry = retries?.perTryTimeout, perTry > timeout {
+            throw ProtocolError(FieldPath([.key("retries"), .key("per_try_timeout")]), "(\(perTry)) exceeds the route timeout (\(timeout))")
+        }
+        self.name = name
+        self.match = match
+        self.destinations = destinations
+        self.timeout = timeout
+        self.retries = retries
+        self.rewrite = rewrite
+        self.mirror = mirror
+        self.fault = fault
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let object = try JSONObject(decoder, fields: ["name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault"])
+        let name: RouteName = try object.required("name")
+        let match: RouteMatch = try object.optional("match", default: RouteMatch())
+        let decoded: [RouteDestination.Decoded] = try object.list("destinations", limit: ProtocolLimits.destinationsPerRoute, required: true)
+        if decoded.count > 1, let missing = decoded.firstIndex(where: { !$0.weightGiven }) {
+            throw ProtocolError(FieldPath(decoder.codingPath + [AnyKey("destinations")]).appending(.index(missing)).appending(.key("weight")),
+                "is required when a route has several destinations")
+        }
+        let destinations = decoded.map(\.destination)
+        let timeout: WeftDuration? = try object.optional("timeout")
+        let retries: RetryPolicy? = try object.optional("retries")
+        let rewrite: RouteRewrite? = try object.optional("rewrite")
+        let mirror: MirrorPolicy? = try object.optional("mirror")
+        let fault: FaultInjection? = try object.optional("fault")
+        self = try object.validate { () throws(ProtocolError) in
+            try RouteRule(name: name, match: match, destinations: destinations, timeout: timeout, retries: retries, rewrite: rewrite, mirror: mirror, fault: fault)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var object = encoder.object()
+        try object.encode(name, "name")
+        try object.encode(match, "match")
+        try object.encode(destinations, "destinations")
+        try object.encode(timeout, "timeout")
+        try object.encode(retries, "retries")
+        try object.encode(rewrite, "rewrite")
+        try object.encode(mirror, "mirror")
+        try object.encode(fault, "fault")
+    }
+
+    private struct RouteDestinationKey: Hashable {
+        var reference: ServiceReference
+        var subset: Labels
+    }
+}
