@@ -42,17 +42,37 @@ struct JSONObject {
         if try container.decodeNil(forKey: AnyKey(key)) {
             throw ProtocolError(FieldPath(codingPath + [AnyKey(key)]), "must not be null")
         }
-        return try container.decode(T.self, forKey: AnyKey(key))
+        return try decodeValue(T.self, key)
     }
 
     /// A member that may be absent or null.
     func optional<T: Decodable>(_ key: String, as type: T.Type = T.self) throws -> T? {
-        try container.decodeIfPresent(T.self, forKey: AnyKey(key))
+        guard container.contains(AnyKey(key)), try !container.decodeNil(forKey: AnyKey(key)) else { return nil }
+        return try decodeValue(T.self, key)
     }
 
     /// A member with a default when absent or null.
     func optional<T: Decodable>(_ key: String, default value: T) throws -> T {
-        try container.decodeIfPresent(T.self, forKey: AnyKey(key)) ?? value
+        try optional(key, as: T.self) ?? value
+    }
+
+    private func decodeValue<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
+        if let integerType = T.self as? any (FixedWidthInteger & Decodable).Type {
+            return try decodeInteger(integerType, key) as! T
+        }
+        return try container.decode(T.self, forKey: AnyKey(key))
+    }
+
+    /// Foundation's JSONDecoder reports `80.5` or `-1` for an unsigned field as "not
+    /// valid JSON" for the whole document, with no path. When an integer does not
+    /// decode, read the member again as a number to say precisely what is wrong.
+    private func decodeInteger<I: FixedWidthInteger & Decodable>(_ type: I.Type, _ key: String) throws -> I {
+        if let value = try? container.decode(I.self, forKey: AnyKey(key)) { return value }
+        if let number = try? container.decode(Double.self, forKey: AnyKey(key)) {
+            if number.rounded() != number { throw self.error(key, "must be a whole number, got \(number)") }
+            throw self.error(key, "is out of range (\(I.min) to \(I.max))")
+        }
+        return try container.decode(I.self, forKey: AnyKey(key))
     }
 
     /// An error about this object's member `key`.

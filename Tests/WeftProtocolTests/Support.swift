@@ -1,0 +1,58 @@
+import Testing
+import WeftProtocol
+
+/// Decodes `json` as `T` and expects a refusal at `path` whose reason contains
+/// `reason`. Returns the error for further checks.
+@discardableResult
+func expectRejected<T: Decodable>(
+    _ type: T.Type, _ json: String, path: String, reason: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> ProtocolError? {
+    do {
+        let value = try WeftJSON.decode(T.self, from: json)
+        Issue.record("expected \(T.self) to be refused at \(path), decoded \(value)", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        #expect(error.path.description == path, "path of: \(error)", sourceLocation: sourceLocation)
+        if !reason.isEmpty {
+            #expect(error.reason.contains(reason), "reason of: \(error)", sourceLocation: sourceLocation)
+        }
+        return error
+    }
+}
+
+/// Decodes, then checks that encoding and decoding again gives the same value and
+/// the same bytes (a stable wire form).
+@discardableResult
+func expectRoundTrip<T: Codable & Equatable>(
+    _ type: T.Type, _ json: String, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> T {
+    let value = try WeftJSON.decode(T.self, from: json)
+    let encoded = try WeftJSON.encode(value)
+    let again = try WeftJSON.decode(T.self, from: encoded)
+    #expect(again == value, "round trip changed the value", sourceLocation: sourceLocation)
+    #expect(try WeftJSON.encode(again) == encoded, "encoding is not stable", sourceLocation: sourceLocation)
+    return value
+}
+
+/// Expects a validating initializer to refuse `text` with `reason` in the message.
+func expectInvalid<T: Decodable>(_ type: T.Type, _ text: String, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    // Strings decode through JSON so the same path as the wire is tested.
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": escaped += "\\\""
+        case "\\": escaped += "\\\\"
+        case "\n": escaped += "\\n"
+        case "\t": escaped += "\\t"
+        default:
+            if scalar.value < 0x20 { escaped += String(format: scalar.value) } else { escaped.unicodeScalars.append(scalar) }
+        }
+    }
+    expectRejected(T.self, "\"\(escaped)\"", path: "", reason: reason, sourceLocation: sourceLocation)
+}
+
+private func String(format value: UInt32) -> String {
+    let hex = Swift.String(value, radix: 16)
+    return "\\u" + Swift.String(repeating: "0", count: 4 - hex.count) + hex
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import WeftProtocol
+
+@Suite struct WeftJSONTests {
+    @Test(arguments: [
+        ("", "document is empty"),
+        ("{", "malformed JSON"),
+        ("{\"name\": }", "malformed JSON"),
+        ("[1, 2", "malformed JSON"),
+        ("nul", "malformed JSON"),
+        ("\u{FEFF}{}garbage", "malformed JSON"),
+    ])
+    func malformedDocumentsAreRefusedAtTheTop(json: String, reason: String) {
+        expectRejected(Service.self, json, path: "", reason: reason)
+    }
+
+    @Test(arguments: [
+        ("[]", "", "expected an object"),
+        ("\"api\"", "", "expected an object"),
+        ("{\"name\": 5}", "name", "expected a string"),
+        ("{\"name\": null}", "name", "must not be null"),
+        ("{\"name\": [\"api\"]}", "name", "expected a string"),
+        ("{\"name\": \"api\", \"protocol\": true}", "protocol", "expected a string"),
+    ])
+    func wrongTypesNameTheField(json: String, path: String, reason: String) {
+        expectRejected(Service.self, json, path: path, reason: reason)
+    }
+
+    @Test func missingFieldsAreNamed() {
+        expectRejected(Service.self, "{}", path: "name", reason: "is required")
+        expectRejected(Instance.self, #"{"id": "i-1", "service": "api", "address": "10.0.0.1"}"#, path: "port", reason: "is required")
+    }
+
+    @Test func unknownFieldsAreRefusedByDefaultAndListTheKnownOnes() {
+        let error = expectRejected(Service.self, #"{"name": "api", "protocl": "http"}"#, path: "protocl", reason: "unknown field")
+        #expect(error?.reason.contains("name, namespace, protocol") == true)
+    }
+
+    @Test func unknownFieldsCanBeIgnoredForForwardCompatibility() throws {
+        let json = #"{"name": "api", "added_in_a_later_release": {"x": 1}}"#
+        let service = try WeftJSON.decode(Service.self, from: Data(json.utf8), unknownFields: .ignore)
+        #expect(service.name.rawValue == "api")
+    }
+
+    @Test func oversizedDocumentsAreRefusedBeforeParsing() {
+        let big = Data(repeating: UInt8(ascii: " "), count: WeftJSON.defaultMaximumSize + 1)
+        #expect(throws: ProtocolError("document is \(big.count) bytes; the limit is \(WeftJSON.defaultMaximumSize)")) {
+            try WeftJSON.decode(Service.self, from: big)
+        }
+    }
+
+    @Test func deepNestingIsRefusedWithoutCrashing() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: ProtocolError.self) { try WeftJSON.decode(Service.self, from: deep) }
+    }
+
+    @Test func integersOutOfRangeAreRefused() {
+        let base = #"{"id": "i-1", "service": "api", "address": "10.0.0.1", "port": PORT}"#
+        for (port, reason) in [("0", "between 1 and 65535"), ("65536", "between 1 and 65535"), ("-1", "between 1 and 65535"),
+                               ("80.5", "must be a whole number"), ("99999999999999999999", "out of range"), ("\"80\"", "expected an integer")] {
+            let error = expectRejected(Instance.self, base.replacingOccurrences(of: "PORT", with: port), path: "port", reason: "")
+            #expect(error?.description.contains(reason) == true, "\(port): \(String(describing: error))")
+        }
+    }
+
+    @Test func unsignedFieldsRefuseNegativeNumbersPrecisely() {
+        let json = #"{"version": -1, "generated_at": "2026-11-21T05:06:10Z"}"#
+        expectRejected(DiscoverySnapshot.self, json, path: "version", reason: "is out of range (0 to 18446744073709551615)")
+    }
+
+    @Test func fieldPathsQuoteKeysThatAreNotIdentifiers() {
+        let path = FieldPath([.key("labels"), .key("weft.dev/canary"), .index(2), .key("x\"y")])
+        #expect(path.description == #"labels["weft.dev/canary"][2]["x\"y"]"#)
+    }
+}
