@@ -1,0 +1,214 @@
+public import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A real PostgreSQL server for one test run: `initdb` into a fresh temporary
+/// directory, `postgres` on a free loopback port, torn down (server stopped,
+/// directory removed) by `stop()` or when the object goes away.
+///
+/// When `WEFT_TEST_DATABASE_URL` is set, that database is used instead and nothing
+/// is started or stopped: point it at a database you do not mind tests writing to.
+///
+/// The server binaries are found through `WEFT_PG_BIN`, then Debian's
+/// `/usr/lib/postgresql/<version>/bin` (newest first), then `PATH`. PostgreSQL
+/// refuses to run as root, so when the tests run as root (CI containers do) the
+/// binaries run as the `postgres` system user through `runuser`.
+///
+/// Settings favour speed over durability (`fsync=off`): the data is thrown away.
+public final class TemporaryPostgres: @unchecked Sendable {
+    // @unchecked: all state is set in init and only read afterwards, except the
+    // `stopped` flag, which the lock guards.
+    /// A libpq URL for the server's `postgres` database, user `weft`, no password.
+    public let url: String
+    public let port: Int
+    /// The cluster's directory; nil when using `WEFT_TEST_DATABASE_URL`.
+    public let directory: String?
+    private let binaries: String?
+    private let runAs: String?
+    private let lock = NSLock()
+    private var stopped = false
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts a server, or returns the external one named by `WEFT_TEST_DATABASE_URL`.
+    public static func start() throws -> TemporaryPostgres {
+        if let external = ProcessInfo.processInfo.environment["WEFT_TEST_DATABASE_URL"], !external.isEmpty {
+            return TemporaryPostgres(external: external)
+        }
+        let binaries = try findBinaries()
+        let runAs = geteuid() == 0 ? "postgres" : nil
+        let directory = try makeDirectory(owner: runAs)
+        do {
+            try run(binaries + "/initdb", ["-D", directory + "/data", "-U", "weft", "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"], runAs: runAs)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        // Another process can take the port between our probe and the server's
+        // bind; try a few.
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = try freeLoopbackPort()
+            let options = [
+                "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+                "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+            ].joined(separator: " ")
+            do {
+                try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"], runAs: runAs)
+                return TemporaryPostgres(port: port, directory: directory, binaries: binaries, runAs: runAs)
+            } catch {
+                lastError = error
+            }
+        }
+        let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: directory)
+        throw Failure(description: "PostgreSQL did not start: \(lastError.map { "\($0)" } ?? "unknown")\n\(log.suffix(2000))")
+    }
+
+    private init(external: String) {
+        self.url = external
+        self.port = 0
+        self.directory = nil
+        self.binaries = nil
+        self.runAs = nil
+    }
+
+    private init(port: Int, directory: String, binaries: String, runAs: String?) {
+        self.url = "postgresql://weft@127.0.0.1:\(port)/postgres"
+        self.port = port
+        self.directory = directory
+        self.binaries = binaries
+        self.runAs = runAs
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Stops the server at once (no checkpoint: the data is disposable) and removes
+    /// its directory. Safe to call more than once.
+    public func stop() {
+        let shouldStop: Bool = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard shouldStop, let directory, let binaries else { return }
+        _ = try? Self.run(binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "-t", "30", "stop"], runAs: runAs)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `body` against a fresh server, stopping it whatever happens.
+    public static func with<T>(_ body: (TemporaryPostgres) async throws -> T) async throws -> T {
+        let server = try start()
+        defer { server.stop() }
+        return try await body(server)
+    }
+
+    // MARK: Helpers
+
+    static func findBinaries() throws -> String {
+        let fileManager = FileManager.default
+        if let configured = ProcessInfo.processInfo.environment["WEFT_PG_BIN"], !configured.isEmpty {
+            guard fileManager.isExecutableFile(atPath: configured + "/initdb") else {
+                throw Failure(description: "WEFT_PG_BIN=\(configured) holds no initdb")
+            }
+            return configured
+        }
+        let debian = "/usr/lib/postgresql"
+        let versions = ((try? fileManager.contentsOfDirectory(atPath: debian)) ?? []).compactMap(Int.init).sorted(by: >)
+        for version in versions where fileManager.isExecutableFile(atPath: "\(debian)/\(version)/bin/initdb") {
+            return "\(debian)/\(version)/bin"
+        }
+        for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            if fileManager.isExecutableFile(atPath: "\(entry)/initdb") { return String(entry) }
+        }
+        throw Failure(description: "no PostgreSQL server binaries found (install Debian's postgresql package, or set WEFT_PG_BIN or WEFT_TEST_DATABASE_URL)")
+    }
+
+    static func makeDirectory(owner: String?) throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/weft-pg-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw Failure(description: "could not create a temporary directory: \(String(cString: strerror(errno)))")
+        }
+        let path = String(cString: made)
+        if let owner {
+            guard let user = getpwnam(owner) else {
+                throw Failure(description: "running as root needs the '\(owner)' user that Debian's postgresql package creates")
+            }
+            guard chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+                throw Failure(description: "could not hand \(path) to \(owner): \(String(cString: strerror(errno)))")
+            }
+        }
+        return path
+    }
+
+    /// Runs a command (as `runAs` through runuser when given), throwing with its
+    /// output when it fails.
+    ///
+    /// Spawned with posix_spawn and reaped with waitpid rather than Foundation's
+    /// Process: Process.waitUntilExit was seen to miss a child's exit when called
+    /// from a Swift Testing task, hanging the run. Output goes to a file, not a
+    /// pipe, so a daemon the command leaves behind (pg_ctl start) cannot hold it open.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], runAs: String?) throws -> String {
+        let argv = runAs.map { ["/usr/sbin/runuser", "-u", $0, "--", executable] } ?? [executable]
+        let allArguments = argv + arguments
+        let outputPath = NSTemporaryDirectory() + "/weft-cmd-\(UUID().uuidString).log"
+        defer { unlink(outputPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let cArguments: [UnsafeMutablePointer<CChar>?] = allArguments.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, allArguments[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "could not run \(allArguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw Failure(description: "waitpid: \(String(cString: strerror(errno)))") }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // WIFEXITED / WEXITSTATUS, which Swift cannot import as macros.
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            let how = exited ? "exited with \(code)" : "was killed by signal \(status & 0x7f)"
+            throw Failure(description: "\((executable as NSString).lastPathComponent) \(how): \(output.suffix(2000))")
+        }
+        return output
+    }
+
+    /// A loopback port that was free a moment ago (bound to port 0, then released).
+    public static func freeLoopbackPort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw Failure(description: "bind: \(String(cString: strerror(errno)))") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else { throw Failure(description: "getsockname: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
