@@ -12,7 +12,7 @@ let package = Package(
     name: "weft",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "WeftProtocol", targets: ["WeftProtocol"]),
+        .library(name: "WeftProtocol", targets: ["WeftProtocol"])
     ],
     dependencies: [],
     targets: [

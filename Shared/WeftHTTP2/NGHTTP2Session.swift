@@ -106,7 +106,8 @@ final class NGHTTP2Session {
 
 /// The frame types of RFC 9113, section 6.
 enum HTTP2FrameType: UInt8 {
-    case data = 0, headers, priority, rstStream, settings, pushPromise, ping, goaway, windowUpdate, continuation
+    case data = 0
+    case headers, priority, rstStream, settings, pushPromise, ping, goaway, windowUpdate, continuation
     case unknown = 0xFF
 }
 

@@ -1,11 +1,11 @@
 internal import CLibPQ
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Musl)
-internal import Musl
+    internal import Musl
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// One libpq connection (`PGconn`), owned by this object and closed in `deinit`.
@@ -56,7 +56,8 @@ public final class PostgresConnection {
         }
         if let index = parameters.firstIndex(where: { $0?.utf8.contains(0) == true }) {
             throw PostgresError(
-                .statementFailed, message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
+                .statementFailed,
+                message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
         }
         let result = withOptionalCStringArray(parameters) { parameterPointers in
             PQexecParams(connection, sql, Int32(parameters.count), nil, parameterPointers, nil, nil, 0)
@@ -123,7 +124,7 @@ private func withOptionalCStringArray<R>(
     _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
 ) -> R {
     let duplicates: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
-    defer { duplicates.forEach { free($0) } }
+    defer { for pointer in duplicates { free(pointer) } }
     let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } } + [nil]
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

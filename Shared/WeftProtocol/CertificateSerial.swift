@@ -7,7 +7,11 @@ public struct CertificateSerial: StringValidated, Hashable, Comparable, Sendable
 
     public init(validating text: String) throws(ProtocolError) {
         let digits = text.filter { $0 != ":" }.lowercased()
-        guard !digits.isEmpty, digits.count <= 40, digits.utf8.allSatisfy({ SemanticVersion.isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }) else {
+        guard !digits.isEmpty, digits.count <= 40,
+            digits.utf8.allSatisfy({
+                SemanticVersion.isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            })
+        else {
             throw ProtocolError("invalid certificate serial \"\(text.prefix(60))\": expected 1 to 40 hex digits")
         }
         // Leading zero octets carry no value; drop them so one serial has one spelling.

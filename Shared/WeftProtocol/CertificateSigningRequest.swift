@@ -17,7 +17,9 @@ public struct CertificateSigningRequest: Codable, Hashable, Sendable {
         let object = try JSONObject(decoder, fields: ["csr", "join_token"])
         let csr = try PEMDocument.decode(object, "csr", label: "CERTIFICATE REQUEST")
         let token: JoinTokenSecret? = try object.optional("join_token")
-        self = try object.validate { () throws(ProtocolError) in try CertificateSigningRequest(csr: csr, joinToken: token) }
+        self = try object.validate { () throws(ProtocolError) in
+            try CertificateSigningRequest(csr: csr, joinToken: token)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -8,7 +8,9 @@ public struct CertificateSigningResponse: Codable, Hashable, Sendable {
     public var notBefore: Timestamp
     public var notAfter: Timestamp
 
-    public init(chain: PEMDocument, identity: SPIFFEID, serial: CertificateSerial, notBefore: Timestamp, notAfter: Timestamp) throws(ProtocolError) {
+    public init(
+        chain: PEMDocument, identity: SPIFFEID, serial: CertificateSerial, notBefore: Timestamp, notAfter: Timestamp
+    ) throws(ProtocolError) {
         guard chain.label == "CERTIFICATE" else { throw ProtocolError(field: "chain", "must hold CERTIFICATE blocks") }
         guard notBefore < notAfter else { throw ProtocolError(field: "not_after", "must be after not_before") }
         self.chain = chain
@@ -20,13 +22,15 @@ public struct CertificateSigningResponse: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(decoder, fields: ["chain", "identity", "serial", "not_before", "not_after"])
-        let chain = try PEMDocument.decode(object, "chain", label: "CERTIFICATE", maximumBlocks: ProtocolLimits.certificatesPerChain)
+        let chain = try PEMDocument.decode(
+            object, "chain", label: "CERTIFICATE", maximumBlocks: ProtocolLimits.certificatesPerChain)
         let identity: SPIFFEID = try object.required("identity")
         let serial: CertificateSerial = try object.required("serial")
         let notBefore: Timestamp = try object.required("not_before")
         let notAfter: Timestamp = try object.required("not_after")
         self = try object.validate { () throws(ProtocolError) in
-            try CertificateSigningResponse(chain: chain, identity: identity, serial: serial, notBefore: notBefore, notAfter: notAfter)
+            try CertificateSigningResponse(
+                chain: chain, identity: identity, serial: serial, notBefore: notBefore, notAfter: notAfter)
         }
     }
 

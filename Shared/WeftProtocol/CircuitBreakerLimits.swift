@@ -9,7 +9,9 @@ public struct CircuitBreakerLimits: Codable, Hashable, Sendable {
     public static let `default` = try! CircuitBreakerLimits(
         maximumConnections: 1024, maximumPendingRequests: 1024, maximumRequests: 1024, maximumRetries: 3)
 
-    public init(maximumConnections: Int, maximumPendingRequests: Int, maximumRequests: Int, maximumRetries: Int) throws(ProtocolError) {
+    public init(maximumConnections: Int, maximumPendingRequests: Int, maximumRequests: Int, maximumRetries: Int)
+        throws(ProtocolError)
+    {
         for (field, value) in [
             ("max_connections", maximumConnections), ("max_pending_requests", maximumPendingRequests),
             ("max_requests", maximumRequests), ("max_retries", maximumRetries),
@@ -25,14 +27,17 @@ public struct CircuitBreakerLimits: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["max_connections", "max_pending_requests", "max_requests", "max_retries"])
+        let object = try JSONObject(
+            decoder, fields: ["max_connections", "max_pending_requests", "max_requests", "max_retries"])
         let d = Self.default
         let connections: Int = try object.optional("max_connections", default: d.maximumConnections)
         let pending: Int = try object.optional("max_pending_requests", default: d.maximumPendingRequests)
         let requests: Int = try object.optional("max_requests", default: d.maximumRequests)
         let retries: Int = try object.optional("max_retries", default: d.maximumRetries)
         self = try object.validate { () throws(ProtocolError) in
-            try CircuitBreakerLimits(maximumConnections: connections, maximumPendingRequests: pending, maximumRequests: requests, maximumRetries: retries)
+            try CircuitBreakerLimits(
+                maximumConnections: connections, maximumPendingRequests: pending, maximumRequests: requests,
+                maximumRetries: retries)
         }
     }
 

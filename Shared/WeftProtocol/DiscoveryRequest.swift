@@ -12,7 +12,9 @@ public struct DiscoveryRequest: Codable, Hashable, Sendable {
         public init(from decoder: any Decoder) throws {
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let value = Kind(rawValue: text) else {
-                throw ProtocolError(FieldPath(decoder.codingPath), "unknown proxy kind \"\(text.prefix(40))\"; expected sidecar or gateway")
+                throw ProtocolError(
+                    FieldPath(decoder.codingPath),
+                    "unknown proxy kind \"\(text.prefix(40))\"; expected sidecar or gateway")
             }
             self = value
         }
@@ -25,9 +27,13 @@ public struct DiscoveryRequest: Codable, Hashable, Sendable {
 
     public init(kind: Kind, service: ServiceReference, upstreams: [ServiceReference] = []) throws(ProtocolError) {
         guard upstreams.count <= ProtocolLimits.upstreamsPerRequest else {
-            throw ProtocolError(field: "upstreams", "has \(upstreams.count) entries; the limit is \(ProtocolLimits.upstreamsPerRequest)")
+            throw ProtocolError(
+                field: "upstreams", "has \(upstreams.count) entries; the limit is \(ProtocolLimits.upstreamsPerRequest)"
+            )
         }
-        guard Set(upstreams).count == upstreams.count else { throw ProtocolError(field: "upstreams", "lists a service twice") }
+        guard Set(upstreams).count == upstreams.count else {
+            throw ProtocolError(field: "upstreams", "lists a service twice")
+        }
         self.kind = kind
         self.service = service
         self.upstreams = upstreams
@@ -38,7 +44,9 @@ public struct DiscoveryRequest: Codable, Hashable, Sendable {
         let kind: Kind = try object.required("kind")
         let service: ServiceReference = try object.required("service")
         let upstreams: [ServiceReference] = try object.list("upstreams", limit: ProtocolLimits.upstreamsPerRequest)
-        self = try object.validate { () throws(ProtocolError) in try DiscoveryRequest(kind: kind, service: service, upstreams: upstreams) }
+        self = try object.validate { () throws(ProtocolError) in
+            try DiscoveryRequest(kind: kind, service: service, upstreams: upstreams)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -19,14 +19,19 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
         inboundIntentions: [Intention] = [], gatewayRoutes: RouteTable = .empty
     ) throws(ProtocolError) {
         guard upstreams.count <= ProtocolLimits.upstreamsPerRequest else {
-            throw ProtocolError(field: "upstreams", "has \(upstreams.count) entries; the limit is \(ProtocolLimits.upstreamsPerRequest)")
+            throw ProtocolError(
+                field: "upstreams", "has \(upstreams.count) entries; the limit is \(ProtocolLimits.upstreamsPerRequest)"
+            )
         }
         var seen = Set<ServiceReference>()
         for (index, upstream) in upstreams.enumerated() where !seen.insert(upstream.service).inserted {
-            throw ProtocolError(FieldPath([.key("upstreams"), .index(index), .key("service")]), "\(upstream.service) appears twice")
+            throw ProtocolError(
+                FieldPath([.key("upstreams"), .index(index), .key("service")]), "\(upstream.service) appears twice")
         }
         guard inboundIntentions.count <= ProtocolLimits.intentionsPerSnapshot else {
-            throw ProtocolError(field: "inbound_intentions", "has \(inboundIntentions.count) entries; the limit is \(ProtocolLimits.intentionsPerSnapshot)")
+            throw ProtocolError(
+                field: "inbound_intentions",
+                "has \(inboundIntentions.count) entries; the limit is \(ProtocolLimits.intentionsPerSnapshot)")
         }
         self.version = version
         self.generatedAt = generatedAt
@@ -37,7 +42,9 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["version", "generated_at", "defaults", "upstreams", "inbound_intentions", "gateway_routes"])
+        let object = try JSONObject(
+            decoder,
+            fields: ["version", "generated_at", "defaults", "upstreams", "inbound_intentions", "gateway_routes"])
         let version: UInt64 = try object.required("version")
         let generatedAt: Timestamp = try object.required("generated_at")
         let defaults: MeshDefaults = try object.optional("defaults", default: .default)
@@ -45,7 +52,9 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
         let intentions: [Intention] = try object.list("inbound_intentions", limit: ProtocolLimits.intentionsPerSnapshot)
         let routes: RouteTable = try object.optional("gateway_routes", default: .empty)
         self = try object.validate { () throws(ProtocolError) in
-            try DiscoverySnapshot(version: version, generatedAt: generatedAt, defaults: defaults, upstreams: upstreams, inboundIntentions: intentions, gatewayRoutes: routes)
+            try DiscoverySnapshot(
+                version: version, generatedAt: generatedAt, defaults: defaults, upstreams: upstreams,
+                inboundIntentions: intentions, gatewayRoutes: routes)
         }
     }
 

@@ -17,7 +17,9 @@ public struct Endpoint: Codable, Hashable, Sendable {
         guard health.receivesTraffic else {
             throw ProtocolError(field: "health", "an endpoint must be passing or warning, got \(health.rawValue)")
         }
-        guard (1...128).contains(weight) else { throw ProtocolError(field: "weight", "must be between 1 and 128, got \(weight)") }
+        guard (1...128).contains(weight) else {
+            throw ProtocolError(field: "weight", "must be between 1 and 128, got \(weight)")
+        }
         self.instance = instance
         self.address = address
         self.port = try Port.validate(port, field: "port")
@@ -38,7 +40,8 @@ public struct Endpoint: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["instance", "address", "port", "zone", "labels", "health", "weight"])
+        let object = try JSONObject(
+            decoder, fields: ["instance", "address", "port", "zone", "labels", "health", "weight"])
         let instance: InstanceID = try object.required("instance")
         let address: HostAddress = try object.required("address")
         let port: Int = try object.required("port")
@@ -47,7 +50,9 @@ public struct Endpoint: Codable, Hashable, Sendable {
         let health: HealthState = try object.optional("health", default: .passing)
         let weight: Int = try object.optional("weight", default: 1)
         self = try object.validate { () throws(ProtocolError) in
-            try Endpoint(instance: instance, address: address, port: port, zone: zone, labels: labels, health: health, weight: weight)
+            try Endpoint(
+                instance: instance, address: address, port: port, zone: zone, labels: labels, health: health,
+                weight: weight)
         }
     }
 

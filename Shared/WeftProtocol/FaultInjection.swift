@@ -26,7 +26,9 @@ public struct FaultInjection: Codable, Hashable, Sendable {
         }
         if let abort {
             guard (200...599).contains(abort.status) else {
-                throw ProtocolError(FieldPath([.key("abort"), .key("status")]), "must be an HTTP status between 200 and 599, got \(abort.status)")
+                throw ProtocolError(
+                    FieldPath([.key("abort"), .key("status")]),
+                    "must be an HTTP status between 200 and 599, got \(abort.status)")
             }
             do {
                 try Percent.validate(abort.percent, field: "percent")
@@ -43,7 +45,9 @@ public struct FaultInjection: Codable, Hashable, Sendable {
         let delay: DelayJSON? = try object.optional("delay")
         let abort: AbortJSON? = try object.optional("abort")
         self = try object.validate { () throws(ProtocolError) in
-            try FaultInjection(delay: delay.map { Delay(duration: $0.duration, percent: $0.percent) }, abort: abort.map { Abort(status: $0.status, percent: $0.percent) })
+            try FaultInjection(
+                delay: delay.map { Delay(duration: $0.duration, percent: $0.percent) },
+                abort: abort.map { Abort(status: $0.status, percent: $0.percent) })
         }
     }
 
@@ -56,7 +60,10 @@ public struct FaultInjection: Codable, Hashable, Sendable {
     private struct DelayJSON: Codable {
         var duration: WeftDuration
         var percent: Double
-        init(duration: WeftDuration, percent: Double) { self.duration = duration; self.percent = percent }
+        init(duration: WeftDuration, percent: Double) {
+            self.duration = duration
+            self.percent = percent
+        }
         init(from decoder: any Decoder) throws {
             let object = try JSONObject(decoder, fields: ["duration", "percent"])
             duration = try object.required("duration")
@@ -67,7 +74,10 @@ public struct FaultInjection: Codable, Hashable, Sendable {
     private struct AbortJSON: Codable {
         var status: Int
         var percent: Double
-        init(status: Int, percent: Double) { self.status = status; self.percent = percent }
+        init(status: Int, percent: Double) {
+            self.status = status
+            self.percent = percent
+        }
         init(from decoder: any Decoder) throws {
             let object = try JSONObject(decoder, fields: ["status", "percent"])
             status = try object.required("status")

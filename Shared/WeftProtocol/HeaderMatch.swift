@@ -13,7 +13,8 @@ public struct HeaderMatch: Codable, Hashable, Sendable {
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(decoder, fields: ValueMatch.fields.union(["name"]))
         self.name = try object.required("name")
-        self.match = try ValueMatch(from: object, allowed: ["exact", "prefix", "regex", "present", "absent", "version"])
+        self.match = try ValueMatch(
+            from: object, allowed: ["exact", "prefix", "regex", "present", "absent", "version"])
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -11,7 +11,8 @@ public struct HeaderName: StringValidated, Hashable, Comparable, Sendable {
             throw ProtocolError("invalid header name: longer than \(ProtocolLimits.headerNameLength) bytes")
         }
         if text.hasPrefix(":") {
-            throw ProtocolError("invalid header name \"\(text.prefix(40))\": pseudo-headers are matched with host, path and methods")
+            throw ProtocolError(
+                "invalid header name \"\(text.prefix(40))\": pseudo-headers are matched with host, path and methods")
         }
         guard text.utf8.allSatisfy(Self.isTokenByte) else {
             throw ProtocolError("invalid header name \"\(text.prefix(40))\": may hold only RFC 9110 token characters")

@@ -9,7 +9,9 @@ public enum HealthState: String, Codable, CaseIterable, Sendable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = HealthState(rawValue: text) else {
-            throw ProtocolError(FieldPath(decoder.codingPath), "unknown health state \"\(text.prefix(40))\"; expected one of passing, warning, critical, maintenance")
+            throw ProtocolError(
+                FieldPath(decoder.codingPath),
+                "unknown health state \"\(text.prefix(40))\"; expected one of passing, warning, critical, maintenance")
         }
         self = value
     }

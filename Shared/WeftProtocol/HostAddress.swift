@@ -18,7 +18,8 @@ public enum HostAddress: StringValidated, Hashable, Sendable {
             self = .ipv6(groups)
         } else {
             if text.utf8.count > ProtocolLimits.hostnameLength {
-                throw ProtocolError("invalid address: hostname is longer than \(ProtocolLimits.hostnameLength) characters")
+                throw ProtocolError(
+                    "invalid address: hostname is longer than \(ProtocolLimits.hostnameLength) characters")
             }
             let labels = text.split(separator: ".", omittingEmptySubsequences: false)
             for label in labels {
@@ -28,7 +29,8 @@ public enum HostAddress: StringValidated, Hashable, Sendable {
             }
             // All-numeric dotted names that failed IPv4 parsing (`300.1.1.1`,
             // `1.2.3`) are typos of addresses, not hostnames.
-            if labels.last.map({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }) == true {
+            if labels.last.map({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }) == true
+            {
                 throw ProtocolError("invalid address \"\(text.prefix(80))\": not a valid IPv4 address")
             }
             self = .hostname(text)
@@ -55,7 +57,8 @@ public enum HostAddress: StringValidated, Hashable, Sendable {
         var octets: [UInt8] = []
         for part in parts {
             // No leading zeros: `010` is octal to some parsers and decimal to others.
-            guard (1...3).contains(part.count), part.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            guard (1...3).contains(part.count),
+                part.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
                 part == "0" || part.first != "0", let value = UInt8(part)
             else { return nil }
             octets.append(value)
@@ -86,7 +89,9 @@ public enum HostAddress: StringValidated, Hashable, Sendable {
             return groups
         }
         if halves.count == 2 {
-            guard let h = parseGroups(halves[0], allowIPv4Tail: false), let t = parseGroups(halves[1], allowIPv4Tail: true) else {
+            guard let h = parseGroups(halves[0], allowIPv4Tail: false),
+                let t = parseGroups(halves[1], allowIPv4Tail: true)
+            else {
                 return nil
             }
             head = h

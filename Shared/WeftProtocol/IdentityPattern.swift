@@ -17,11 +17,15 @@ public enum IdentityPattern: StringValidated, Hashable, Sendable {
             do {
                 id = try SPIFFEID(validating: String(text.dropLast()) + "x")
             } catch {
-                throw ProtocolError("invalid identity pattern \"\(text.prefix(120))\": expected *, spiffe://<trust-domain>/ns/<namespace>/sa/* or a SPIFFE ID")
+                throw ProtocolError(
+                    "invalid identity pattern \"\(text.prefix(120))\": expected *, spiffe://<trust-domain>/ns/<namespace>/sa/* or a SPIFFE ID"
+                )
             }
             self = .namespace(trustDomain: id.trustDomain, namespace: id.namespace)
         } else if text.contains("*") {
-            throw ProtocolError("invalid identity pattern \"\(text.prefix(120))\": '*' may only stand for the whole identity or the service segment (…/sa/*)")
+            throw ProtocolError(
+                "invalid identity pattern \"\(text.prefix(120))\": '*' may only stand for the whole identity or the service segment (…/sa/*)"
+            )
         } else {
             self = .exact(try SPIFFEID(validating: text))
         }

@@ -20,7 +20,8 @@ public struct Instance: Codable, Hashable, Sendable {
 
     public init(
         id: InstanceID, service: ServiceName, namespace: NamespaceName = .default, address: HostAddress, port: Int,
-        zone: String? = nil, labels: Labels = [:], health: HealthState = .passing, ttl: WeftDuration = Instance.defaultTTL
+        zone: String? = nil, labels: Labels = [:], health: HealthState = .passing,
+        ttl: WeftDuration = Instance.defaultTTL
     ) throws(ProtocolError) {
         if let zone, let problem = Labels.keyProblem(zone) {
             throw ProtocolError(field: "zone", "invalid zone \"\(zone.prefix(80))\": \(problem)")
@@ -40,7 +41,8 @@ public struct Instance: Codable, Hashable, Sendable {
     public var reference: ServiceReference { ServiceReference(service: service, namespace: namespace) }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["id", "service", "namespace", "address", "port", "zone", "labels", "health", "ttl"])
+        let object = try JSONObject(
+            decoder, fields: ["id", "service", "namespace", "address", "port", "zone", "labels", "health", "ttl"])
         let id: InstanceID = try object.required("id")
         let service: ServiceName = try object.required("service")
         let namespace: NamespaceName = try object.optional("namespace", default: .default)
@@ -51,7 +53,9 @@ public struct Instance: Codable, Hashable, Sendable {
         let health: HealthState = try object.optional("health", default: .passing)
         let ttl: WeftDuration = try object.optional("ttl", default: Self.defaultTTL)
         self = try object.validate { () throws(ProtocolError) in
-            try Instance(id: id, service: service, namespace: namespace, address: address, port: port, zone: zone, labels: labels, health: health, ttl: ttl)
+            try Instance(
+                id: id, service: service, namespace: namespace, address: address, port: port, zone: zone,
+                labels: labels, health: health, ttl: ttl)
         }
     }
 

@@ -14,7 +14,8 @@ public struct InstanceID: StringValidated, Hashable, Comparable, Sendable {
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":")
         }
         guard allowed else {
-            throw ProtocolError("invalid instance ID \"\(text.prefix(80))\": may hold only letters, digits, '.', '_', '-' and ':'")
+            throw ProtocolError(
+                "invalid instance ID \"\(text.prefix(80))\": may hold only letters, digits, '.', '_', '-' and ':'")
         }
         self.rawValue = text
     }

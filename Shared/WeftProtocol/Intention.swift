@@ -45,7 +45,8 @@ public struct Intention: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["source", "destination", "namespace", "action", "methods", "path", "description"])
+        let object = try JSONObject(
+            decoder, fields: ["source", "destination", "namespace", "action", "methods", "path", "description"])
         let source: IdentityPattern = try object.required("source")
         let destination: ServiceName = try object.required("destination")
         let namespace: NamespaceName = try object.optional("namespace", default: .default)
@@ -54,7 +55,9 @@ public struct Intention: Codable, Hashable, Sendable {
         let path: PathMatch? = try object.optional("path")
         let description: String? = try object.optional("description")
         self = try object.validate { () throws(ProtocolError) in
-            try Intention(source: source, destination: destination, namespace: namespace, action: action, methods: methods, path: path, description: description)
+            try Intention(
+                source: source, destination: destination, namespace: namespace, action: action, methods: methods,
+                path: path, description: description)
         }
     }
 

@@ -6,7 +6,8 @@ public enum IntentionAction: String, Codable, CaseIterable, Sendable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = IntentionAction(rawValue: text) else {
-            throw ProtocolError(FieldPath(decoder.codingPath), "unknown action \"\(text.prefix(40))\"; expected allow or deny")
+            throw ProtocolError(
+                FieldPath(decoder.codingPath), "unknown action \"\(text.prefix(40))\"; expected allow or deny")
         }
         self = value
     }

@@ -27,7 +27,8 @@ struct JSONObject {
             // Report the first unknown member in name order, so the message is stable.
             if let unknown = container.allKeys.map(\.stringValue).filter({ !fields.contains($0) }).sorted().first {
                 let known = fields.sorted().joined(separator: ", ")
-                throw ProtocolError(FieldPath(codingPath + [AnyKey(unknown)]), "unknown field; known fields are: \(known)")
+                throw ProtocolError(
+                    FieldPath(codingPath + [AnyKey(unknown)]), "unknown field; known fields are: \(known)")
             }
         }
     }

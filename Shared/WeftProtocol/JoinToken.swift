@@ -14,12 +14,18 @@ public struct JoinToken: Codable, Hashable, Sendable {
         id: String, identity: SPIFFEID, createdAt: Timestamp, expiresAt: Timestamp, maximumUses: Int, uses: Int = 0,
         revokedAt: Timestamp? = nil
     ) throws(ProtocolError) {
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ DNSLabel.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else {
+        guard (1...64).contains(id.utf8.count),
+            id.utf8.allSatisfy({ DNSLabel.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+        else {
             throw ProtocolError(field: "id", "must be 1 to 64 letters, digits, '-' or '_'")
         }
         guard createdAt < expiresAt else { throw ProtocolError(field: "expires_at", "must be after created_at") }
-        guard (1...1000).contains(maximumUses) else { throw ProtocolError(field: "max_uses", "must be between 1 and 1000") }
-        guard (0...maximumUses).contains(uses) else { throw ProtocolError(field: "uses", "must be between 0 and max_uses") }
+        guard (1...1000).contains(maximumUses) else {
+            throw ProtocolError(field: "max_uses", "must be between 1 and 1000")
+        }
+        guard (0...maximumUses).contains(uses) else {
+            throw ProtocolError(field: "uses", "must be between 0 and max_uses")
+        }
         self.id = id
         self.identity = identity
         self.createdAt = createdAt
@@ -35,7 +41,8 @@ public struct JoinToken: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["id", "identity", "created_at", "expires_at", "max_uses", "uses", "revoked_at"])
+        let object = try JSONObject(
+            decoder, fields: ["id", "identity", "created_at", "expires_at", "max_uses", "uses", "revoked_at"])
         let id: String = try object.required("id")
         let identity: SPIFFEID = try object.required("identity")
         let createdAt: Timestamp = try object.required("created_at")
@@ -44,7 +51,9 @@ public struct JoinToken: Codable, Hashable, Sendable {
         let uses: Int = try object.optional("uses", default: 0)
         let revokedAt: Timestamp? = try object.optional("revoked_at")
         self = try object.validate { () throws(ProtocolError) in
-            try JoinToken(id: id, identity: identity, createdAt: createdAt, expiresAt: expiresAt, maximumUses: maximumUses, uses: uses, revokedAt: revokedAt)
+            try JoinToken(
+                id: id, identity: identity, createdAt: createdAt, expiresAt: expiresAt, maximumUses: maximumUses,
+                uses: uses, revokedAt: revokedAt)
         }
     }
 

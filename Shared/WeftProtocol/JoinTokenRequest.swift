@@ -23,7 +23,9 @@ public struct JoinTokenRequest: Codable, Hashable, Sendable {
         let identity: SPIFFEID = try object.required("identity")
         let ttl: WeftDuration = try object.optional("ttl", default: .seconds(3600))
         let uses: Int = try object.optional("max_uses", default: 1)
-        self = try object.validate { () throws(ProtocolError) in try JoinTokenRequest(identity: identity, ttl: ttl, maximumUses: uses) }
+        self = try object.validate { () throws(ProtocolError) in
+            try JoinTokenRequest(identity: identity, ttl: ttl, maximumUses: uses)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

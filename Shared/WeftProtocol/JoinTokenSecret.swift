@@ -6,7 +6,9 @@ public struct JoinTokenSecret: StringValidated, Hashable, Sendable {
     public let value: String
 
     public init(validating text: String) throws(ProtocolError) {
-        guard text.hasPrefix(Self.prefix) else { throw ProtocolError("invalid join token: must start with \(Self.prefix)") }
+        guard text.hasPrefix(Self.prefix) else {
+            throw ProtocolError("invalid join token: must start with \(Self.prefix)")
+        }
         let body = text.dropFirst(Self.prefix.count)
         guard (20...200).contains(body.utf8.count),
             body.utf8.allSatisfy({ DNSLabel.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })

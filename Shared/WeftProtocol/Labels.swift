@@ -59,9 +59,12 @@ public struct Labels: Codable, Hashable, Sendable, ExpressibleByDictionaryLitera
 
     static func keyProblem(_ key: String) -> String? {
         if key.isEmpty { return "must not be empty" }
-        if key.utf8.count > ProtocolLimits.nameLength { return "is longer than \(ProtocolLimits.nameLength) characters" }
+        if key.utf8.count > ProtocolLimits.nameLength {
+            return "is longer than \(ProtocolLimits.nameLength) characters"
+        }
         for byte in key.utf8 {
-            let allowed = DNSLabel.isLowerAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            let allowed =
+                DNSLabel.isLowerAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
             if !allowed { return "may hold only a-z, 0-9, '-', '.', '_' and '/'" }
         }
@@ -75,7 +78,9 @@ public struct Labels: Codable, Hashable, Sendable, ExpressibleByDictionaryLitera
         if value.utf8.count > ProtocolLimits.labelValueLength {
             return "is longer than \(ProtocolLimits.labelValueLength) characters"
         }
-        if !value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) { return "may hold only printable ASCII without spaces" }
+        if !value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            return "may hold only printable ASCII without spaces"
+        }
         return nil
     }
 }

@@ -19,13 +19,17 @@ public enum LoadBalancerPolicy: Codable, Hashable, Sendable {
         let object = try JSONObject(decoder, fields: ["type", "choice_count", "hash_header"])
         let type: String = try object.required("type")
         func refuse(_ field: String) throws {
-            if object.contains(field) { throw object.error(field, "applies only to another balancer type, not \(type)") }
+            if object.contains(field) {
+                throw object.error(field, "applies only to another balancer type, not \(type)")
+            }
         }
         switch type {
         case "least_request":
             try refuse("hash_header")
             let choices: Int = try object.optional("choice_count", default: 2)
-            guard (2...10).contains(choices) else { throw object.error("choice_count", "must be between 2 and 10, got \(choices)") }
+            guard (2...10).contains(choices) else {
+                throw object.error("choice_count", "must be between 2 and 10, got \(choices)")
+            }
             self = .leastRequest(choiceCount: choices)
         case "round_robin":
             try refuse("hash_header")
@@ -39,7 +43,9 @@ public enum LoadBalancerPolicy: Codable, Hashable, Sendable {
             try refuse("choice_count")
             self = .ringHash(header: try object.required("hash_header"))
         default:
-            throw object.error("type", "unknown balancer \"\(type.prefix(40))\"; expected least_request, round_robin, random or ring_hash")
+            throw object.error(
+                "type",
+                "unknown balancer \"\(type.prefix(40))\"; expected least_request, round_robin, random or ring_hash")
         }
     }
 

@@ -27,7 +27,9 @@ public struct MeshDefaults: Codable, Hashable, Sendable {
         let object = try JSONObject(decoder, fields: ["default_action", "trust_domain"])
         let action: IntentionAction = try object.optional("default_action", default: .deny)
         let trustDomain: String = try object.optional("trust_domain", default: Self.default.trustDomain)
-        self = try object.validate { () throws(ProtocolError) in try MeshDefaults(defaultAction: action, trustDomain: trustDomain) }
+        self = try object.validate { () throws(ProtocolError) in
+            try MeshDefaults(defaultAction: action, trustDomain: trustDomain)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -5,7 +5,8 @@ public struct MirrorPolicy: Codable, Hashable, Sendable {
     public var namespace: NamespaceName
     public var percent: Double
 
-    public init(service: ServiceName, namespace: NamespaceName = .default, percent: Double = 100) throws(ProtocolError) {
+    public init(service: ServiceName, namespace: NamespaceName = .default, percent: Double = 100) throws(ProtocolError)
+    {
         try Percent.validate(percent, field: "percent")
         self.service = service
         self.namespace = namespace
@@ -17,7 +18,9 @@ public struct MirrorPolicy: Codable, Hashable, Sendable {
         let service: ServiceName = try object.required("service")
         let namespace: NamespaceName = try object.optional("namespace", default: .default)
         let percent: Double = try object.optional("percent", default: 100)
-        self = try object.validate { () throws(ProtocolError) in try MirrorPolicy(service: service, namespace: namespace, percent: percent) }
+        self = try object.validate { () throws(ProtocolError) in
+            try MirrorPolicy(service: service, namespace: namespace, percent: percent)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

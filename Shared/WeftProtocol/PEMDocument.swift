@@ -12,8 +12,10 @@ public struct PEMDocument: Hashable, Sendable, CustomStringConvertible {
         guard text.utf8.count <= ProtocolLimits.pemLength else {
             throw ProtocolError("PEM is \(text.utf8.count) bytes; the limit is \(ProtocolLimits.pemLength)")
         }
-        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+        let lines = text.split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        )
+        .map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
         let begin = "-----BEGIN \(label)-----"
         let end = "-----END \(label)-----"
         var blocks = 0
@@ -23,7 +25,8 @@ public struct PEMDocument: Hashable, Sendable, CustomStringConvertible {
             if !inBlock {
                 guard line == begin else {
                     if line.hasPrefix("-----BEGIN ") {
-                        throw ProtocolError("expected PEM blocks labelled \(label), found \(line.dropFirst(11).dropLast(5))")
+                        throw ProtocolError(
+                            "expected PEM blocks labelled \(label), found \(line.dropFirst(11).dropLast(5))")
                     }
                     throw ProtocolError("expected \(begin)")
                 }
@@ -42,7 +45,9 @@ public struct PEMDocument: Hashable, Sendable, CustomStringConvertible {
         }
         guard !inBlock else { throw ProtocolError("PEM block \(blocks + 1) is missing \(end)") }
         guard blocks > 0 else { throw ProtocolError("expected \(begin)") }
-        guard blocks <= maximumBlocks else { throw ProtocolError("holds \(blocks) PEM blocks; at most \(maximumBlocks) allowed here") }
+        guard blocks <= maximumBlocks else {
+            throw ProtocolError("holds \(blocks) PEM blocks; at most \(maximumBlocks) allowed here")
+        }
         self.text = text
         self.label = label
         self.blockCount = blocks
@@ -51,10 +56,12 @@ public struct PEMDocument: Hashable, Sendable, CustomStringConvertible {
     public var description: String { text }
 
     private static func isBase64Byte(_ byte: UInt8) -> Bool {
-        DNSLabel.isAlphanumeric(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
+        DNSLabel.isAlphanumeric(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+            || byte == UInt8(ascii: "=")
     }
 
-    static func decode(_ object: JSONObject, _ key: String, label: String, maximumBlocks: Int = 1) throws -> PEMDocument {
+    static func decode(_ object: JSONObject, _ key: String, label: String, maximumBlocks: Int = 1) throws -> PEMDocument
+    {
         let text: String = try object.required(key)
         do {
             return try PEMDocument(text, label: label, maximumBlocks: maximumBlocks)

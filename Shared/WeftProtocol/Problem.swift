@@ -34,7 +34,10 @@ public struct Problem: Codable, Hashable, Error, Sendable {
     public var instance: String?
     public var errors: [FieldError]
 
-    public init(type: String = "about:blank", title: String, status: Int, detail: String? = nil, instance: String? = nil, errors: [FieldError] = []) {
+    public init(
+        type: String = "about:blank", title: String, status: Int, detail: String? = nil, instance: String? = nil,
+        errors: [FieldError] = []
+    ) {
         precondition((400...599).contains(status), "a problem is an error status")
         self.type = type
         self.title = title
@@ -57,7 +60,9 @@ public struct Problem: Codable, Hashable, Error, Sendable {
         let container = try decoder.container(keyedBy: AnyKey.self)
         let status = try container.decode(Int.self, forKey: "status")
         guard (400...599).contains(status) else {
-            throw ProtocolError(FieldPath(decoder.codingPath + [AnyKey("status")]), "must be an error status (400 to 599), got \(status)")
+            throw ProtocolError(
+                FieldPath(decoder.codingPath + [AnyKey("status")]),
+                "must be an error status (400 to 599), got \(status)")
         }
         self.init(
             type: try container.decodeIfPresent(String.self, forKey: "type") ?? "about:blank",

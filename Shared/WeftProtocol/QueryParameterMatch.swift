@@ -9,7 +9,8 @@ public struct QueryParameterMatch: Codable, Hashable, Sendable {
         guard !name.isEmpty, name.utf8.count <= ProtocolLimits.headerNameLength else {
             throw ProtocolError(field: "name", "must be 1 to \(ProtocolLimits.headerNameLength) bytes")
         }
-        guard name.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "&") && $0 != UInt8(ascii: "=") }) else {
+        guard name.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "&") && $0 != UInt8(ascii: "=") })
+        else {
             throw ProtocolError(field: "name", "may hold only visible ASCII other than & and =")
         }
         self.name = name

@@ -6,9 +6,12 @@ public struct RateLimit: Codable, Hashable, Sendable {
 
     public init(requestsPerSecond: Double, burst: Int) throws(ProtocolError) {
         guard requestsPerSecond.isFinite, requestsPerSecond > 0, requestsPerSecond <= 1_000_000 else {
-            throw ProtocolError(field: "requests_per_second", "must be above 0 and at most 1000000, got \(requestsPerSecond)")
+            throw ProtocolError(
+                field: "requests_per_second", "must be above 0 and at most 1000000, got \(requestsPerSecond)")
         }
-        guard (1...1_000_000).contains(burst) else { throw ProtocolError(field: "burst", "must be between 1 and 1000000, got \(burst)") }
+        guard (1...1_000_000).contains(burst) else {
+            throw ProtocolError(field: "burst", "must be between 1 and 1000000, got \(burst)")
+        }
         self.requestsPerSecond = requestsPerSecond
         self.burst = burst
     }

@@ -14,7 +14,8 @@ public struct RetryBudget: Codable, Hashable, Sendable {
             throw ProtocolError(field: "percent", "must be between 0 and 1000, got \(percent)")
         }
         guard (0...100_000).contains(minimumRetriesPerSecond) else {
-            throw ProtocolError(field: "min_retries_per_second", "must be between 0 and 100000, got \(minimumRetriesPerSecond)")
+            throw ProtocolError(
+                field: "min_retries_per_second", "must be between 0 and 100000, got \(minimumRetriesPerSecond)")
         }
         try window.check(in: .seconds(1)...WeftDuration.seconds(60), field: "window")
         self.percent = percent
@@ -27,7 +28,9 @@ public struct RetryBudget: Codable, Hashable, Sendable {
         let percent: Double = try object.optional("percent", default: Self.default.percent)
         let minimum: Int = try object.optional("min_retries_per_second", default: Self.default.minimumRetriesPerSecond)
         let window: WeftDuration = try object.optional("window", default: Self.default.window)
-        self = try object.validate { () throws(ProtocolError) in try RetryBudget(percent: percent, minimumRetriesPerSecond: minimum, window: window) }
+        self = try object.validate { () throws(ProtocolError) in
+            try RetryBudget(percent: percent, minimumRetriesPerSecond: minimum, window: window)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

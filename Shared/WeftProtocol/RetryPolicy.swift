@@ -22,7 +22,9 @@ public struct RetryPolicy: Codable, Hashable, Sendable {
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let value = Condition(rawValue: text) else {
                 let known = Condition.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ProtocolError(FieldPath(decoder.codingPath), "unknown retry condition \"\(text.prefix(40))\"; expected one of \(known)")
+                throw ProtocolError(
+                    FieldPath(decoder.codingPath),
+                    "unknown retry condition \"\(text.prefix(40))\"; expected one of \(known)")
             }
             self = value
         }
@@ -40,15 +42,22 @@ public struct RetryPolicy: Codable, Hashable, Sendable {
     public static let `default` = try! RetryPolicy(attempts: 2)
 
     public init(
-        attempts: Int, perTryTimeout: WeftDuration? = nil, retryOn: [Condition] = [.connectFailure, .refusedStream, .unavailable],
+        attempts: Int, perTryTimeout: WeftDuration? = nil,
+        retryOn: [Condition] = [.connectFailure, .refusedStream, .unavailable],
         baseBackoff: WeftDuration = .milliseconds(25), maximumBackoff: WeftDuration = .milliseconds(250)
     ) throws(ProtocolError) {
-        guard (0...10).contains(attempts) else { throw ProtocolError(field: "attempts", "must be between 0 and 10, got \(attempts)") }
-        if let perTryTimeout { try perTryTimeout.check(in: .milliseconds(1)...WeftDuration.seconds(3600), field: "per_try_timeout") }
+        guard (0...10).contains(attempts) else {
+            throw ProtocolError(field: "attempts", "must be between 0 and 10, got \(attempts)")
+        }
+        if let perTryTimeout {
+            try perTryTimeout.check(in: .milliseconds(1)...WeftDuration.seconds(3600), field: "per_try_timeout")
+        }
         guard !retryOn.isEmpty || attempts == 0 else {
             throw ProtocolError(field: "retry_on", "must name at least one condition when attempts is above 0")
         }
-        guard Set(retryOn).count == retryOn.count else { throw ProtocolError(field: "retry_on", "lists a condition twice") }
+        guard Set(retryOn).count == retryOn.count else {
+            throw ProtocolError(field: "retry_on", "lists a condition twice")
+        }
         try baseBackoff.check(in: .milliseconds(1)...WeftDuration.seconds(10), field: "base_backoff")
         try maximumBackoff.check(in: .milliseconds(1)...WeftDuration.seconds(60), field: "max_backoff")
         guard baseBackoff <= maximumBackoff else {
@@ -62,16 +71,21 @@ public struct RetryPolicy: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["attempts", "per_try_timeout", "retry_on", "base_backoff", "max_backoff"])
+        let object = try JSONObject(
+            decoder, fields: ["attempts", "per_try_timeout", "retry_on", "base_backoff", "max_backoff"])
         let defaults = RetryPolicy.default
         let attempts: Int = try object.required("attempts")
         let perTryTimeout: WeftDuration? = try object.optional("per_try_timeout")
         let retryOn: [Condition] = try object.optional("retry_on") ?? defaults.retryOn
-        guard retryOn.count <= ProtocolLimits.retryConditions else { throw object.error("retry_on", "too many conditions") }
+        guard retryOn.count <= ProtocolLimits.retryConditions else {
+            throw object.error("retry_on", "too many conditions")
+        }
         let base: WeftDuration = try object.optional("base_backoff", default: defaults.baseBackoff)
         let maximum: WeftDuration = try object.optional("max_backoff", default: defaults.maximumBackoff)
         self = try object.validate { () throws(ProtocolError) in
-            try RetryPolicy(attempts: attempts, perTryTimeout: perTryTimeout, retryOn: retryOn, baseBackoff: base, maximumBackoff: maximum)
+            try RetryPolicy(
+                attempts: attempts, perTryTimeout: perTryTimeout, retryOn: retryOn, baseBackoff: base,
+                maximumBackoff: maximum)
         }
     }
 

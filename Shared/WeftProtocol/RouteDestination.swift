@@ -8,8 +8,12 @@ public struct RouteDestination: Codable, Hashable, Sendable {
     /// Percent of the route's traffic, 0 to 100.
     public var weight: Int
 
-    public init(service: ServiceName, namespace: NamespaceName = .default, subset: Labels = [:], weight: Int = 100) throws(ProtocolError) {
-        guard (0...100).contains(weight) else { throw ProtocolError(field: "weight", "must be between 0 and 100, got \(weight)") }
+    public init(service: ServiceName, namespace: NamespaceName = .default, subset: Labels = [:], weight: Int = 100)
+        throws(ProtocolError)
+    {
+        guard (0...100).contains(weight) else {
+            throw ProtocolError(field: "weight", "must be between 0 and 100, got \(weight)")
+        }
         self.service = service
         self.namespace = namespace
         self.subset = subset

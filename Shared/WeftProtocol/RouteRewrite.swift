@@ -28,16 +28,23 @@ public struct RouteRewrite: Codable, Hashable, Sendable {
             }
         }
         guard setHeaders.count + removeHeaders.count <= ProtocolLimits.headerRewritesPerRoute else {
-            throw ProtocolError(field: "set_headers", "at most \(ProtocolLimits.headerRewritesPerRoute) header changes per route")
+            throw ProtocolError(
+                field: "set_headers", "at most \(ProtocolLimits.headerRewritesPerRoute) header changes per route")
         }
         for name in setHeaders.keys.sorted() + removeHeaders {
             if HeaderName.hopByHop.contains(name.rawValue) || name.rawValue == "host" {
-                throw ProtocolError(field: setHeaders[name] != nil ? "set_headers" : "remove_headers", "\(name) cannot be rewritten")
+                throw ProtocolError(
+                    field: setHeaders[name] != nil ? "set_headers" : "remove_headers", "\(name) cannot be rewritten")
             }
         }
         for (name, value) in setHeaders.sorted(by: { $0.key < $1.key }) {
-            guard value.utf8.count <= ProtocolLimits.headerValueLength, value.utf8.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else {
-                throw ProtocolError(FieldPath([.key("set_headers"), .key(name.rawValue)]), "must be a header value without control characters, at most \(ProtocolLimits.headerValueLength) bytes")
+            guard value.utf8.count <= ProtocolLimits.headerValueLength,
+                value.utf8.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F })
+            else {
+                throw ProtocolError(
+                    FieldPath([.key("set_headers"), .key(name.rawValue)]),
+                    "must be a header value without control characters, at most \(ProtocolLimits.headerValueLength) bytes"
+                )
             }
         }
         self.path = path
@@ -61,9 +68,11 @@ public struct RouteRewrite: Codable, Hashable, Sendable {
                 throw object.error("set_headers", error.reason)
             }
         }
-        let removeHeaders: [HeaderName] = try object.list("remove_headers", limit: ProtocolLimits.headerRewritesPerRoute)
+        let removeHeaders: [HeaderName] = try object.list(
+            "remove_headers", limit: ProtocolLimits.headerRewritesPerRoute)
         self = try object.validate { () throws(ProtocolError) in
-            try RouteRewrite(path: path, prefix: prefix, host: host, setHeaders: setHeaders, removeHeaders: removeHeaders)
+            try RouteRewrite(
+                path: path, prefix: prefix, host: host, setHeaders: setHeaders, removeHeaders: removeHeaders)
         }
     }
 
@@ -73,7 +82,8 @@ public struct RouteRewrite: Codable, Hashable, Sendable {
         try object.encode(prefix, "prefix")
         try object.encode(host, "host")
         if !setHeaders.isEmpty {
-            try object.encode(Dictionary(uniqueKeysWithValues: setHeaders.map { ($0.key.rawValue, $0.value) }), "set_headers")
+            try object.encode(
+                Dictionary(uniqueKeysWithValues: setHeaders.map { ($0.key.rawValue, $0.value) }), "set_headers")
         }
         if !removeHeaders.isEmpty { try object.encode(removeHeaders, "remove_headers") }
     }

@@ -21,12 +21,16 @@ public struct RouteRule: Codable, Hashable, Sendable {
     public var fault: FaultInjection?
 
     public init(
-        name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination], timeout: WeftDuration? = nil,
-        retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil, fault: FaultInjection? = nil
+        name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination],
+        timeout: WeftDuration? = nil,
+        retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil,
+        fault: FaultInjection? = nil
     ) throws(ProtocolError) {
         guard !destinations.isEmpty else { throw ProtocolError(field: "destinations", "must not be empty") }
         guard destinations.count <= ProtocolLimits.destinationsPerRoute else {
-            throw ProtocolError(field: "destinations", "has \(destinations.count) entries; the limit is \(ProtocolLimits.destinationsPerRoute)")
+            throw ProtocolError(
+                field: "destinations",
+                "has \(destinations.count) entries; the limit is \(ProtocolLimits.destinationsPerRoute)")
         }
         let total = destinations.reduce(0) { $0 + $1.weight }
         guard total == 100 else {
@@ -36,7 +40,9 @@ public struct RouteRule: Codable, Hashable, Sendable {
         for (index, destination) in destinations.enumerated() {
             let key = RouteDestinationKey(reference: destination.reference, subset: destination.subset)
             guard seen.insert(key).inserted else {
-                throw ProtocolError(FieldPath([.key("destinations"), .index(index)]), "repeats an earlier destination with the same subset; merge their weights")
+                throw ProtocolError(
+                    FieldPath([.key("destinations"), .index(index)]),
+                    "repeats an earlier destination with the same subset; merge their weights")
             }
         }
         if let timeout { try timeout.check(in: .milliseconds(1)...WeftDuration.seconds(3600), field: "timeout") }
@@ -46,7 +52,9 @@ public struct RouteRule: Codable, Hashable, Sendable {
             }
         }
         if let timeout, let perTry = retries?.perTryTimeout, perTry > timeout {
-            throw ProtocolError(FieldPath([.key("retries"), .key("per_try_timeout")]), "(\(perTry)) exceeds the route timeout (\(timeout))")
+            throw ProtocolError(
+                FieldPath([.key("retries"), .key("per_try_timeout")]),
+                "(\(perTry)) exceeds the route timeout (\(timeout))")
         }
         self.name = name
         self.match = match
@@ -59,12 +67,16 @@ public struct RouteRule: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ["name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault"])
+        let object = try JSONObject(
+            decoder, fields: ["name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault"])
         let name: RouteName = try object.required("name")
         let match: RouteMatch = try object.optional("match", default: RouteMatch())
-        let decoded: [RouteDestination.Decoded] = try object.list("destinations", limit: ProtocolLimits.destinationsPerRoute, required: true)
+        let decoded: [RouteDestination.Decoded] = try object.list(
+            "destinations", limit: ProtocolLimits.destinationsPerRoute, required: true)
         if decoded.count > 1, let missing = decoded.firstIndex(where: { !$0.weightGiven }) {
-            throw ProtocolError(FieldPath(decoder.codingPath + [AnyKey("destinations")]).appending(.index(missing)).appending(.key("weight")),
+            throw ProtocolError(
+                FieldPath(decoder.codingPath + [AnyKey("destinations")]).appending(.index(missing)).appending(
+                    .key("weight")),
                 "is required when a route has several destinations")
         }
         let destinations = decoded.map(\.destination)
@@ -74,7 +86,9 @@ public struct RouteRule: Codable, Hashable, Sendable {
         let mirror: MirrorPolicy? = try object.optional("mirror")
         let fault: FaultInjection? = try object.optional("fault")
         self = try object.validate { () throws(ProtocolError) in
-            try RouteRule(name: name, match: match, destinations: destinations, timeout: timeout, retries: retries, rewrite: rewrite, mirror: mirror, fault: fault)
+            try RouteRule(
+                name: name, match: match, destinations: destinations, timeout: timeout, retries: retries,
+                rewrite: rewrite, mirror: mirror, fault: fault)
         }
     }
 

@@ -7,12 +7,15 @@ public struct RouteTable: Codable, Hashable, Sendable {
 
     public init(routes: [RouteRule]) throws(ProtocolError) {
         guard routes.count <= ProtocolLimits.routesPerTable else {
-            throw ProtocolError(field: "routes", "has \(routes.count) rules; the limit is \(ProtocolLimits.routesPerTable)")
+            throw ProtocolError(
+                field: "routes", "has \(routes.count) rules; the limit is \(ProtocolLimits.routesPerTable)")
         }
         var firstIndex: [RouteName: Int] = [:]
         for (index, route) in routes.enumerated() {
             if let earlier = firstIndex[route.name] {
-                throw ProtocolError(FieldPath([.key("routes"), .index(index), .key("name")]), "\"\(route.name)\" is already the name of routes[\(earlier)]")
+                throw ProtocolError(
+                    FieldPath([.key("routes"), .index(index), .key("name")]),
+                    "\"\(route.name)\" is already the name of routes[\(earlier)]")
             }
             firstIndex[route.name] = index
         }

@@ -68,7 +68,11 @@ public struct SPIFFEID: StringValidated, Hashable, Comparable, Sendable {
         if text.utf8.count > ProtocolLimits.trustDomainLength {
             return "is longer than \(ProtocolLimits.trustDomainLength) characters"
         }
-        for byte in text.utf8 where !(DNSLabel.isLowerAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")) {
+        for byte in text.utf8
+        where
+            !(DNSLabel.isLowerAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "_"))
+        {
             if (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) { return "must be lowercase" }
             return "may hold only a-z, 0-9, '.', '-' and '_'"
         }
@@ -76,6 +80,7 @@ public struct SPIFFEID: StringValidated, Hashable, Comparable, Sendable {
     }
 
     private static func isPathByte(_ byte: UInt8) -> Bool {
-        DNSLabel.isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        DNSLabel.isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "_")
     }
 }

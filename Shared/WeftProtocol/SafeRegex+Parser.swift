@@ -120,15 +120,21 @@ extension SafeRegex {
                 index += 1
                 if peek() == UInt8(ascii: "?") {
                     guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ":") else {
-                        throw Failure("unsupported group syntax '(?' at offset \(open): flags, named groups and look-around are not supported")
+                        throw Failure(
+                            "unsupported group syntax '(?' at offset \(open): flags, named groups and look-around are not supported"
+                        )
                     }
                     index += 2
                 }
                 depth += 1
-                guard depth <= Self.maximumDepth else { throw Failure("groups nested deeper than \(Self.maximumDepth)") }
+                guard depth <= Self.maximumDepth else {
+                    throw Failure("groups nested deeper than \(Self.maximumDepth)")
+                }
                 let inner = try parseAlternation()
                 depth -= 1
-                guard peek() == UInt8(ascii: ")") else { throw Failure("missing ')' for the group opened at offset \(open)") }
+                guard peek() == UInt8(ascii: ")") else {
+                    throw Failure("missing ')' for the group opened at offset \(open)")
+                }
                 index += 1
                 return inner
             case UInt8(ascii: "["):
@@ -196,7 +202,9 @@ extension SafeRegex {
             case UInt8(ascii: "f"): set.insert(12)
             case UInt8(ascii: "r"): set.insert(13)
             case UInt8(ascii: "1")...UInt8(ascii: "9"):
-                throw Failure("backreference \\\(Character(Unicode.Scalar(byte))) at offset \(start) is not supported: it cannot run in linear time")
+                throw Failure(
+                    "backreference \\\(Character(Unicode.Scalar(byte))) at offset \(start) is not supported: it cannot run in linear time"
+                )
             default:
                 // Any escaped punctuation stands for itself; escaped letters and digits
                 // are reserved, so a typo (`\x`, `\b`) fails rather than surprises.
@@ -220,7 +228,10 @@ extension SafeRegex {
             var first = true
             while true {
                 guard let byte = peek() else { throw Failure("missing ']' for the class opened at offset \(open)") }
-                if byte == UInt8(ascii: "]") && !first { index += 1; break }
+                if byte == UInt8(ascii: "]") && !first {
+                    index += 1
+                    break
+                }
                 first = false
                 // A class member: an escape (possibly a whole set such as \d) or a byte,
                 // optionally the start of a range a-z.
@@ -234,7 +245,9 @@ extension SafeRegex {
                     }
                     low = UInt8(members[0])
                 } else {
-                    guard byte < 0x80 else { throw Failure("non-ASCII character in a class at offset \(index) is not supported") }
+                    guard byte < 0x80 else {
+                        throw Failure("non-ASCII character in a class at offset \(index) is not supported")
+                    }
                     if byte == UInt8(ascii: "["), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ":") {
                         throw Failure("POSIX classes like [:alpha:] are not supported; use \\w, \\d or \\s")
                     }
@@ -250,11 +263,15 @@ extension SafeRegex {
                         guard members.count == 1 else { throw Failure("a class range cannot end in a set like \\d") }
                         high = UInt8(members[0])
                     } else {
-                        guard high < 0x80 else { throw Failure("non-ASCII character in a class at offset \(index) is not supported") }
+                        guard high < 0x80 else {
+                            throw Failure("non-ASCII character in a class at offset \(index) is not supported")
+                        }
                         index += 1
                     }
                     guard low <= high else {
-                        throw Failure("class range \(Character(Unicode.Scalar(low)))-\(Character(Unicode.Scalar(high))) is out of order")
+                        throw Failure(
+                            "class range \(Character(Unicode.Scalar(low)))-\(Character(Unicode.Scalar(high))) is out of order"
+                        )
                     }
                     set.insert(low...high)
                 } else {
@@ -271,7 +288,8 @@ extension SafeRegex {
 
         private mutating func append(_ instruction: Instruction) throws(Failure) -> Int {
             guard program.count < ProtocolLimits.regexProgramSize else {
-                throw Failure("pattern too complex: it compiles to more than \(ProtocolLimits.regexProgramSize) instructions")
+                throw Failure(
+                    "pattern too complex: it compiles to more than \(ProtocolLimits.regexProgramSize) instructions")
             }
             program.append(instruction)
             return program.count - 1

@@ -27,7 +27,8 @@ public struct SemanticVersion: StringValidated, Hashable, Comparable, Sendable {
     public var preRelease: [Identifier]
     public var build: [String]
 
-    public init(_ major: UInt64, _ minor: UInt64, _ patch: UInt64, preRelease: [Identifier] = [], build: [String] = []) {
+    public init(_ major: UInt64, _ minor: UInt64, _ patch: UInt64, preRelease: [Identifier] = [], build: [String] = [])
+    {
         self.major = major
         self.minor = minor
         self.patch = patch
@@ -151,7 +152,9 @@ public struct SemanticVersion: StringValidated, Hashable, Comparable, Sendable {
     struct ParseFailure: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
         let reason: String
         init(stringLiteral value: String) { self.reason = value }
-        init(stringInterpolation: DefaultStringInterpolation) { self.reason = String(stringInterpolation: stringInterpolation) }
+        init(stringInterpolation: DefaultStringInterpolation) {
+            self.reason = String(stringInterpolation: stringInterpolation)
+        }
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }

@@ -4,7 +4,8 @@ public struct Service: Codable, Hashable, Sendable {
     public var namespace: NamespaceName
     public var protocolKind: ServiceProtocol
 
-    public init(name: ServiceName, namespace: NamespaceName = .default, protocol protocolKind: ServiceProtocol = .http) {
+    public init(name: ServiceName, namespace: NamespaceName = .default, protocol protocolKind: ServiceProtocol = .http)
+    {
         self.name = name
         self.namespace = namespace
         self.protocolKind = protocolKind

@@ -7,7 +7,9 @@ public enum ServiceProtocol: String, Codable, CaseIterable, Sendable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = ServiceProtocol(rawValue: text) else {
-            throw ProtocolError(FieldPath(decoder.codingPath), "unknown protocol \"\(text.prefix(40))\"; expected one of http, http2, grpc, tcp")
+            throw ProtocolError(
+                FieldPath(decoder.codingPath),
+                "unknown protocol \"\(text.prefix(40))\"; expected one of http, http2, grpc, tcp")
         }
         self = value
     }

@@ -23,7 +23,9 @@ public struct TimeoutPolicy: Codable, Hashable, Sendable {
         let connect: WeftDuration = try object.optional("connect", default: d.connect)
         let request: WeftDuration = try object.optional("request", default: d.request)
         let idle: WeftDuration = try object.optional("idle", default: d.idle)
-        self = try object.validate { () throws(ProtocolError) in try TimeoutPolicy(connect: connect, request: request, idle: idle) }
+        self = try object.validate { () throws(ProtocolError) in
+            try TimeoutPolicy(connect: connect, request: request, idle: idle)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -30,7 +30,9 @@ public struct Timestamp: StringValidated, Hashable, Comparable, Sendable {
             return value
         }
         func expect(_ index: Int, _ characters: String) throws(ProtocolError) {
-            guard characters.utf8.contains(bytes[index]) else { throw fail("expected RFC 3339, like 2026-11-21T05:06:10Z") }
+            guard characters.utf8.contains(bytes[index]) else {
+                throw fail("expected RFC 3339, like 2026-11-21T05:06:10Z")
+            }
         }
         let year = try number(0..<4)
         try expect(4, "-")
@@ -83,7 +85,8 @@ public struct Timestamp: StringValidated, Hashable, Comparable, Sendable {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.secondsSinceEpoch < rhs.secondsSinceEpoch }

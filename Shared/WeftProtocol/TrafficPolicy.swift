@@ -31,9 +31,12 @@ public struct TrafficPolicy: Codable, Hashable, Sendable {
     public var reference: ServiceReference { ServiceReference(service: service, namespace: namespace) }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: [
-            "service", "namespace", "load_balancer", "retry_budget", "circuit_breaker", "outlier_detection", "rate_limit", "timeouts",
-        ])
+        let object = try JSONObject(
+            decoder,
+            fields: [
+                "service", "namespace", "load_balancer", "retry_budget", "circuit_breaker", "outlier_detection",
+                "rate_limit", "timeouts",
+            ])
         self.init(
             service: try object.required("service"),
             namespace: try object.optional("namespace", default: .default),

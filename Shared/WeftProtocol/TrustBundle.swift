@@ -7,18 +7,23 @@ public struct TrustBundle: Codable, Hashable, Sendable {
     public var roots: [PEMDocument]
     public var revokedSerials: [CertificateSerial]
 
-    public init(trustDomain: String, version: UInt64, roots: [PEMDocument], revokedSerials: [CertificateSerial] = []) throws(ProtocolError) {
+    public init(trustDomain: String, version: UInt64, roots: [PEMDocument], revokedSerials: [CertificateSerial] = [])
+        throws(ProtocolError)
+    {
         if let problem = SPIFFEID.trustDomainProblem(trustDomain) {
             throw ProtocolError(field: "trust_domain", "invalid trust domain: \(problem)")
         }
         guard (1...ProtocolLimits.rootsPerBundle).contains(roots.count) else {
-            throw ProtocolError(field: "roots", "must hold 1 to \(ProtocolLimits.rootsPerBundle) roots, got \(roots.count)")
+            throw ProtocolError(
+                field: "roots", "must hold 1 to \(ProtocolLimits.rootsPerBundle) roots, got \(roots.count)")
         }
         for (index, root) in roots.enumerated() where root.label != "CERTIFICATE" || root.blockCount != 1 {
             throw ProtocolError(FieldPath([.key("roots"), .index(index)]), "must be one CERTIFICATE block")
         }
         guard revokedSerials.count <= ProtocolLimits.revokedSerialsPerBundle else {
-            throw ProtocolError(field: "revoked_serials", "has \(revokedSerials.count) entries; the limit is \(ProtocolLimits.revokedSerialsPerBundle)")
+            throw ProtocolError(
+                field: "revoked_serials",
+                "has \(revokedSerials.count) entries; the limit is \(ProtocolLimits.revokedSerialsPerBundle)")
         }
         self.trustDomain = trustDomain
         self.version = version
@@ -36,10 +41,12 @@ public struct TrustBundle: Codable, Hashable, Sendable {
             do {
                 roots.append(try PEMDocument(text, label: "CERTIFICATE"))
             } catch {
-                throw ProtocolError(FieldPath(decoder.codingPath + [AnyKey("roots")]).appending(.index(index)), error.reason)
+                throw ProtocolError(
+                    FieldPath(decoder.codingPath + [AnyKey("roots")]).appending(.index(index)), error.reason)
             }
         }
-        let revoked: [CertificateSerial] = try object.list("revoked_serials", limit: ProtocolLimits.revokedSerialsPerBundle)
+        let revoked: [CertificateSerial] = try object.list(
+            "revoked_serials", limit: ProtocolLimits.revokedSerialsPerBundle)
         self = try object.validate { () throws(ProtocolError) in
             try TrustBundle(trustDomain: trustDomain, version: version, roots: roots, revokedSerials: revoked)
         }

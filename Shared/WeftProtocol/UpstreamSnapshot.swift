@@ -8,9 +8,14 @@ public struct UpstreamSnapshot: Codable, Hashable, Sendable {
     public var policy: TrafficPolicy
     public var routes: RouteTable
 
-    public init(service: ServiceReference, protocol protocolKind: ServiceProtocol, endpoints: [Endpoint], policy: TrafficPolicy, routes: RouteTable) throws(ProtocolError) {
+    public init(
+        service: ServiceReference, protocol protocolKind: ServiceProtocol, endpoints: [Endpoint], policy: TrafficPolicy,
+        routes: RouteTable
+    ) throws(ProtocolError) {
         guard endpoints.count <= ProtocolLimits.endpointsPerService else {
-            throw ProtocolError(field: "endpoints", "has \(endpoints.count) entries; the limit is \(ProtocolLimits.endpointsPerService)")
+            throw ProtocolError(
+                field: "endpoints", "has \(endpoints.count) entries; the limit is \(ProtocolLimits.endpointsPerService)"
+            )
         }
         guard policy.reference == service else {
             throw ProtocolError(field: "policy", "is for \(policy.reference), not \(service)")
@@ -27,10 +32,12 @@ public struct UpstreamSnapshot: Codable, Hashable, Sendable {
         let service: ServiceReference = try object.required("service")
         let protocolKind: ServiceProtocol = try object.optional("protocol", default: .http)
         let endpoints: [Endpoint] = try object.list("endpoints", limit: ProtocolLimits.endpointsPerService)
-        let policy: TrafficPolicy = try object.optional("policy") ?? TrafficPolicy(service: service.service, namespace: service.namespace)
+        let policy: TrafficPolicy =
+            try object.optional("policy") ?? TrafficPolicy(service: service.service, namespace: service.namespace)
         let routes: RouteTable = try object.optional("routes", default: .empty)
         self = try object.validate { () throws(ProtocolError) in
-            try UpstreamSnapshot(service: service, protocol: protocolKind, endpoints: endpoints, policy: policy, routes: routes)
+            try UpstreamSnapshot(
+                service: service, protocol: protocolKind, endpoints: endpoints, policy: policy, routes: routes)
         }
     }
 

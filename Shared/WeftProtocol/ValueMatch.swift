@@ -45,7 +45,9 @@ public enum ValueMatch: Hashable, Sendable {
             self = .exact(value)
         case "prefix":
             let value: String = try object.required("prefix")
-            guard !value.isEmpty else { throw object.error("prefix", "must not be empty; use present to match any value") }
+            guard !value.isEmpty else {
+                throw object.error("prefix", "must not be empty; use present to match any value")
+            }
             try Self.checkValue(value, object: object, field: "prefix")
             self = .prefix(value)
         case "regex":

@@ -22,7 +22,13 @@
 /// version can satisfy (`>=3.0.0 <2.0.0`): such a range is always a mistake.
 public struct VersionRange: StringValidated, Hashable, Sendable {
     struct Comparator: Hashable, Sendable {
-        enum Operator: String, Sendable { case lessThan = "<", lessOrEqual = "<=", greaterThan = ">", greaterOrEqual = ">=", equal = "=" }
+        enum Operator: String, Sendable {
+            case lessThan = "<"
+            case lessOrEqual = "<="
+            case greaterThan = ">"
+            case greaterOrEqual = ">="
+            case equal = "="
+        }
         var op: Operator
         var version: SemanticVersion
         /// Bounds the desugaring invents (`<2.0.0-0`) do not open the door to
@@ -172,7 +178,8 @@ public struct VersionRange: StringValidated, Hashable, Sendable {
 
     /// The exclusive bound just below every pre-release of `version`: `<2.0.0-0`.
     static func below(_ major: UInt64, _ minor: UInt64, _ patch: UInt64) -> Comparator {
-        Comparator(op: .lessThan, version: SemanticVersion(major, minor, patch, preRelease: [.numeric(0)]), synthetic: true)
+        Comparator(
+            op: .lessThan, version: SemanticVersion(major, minor, patch, preRelease: [.numeric(0)]), synthetic: true)
     }
 
     static func atLeast(_ version: SemanticVersion, synthetic: Bool = false) -> Comparator {
@@ -259,7 +266,10 @@ public struct VersionRange: StringValidated, Hashable, Sendable {
         for comparator in comparators {
             switch comparator.op {
             case .greaterThan, .greaterOrEqual, .equal:
-                let candidate = comparator.op == .equal ? Comparator(op: .greaterOrEqual, version: comparator.version, synthetic: comparator.synthetic) : comparator
+                let candidate =
+                    comparator.op == .equal
+                    ? Comparator(op: .greaterOrEqual, version: comparator.version, synthetic: comparator.synthetic)
+                    : comparator
                 if let current = lower {
                     let order = candidate.version.precedence(comparedTo: current.version)
                     if order > 0 || (order == 0 && candidate.op == .greaterThan) { lower = candidate }
@@ -271,7 +281,10 @@ public struct VersionRange: StringValidated, Hashable, Sendable {
             }
             switch comparator.op {
             case .lessThan, .lessOrEqual, .equal:
-                let candidate = comparator.op == .equal ? Comparator(op: .lessOrEqual, version: comparator.version, synthetic: comparator.synthetic) : comparator
+                let candidate =
+                    comparator.op == .equal
+                    ? Comparator(op: .lessOrEqual, version: comparator.version, synthetic: comparator.synthetic)
+                    : comparator
                 if let current = upper {
                     let order = candidate.version.precedence(comparedTo: current.version)
                     if order < 0 || (order == 0 && candidate.op == .lessThan) { upper = candidate }
@@ -283,11 +296,15 @@ public struct VersionRange: StringValidated, Hashable, Sendable {
             }
         }
         guard let upper else { return nil }
-        let floor = lower ?? Comparator(op: .greaterOrEqual, version: SemanticVersion(0, 0, 0, preRelease: [.numeric(0)]), synthetic: true)
+        let floor =
+            lower
+            ?? Comparator(
+                op: .greaterOrEqual, version: SemanticVersion(0, 0, 0, preRelease: [.numeric(0)]), synthetic: true)
         let order = floor.version.precedence(comparedTo: upper.version)
         if order > 0 || (order == 0 && (floor.op == .greaterThan || upper.op == .lessThan)) {
             if lower == nil { return "nothing is below \(upper.op.rawValue)\(upper.version)" }
-            return "lower bound \(floor.op.rawValue)\(floor.version) is not below upper bound \(upper.op.rawValue)\(upper.version)"
+            return
+                "lower bound \(floor.op.rawValue)\(floor.version) is not below upper bound \(upper.op.rawValue)\(upper.version)"
         }
         return nil
     }

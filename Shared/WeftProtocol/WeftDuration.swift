@@ -67,7 +67,8 @@ public struct WeftDuration: StringValidated, Hashable, Comparable, Sendable {
     /// Validates that this duration lies in `range`, for a field's own bounds.
     func check(in range: ClosedRange<WeftDuration>, field: String) throws(ProtocolError) {
         guard range.contains(self) else {
-            throw ProtocolError(field: field, "must be between \(range.lowerBound) and \(range.upperBound), got \(self)")
+            throw ProtocolError(
+                field: field, "must be between \(range.lowerBound) and \(range.upperBound), got \(self)")
         }
     }
 }

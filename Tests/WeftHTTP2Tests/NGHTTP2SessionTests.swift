@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WeftHTTP2
 
 /// The nghttp2 layer: two real nghttp2 sessions, a client and a server, talking
@@ -73,7 +74,10 @@ import Testing
         while index + 9 <= bytes.count {
             let length = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
             let end = min(bytes.count, index + 9 + length)
-            frames.append(Frame(length: length, type: bytes[index + 3], flags: bytes[index + 4], payload: Array(bytes[(index + 9)..<end])))
+            frames.append(
+                Frame(
+                    length: length, type: bytes[index + 3], flags: bytes[index + 4],
+                    payload: Array(bytes[(index + 9)..<end])))
             index += 9 + length
         }
         return frames

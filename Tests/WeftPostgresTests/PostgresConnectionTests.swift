@@ -41,7 +41,10 @@ import WeftTestSupport
     @Test func refusesNULBytesInsteadOfTruncating() async throws {
         try await TemporaryPostgres.with { server in
             let connection = try PostgresConnection(url: server.url)
-            #expect(throws: PostgresError(.statementFailed, message: "parameter $2 contains a NUL byte, which PostgreSQL text cannot hold")) {
+            #expect(
+                throws: PostgresError(
+                    .statementFailed, message: "parameter $2 contains a NUL byte, which PostgreSQL text cannot hold")
+            ) {
                 try connection.query("SELECT $1, $2", ["fine", "cut\0short"])
             }
         }

@@ -4,10 +4,10 @@ import WeftProtocol
 
 @Suite struct CatalogTests {
     static let instance = #"""
-    {"id": "api-7f9c:8080", "service": "api", "namespace": "shop", "address": "10.1.2.3", "port": 8080,
-     "zone": "eu-west-1a", "labels": {"version": "2.1.0", "terminal-type": "kiosk", "firmware": "3.4.1"},
-     "health": "passing", "ttl": "15s"}
-    """#
+        {"id": "api-7f9c:8080", "service": "api", "namespace": "shop", "address": "10.1.2.3", "port": 8080,
+         "zone": "eu-west-1a", "labels": {"version": "2.1.0", "terminal-type": "kiosk", "firmware": "3.4.1"},
+         "health": "passing", "ttl": "15s"}
+        """#
 
     @Test func instancesDecodeAndRoundTrip() throws {
         let instance = try expectRoundTrip(Instance.self, Self.instance)
@@ -30,14 +30,17 @@ import WeftProtocol
     ])
     func instancesRefuseBadFields(replace: String, with: String, path: String, reason: String) {
         #expect(Self.instance.contains(replace))
-        expectRejected(Instance.self, Self.instance.replacingOccurrences(of: replace, with: with), path: path, reason: reason)
+        expectRejected(
+            Instance.self, Self.instance.replacingOccurrences(of: replace, with: with), path: path, reason: reason)
     }
 
     @Test func servicesDefaultTheirNamespaceAndProtocol() throws {
         let service = try expectRoundTrip(Service.self, #"{"name": "api"}"#)
         #expect(service.namespace == .default)
         #expect(service.protocolKind == .http)
-        expectRejected(Service.self, #"{"name": "api", "protocol": "udp"}"#, path: "protocol", reason: "expected one of http, http2, grpc, tcp")
+        expectRejected(
+            Service.self, #"{"name": "api", "protocol": "udp"}"#, path: "protocol",
+            reason: "expected one of http, http2, grpc, tcp")
     }
 
     @Test func onlyHealthyInstancesBecomeEndpoints() throws {
@@ -54,7 +57,11 @@ import WeftProtocol
     @Test func endpointsRefuseUnhealthyStatesAndBadWeights() throws {
         let base = #"{"instance": "i-1", "address": "::1", "port": 9000, "weight": 1}"#
         try expectRoundTrip(Endpoint.self, base)
-        expectRejected(Endpoint.self, base.replacingOccurrences(of: #""weight": 1"#, with: #""weight": 0"#), path: "weight", reason: "between 1 and 128")
-        expectRejected(Endpoint.self, base.replacingOccurrences(of: #""weight": 1"#, with: #""health": "critical""#), path: "health", reason: "must be passing or warning")
+        expectRejected(
+            Endpoint.self, base.replacingOccurrences(of: #""weight": 1"#, with: #""weight": 0"#), path: "weight",
+            reason: "between 1 and 128")
+        expectRejected(
+            Endpoint.self, base.replacingOccurrences(of: #""weight": 1"#, with: #""health": "critical""#),
+            path: "health", reason: "must be passing or warning")
     }
 }

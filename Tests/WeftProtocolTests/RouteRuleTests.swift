@@ -5,30 +5,30 @@ import WeftProtocol
 @Suite struct RouteRuleTests {
     /// A valid rule to vary: the firmware-based routing the gateway exists for.
     static let firmwareRoute = #"""
-    {
-      "name": "kiosk-firmware-3",
-      "match": {
-        "hosts": ["api.example.com", "*.kiosk.example.com"],
-        "path": {"prefix": "/v1/"},
-        "methods": ["GET", "POST"],
-        "headers": [
-          {"name": "X-Terminal-Type", "exact": "kiosk"},
-          {"name": "x-firmware-version", "version": ">=3.0.0 <4.0.0"},
-          {"name": "x-debug", "absent": true}
-        ],
-        "query": [{"name": "beta", "present": true}]
-      },
-      "destinations": [
-        {"service": "catalog", "subset": {"version": "3"}, "weight": 90},
-        {"service": "catalog", "subset": {"version": "3-canary"}, "weight": 10}
-      ],
-      "timeout": "2s",
-      "retries": {"attempts": 2, "per_try_timeout": "500ms", "retry_on": ["connect-failure", "gateway-error"]},
-      "rewrite": {"prefix": "/", "set_headers": {"x-via": "gateway"}, "remove_headers": ["x-internal"]},
-      "mirror": {"service": "catalog-shadow", "percent": 5},
-      "fault": {"delay": {"duration": "100ms", "percent": 1}}
-    }
-    """#
+        {
+          "name": "kiosk-firmware-3",
+          "match": {
+            "hosts": ["api.example.com", "*.kiosk.example.com"],
+            "path": {"prefix": "/v1/"},
+            "methods": ["GET", "POST"],
+            "headers": [
+              {"name": "X-Terminal-Type", "exact": "kiosk"},
+              {"name": "x-firmware-version", "version": ">=3.0.0 <4.0.0"},
+              {"name": "x-debug", "absent": true}
+            ],
+            "query": [{"name": "beta", "present": true}]
+          },
+          "destinations": [
+            {"service": "catalog", "subset": {"version": "3"}, "weight": 90},
+            {"service": "catalog", "subset": {"version": "3-canary"}, "weight": 10}
+          ],
+          "timeout": "2s",
+          "retries": {"attempts": 2, "per_try_timeout": "500ms", "retry_on": ["connect-failure", "gateway-error"]},
+          "rewrite": {"prefix": "/", "set_headers": {"x-via": "gateway"}, "remove_headers": ["x-internal"]},
+          "mirror": {"service": "catalog-shadow", "percent": 5},
+          "fault": {"delay": {"duration": "100ms", "percent": 1}}
+        }
+        """#
 
     @Test func decodesAFullRuleAndRoundTrips() throws {
         let rule = try expectRoundTrip(RouteRule.self, Self.firmwareRoute)
@@ -46,7 +46,10 @@ import WeftProtocol
         (#""weight": 90"#, #""weight": 101"#, "destinations[0].weight", "between 0 and 100"),
         (#", "weight": 10"#, "", "destinations[1].weight", "is required when a route has several destinations"),
         (#""version": "3-canary""#, #""version": "3""#, "destinations[1]", "repeats an earlier destination"),
-        (#""version": ">=3.0.0 <4.0.0""#, #""version": ">=4.0.0 <3.0.0""#, "match.headers[1].version", "can never match"),
+        (
+            #""version": ">=3.0.0 <4.0.0""#, #""version": ">=4.0.0 <3.0.0""#, "match.headers[1].version",
+            "can never match"
+        ),
         (#""exact": "kiosk""#, #""regex": "(kiosk""#, "match.headers[0].regex", "invalid pattern: missing ')'"),
         (#""exact": "kiosk""#, #""exact": "kiosk", "prefix": "k""#, "match.headers[0]", "give exactly one of"),
         (#""absent": true"#, #""absent": false"#, "match.headers[2].absent", "must be true"),
@@ -63,15 +66,30 @@ import WeftProtocol
         (#""timeout": "2s""#, #""timeout": "200ms""#, "retries.per_try_timeout", "exceeds the route timeout"),
         (#""attempts": 2"#, #""attempts": 11"#, "retries.attempts", "between 0 and 10"),
         (#""gateway-error""#, #""gateway-eror""#, "retries.retry_on[1]", "unknown retry condition"),
-        (#""connect-failure", "gateway-error""#, #""connect-failure", "connect-failure""#, "retries.retry_on", "lists a condition twice"),
+        (
+            #""connect-failure", "gateway-error""#, #""connect-failure", "connect-failure""#, "retries.retry_on",
+            "lists a condition twice"
+        ),
         (#""percent": 5"#, #""percent": 150"#, "mirror.percent", "between 0 and 100"),
-        (#""delay": {"duration": "100ms", "percent": 1}"#, #""abort": {"status": 700}"#, "fault.abort.status", "between 200 and 599"),
-        (#""fault": {"delay": {"duration": "100ms", "percent": 1}}"#, #""fault": {}"#, "fault", "give delay, abort or both"),
-        (#""set_headers": {"x-via": "gateway"}"#, #""set_headers": {"connection": "close"}"#, "rewrite.set_headers", "cannot be rewritten"),
+        (
+            #""delay": {"duration": "100ms", "percent": 1}"#, #""abort": {"status": 700}"#, "fault.abort.status",
+            "between 200 and 599"
+        ),
+        (
+            #""fault": {"delay": {"duration": "100ms", "percent": 1}}"#, #""fault": {}"#, "fault",
+            "give delay, abort or both"
+        ),
+        (
+            #""set_headers": {"x-via": "gateway"}"#, #""set_headers": {"connection": "close"}"#, "rewrite.set_headers",
+            "cannot be rewritten"
+        ),
         (#""prefix": "/", "#, #""prefix": "/", "path": "/x", "#, "rewrite.prefix", "give path or prefix, not both"),
         (#""service": "catalog-shadow""#, #""service": "catalog_shadow""#, "mirror.service", "may hold only"),
         (#""timeout": "2s""#, #""timeout": "2s", "priority": 1"#, "priority", "unknown field"),
-        (#""name": "beta", "present": true"#, #""name": "a&b", "present": true"#, "match.query[0].name", "other than & and ="),
+        (
+            #""name": "beta", "present": true"#, #""name": "a&b", "present": true"#, "match.query[0].name",
+            "other than & and ="
+        ),
     ]
 
     @Test(arguments: invalid)
@@ -88,19 +106,27 @@ import WeftProtocol
     }
 
     @Test func refusesEmptyAndOversizedDestinationLists() {
-        expectRejected(RouteRule.self, #"{"name": "r", "destinations": []}"#, path: "destinations", reason: "must not be empty")
+        expectRejected(
+            RouteRule.self, #"{"name": "r", "destinations": []}"#, path: "destinations", reason: "must not be empty")
         let many = (0..<33).map { #"{"service": "s\#($0)", "weight": 0}"# }.joined(separator: ",")
-        expectRejected(RouteRule.self, #"{"name": "r", "destinations": [\#(many)]}"#, path: "destinations", reason: "the limit is 32")
+        expectRejected(
+            RouteRule.self, #"{"name": "r", "destinations": [\#(many)]}"#, path: "destinations",
+            reason: "the limit is 32")
     }
 
     @Test func tablesRefuseDuplicateNamesAndTooManyRules() throws {
         let rule = #"{"name": "same", "destinations": [{"service": "api"}]}"#
-        expectRejected(RouteTable.self, #"{"routes": [\#(rule), \#(rule)]}"#, path: "routes[1].name", reason: "already the name of routes[0]")
-        let many = (0..<1001).map { #"{"name": "r\#($0)", "destinations": [{"service": "api"}]}"# }.joined(separator: ",")
+        expectRejected(
+            RouteTable.self, #"{"routes": [\#(rule), \#(rule)]}"#, path: "routes[1].name",
+            reason: "already the name of routes[0]")
+        let many = (0..<1001).map { #"{"name": "r\#($0)", "destinations": [{"service": "api"}]}"# }.joined(
+            separator: ",")
         expectRejected(RouteTable.self, #"{"routes": [\#(many)]}"#, path: "routes", reason: "the limit is 1000")
         // An error deep in a table carries the whole path.
-        let bad = #"{"routes": [\#(rule), {"name": "b", "match": {"headers": [{"name": "x", "regex": "a**"}]}, "destinations": [{"service": "api"}]}]}"#
-        expectRejected(RouteTable.self, bad, path: "routes[1].match.headers[0].regex", reason: "a quantifier cannot follow")
+        let bad =
+            #"{"routes": [\#(rule), {"name": "b", "match": {"headers": [{"name": "x", "regex": "a**"}]}, "destinations": [{"service": "api"}]}]}"#
+        expectRejected(
+            RouteTable.self, bad, path: "routes[1].match.headers[0].regex", reason: "a quantifier cannot follow")
     }
 
     @Test func pathMatchesUseWholeSegmentsForPrefixes() throws {

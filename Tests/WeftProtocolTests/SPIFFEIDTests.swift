@@ -40,7 +40,10 @@ import WeftProtocol
         #expect(id.namespace.rawValue == "shop")
         #expect(id.service.rawValue == "payments")
         #expect(id.description == "spiffe://prod.example_1/ns/shop/sa/payments")
-        #expect(id.serviceReference == ServiceReference(service: try ServiceName(validating: "payments"), namespace: try NamespaceName(validating: "shop")))
+        #expect(
+            id.serviceReference
+                == ServiceReference(
+                    service: try ServiceName(validating: "payments"), namespace: try NamespaceName(validating: "shop")))
     }
 
     @Test func buildsFromPartsAndChecksTheTrustDomain() throws {

@@ -71,7 +71,9 @@ import WeftProtocol
     func matchesWholeValues(pattern: String, matching: [String], notMatching: [String]) throws {
         let regex = try SafeRegex(validating: pattern)
         for value in matching { #expect(regex.matches(value), "\(pattern) should match \(value.debugDescription)") }
-        for value in notMatching { #expect(!regex.matches(value), "\(pattern) should not match \(value.debugDescription)") }
+        for value in notMatching {
+            #expect(!regex.matches(value), "\(pattern) should not match \(value.debugDescription)")
+        }
     }
 
     @Test func catastrophicBacktrackingPatternsStayLinear() throws {

@@ -26,7 +26,8 @@ import WeftProtocol
 
     @Test(arguments: [
         ("10.0.0.1", "10.0.0.1"), ("0.0.0.0", "0.0.0.0"), ("255.255.255.255", "255.255.255.255"),
-        ("::1", "::1"), ("::", "::"), ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"), ("fe80::1:0:0:0", "fe80::1:0:0:0"), ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+        ("::1", "::1"), ("::", "::"), ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"), ("fe80::1:0:0:0", "fe80::1:0:0:0"),
+        ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
         ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"), ("::ffff:10.1.2.3", "::ffff:a01:203"),
         ("api", "api"), ("registry.weft.svc.cluster.local", "registry.weft.svc.cluster.local"),
     ])
@@ -53,15 +54,18 @@ import WeftProtocol
     }
 
     @Test(arguments: [
-        ("250ms", 250), ("1.5s", 1500), ("30s", 30000), ("5m", 300_000), ("1h30m", 5_400_000), ("0s", 0), ("2h", 7_200_000),
+        ("250ms", 250), ("1.5s", 1500), ("30s", 30000), ("5m", 300_000), ("1h30m", 5_400_000), ("0s", 0),
+        ("2h", 7_200_000),
     ])
     func durationsParse(text: String, milliseconds: Int64) throws {
         #expect(try WeftDuration(validating: text).milliseconds == milliseconds)
     }
 
     @Test(arguments: [
-        ("", "must not be empty"), ("30", "missing unit"), ("-5s", "must not be negative"), ("5d", "unknown unit \"d\""),
-        ("1.5.5s", "expected a number"), ("s", "expected a number"), (".5s", "expected a number"), ("1.0005s", "finer than a millisecond"),
+        ("", "must not be empty"), ("30", "missing unit"), ("-5s", "must not be negative"),
+        ("5d", "unknown unit \"d\""),
+        ("1.5.5s", "expected a number"), ("s", "expected a number"), (".5s", "expected a number"),
+        ("1.0005s", "finer than a millisecond"),
         ("9000h", "longer than 366 days"), ("5 s", "missing unit"), ("1e3s", "unknown unit \"e\""),
     ])
     func refusesBadDurations(text: String, reason: String) {
@@ -76,7 +80,8 @@ import WeftProtocol
 
     @Test(arguments: [
         ("1970-01-01T00:00:00Z", 0), ("2026-11-21T05:06:10Z", 1_795_237_570), ("2000-02-29T12:00:00Z", 951_825_600),
-        ("2026-11-21T07:06:10+02:00", 1_795_237_570), ("2026-11-21T05:06:10.123Z", 1_795_237_570), ("1969-12-31T23:59:59Z", -1),
+        ("2026-11-21T07:06:10+02:00", 1_795_237_570), ("2026-11-21T05:06:10.123Z", 1_795_237_570),
+        ("1969-12-31T23:59:59Z", -1),
     ])
     func timestampsParseRFC3339(text: String, seconds: Int64) throws {
         let timestamp = try Timestamp(validating: text)
@@ -85,16 +90,19 @@ import WeftProtocol
     }
 
     @Test(arguments: [
-        ("2026-11-21", "expected RFC 3339"), ("2026-13-01T00:00:00Z", "month out of range"), ("2026-02-29T00:00:00Z", "day out of range"),
+        ("2026-11-21", "expected RFC 3339"), ("2026-13-01T00:00:00Z", "month out of range"),
+        ("2026-02-29T00:00:00Z", "day out of range"),
         ("2026-11-21T24:00:00Z", "time of day out of range"), ("2026-11-21T05:06:10.5", "missing time zone"),
-        ("2026-11-21T05:06:10+0200", "offset must be"), ("2026-11-21 05:06:10Z", "expected RFC 3339"), ("2026-11-21T05:06:10Zjunk", "unexpected text"),
+        ("2026-11-21T05:06:10+0200", "offset must be"), ("2026-11-21 05:06:10Z", "expected RFC 3339"),
+        ("2026-11-21T05:06:10Zjunk", "unexpected text"),
     ])
     func refusesBadTimestamps(text: String, reason: String) {
         expectInvalid(Timestamp.self, text, reason)
     }
 
     @Test func labelsAreValidatedWithTheKeyInThePath() {
-        expectRejected(Labels.self, #"{"Terminal-Type": "1"}"#, path: #"["Terminal-Type"]"#, reason: "invalid label key")
+        expectRejected(
+            Labels.self, #"{"Terminal-Type": "1"}"#, path: #"["Terminal-Type"]"#, reason: "invalid label key")
         expectRejected(Labels.self, #"{"version": "1 0"}"#, path: "version", reason: "printable ASCII without spaces")
         expectRejected(Labels.self, #"{"version": 1}"#, path: "version", reason: "expected a string")
         let many = (0..<65).map { "\"k\($0)\": \"v\"" }.joined(separator: ",")
@@ -129,7 +137,9 @@ import WeftProtocol
         expectInvalid(JoinTokenSecret.self, "wjt_" + String(repeating: "A", count: 30) + "!", "20 to 200 base64url")
     }
 
-    @Test(arguments: [("", "must not be empty"), ("a b", "may hold only"), (String(repeating: "i", count: 129), "longer than 128")])
+    @Test(arguments: [
+        ("", "must not be empty"), ("a b", "may hold only"), (String(repeating: "i", count: 129), "longer than 128"),
+    ])
     func refusesBadInstanceIDs(text: String, reason: String) {
         expectInvalid(InstanceID.self, text, reason)
     }

@@ -36,7 +36,9 @@ func expectRoundTrip<T: Codable & Equatable>(
 }
 
 /// Expects a validating initializer to refuse `text` with `reason` in the message.
-func expectInvalid<T: Decodable>(_ type: T.Type, _ text: String, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectInvalid<T: Decodable>(
+    _ type: T.Type, _ text: String, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     // Strings decode through JSON so the same path as the wire is tested.
     var escaped = ""
     for scalar in text.unicodeScalars {
@@ -46,13 +48,17 @@ func expectInvalid<T: Decodable>(_ type: T.Type, _ text: String, _ reason: Strin
         case "\n": escaped += "\\n"
         case "\t": escaped += "\\t"
         default:
-            if scalar.value < 0x20 { escaped += String(format: scalar.value) } else { escaped.unicodeScalars.append(scalar) }
+            if scalar.value < 0x20 {
+                escaped += unicodeEscape(scalar.value)
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
         }
     }
     expectRejected(T.self, "\"\(escaped)\"", path: "", reason: reason, sourceLocation: sourceLocation)
 }
 
-private func String(format value: UInt32) -> String {
-    let hex = Swift.String(value, radix: 16)
-    return "\\u" + Swift.String(repeating: "0", count: 4 - hex.count) + hex
+private func unicodeEscape(_ value: UInt32) -> String {
+    let hex = String(value, radix: 16)
+    return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
 }

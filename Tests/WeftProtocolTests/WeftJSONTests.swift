@@ -29,11 +29,14 @@ import WeftProtocol
 
     @Test func missingFieldsAreNamed() {
         expectRejected(Service.self, "{}", path: "name", reason: "is required")
-        expectRejected(Instance.self, #"{"id": "i-1", "service": "api", "address": "10.0.0.1"}"#, path: "port", reason: "is required")
+        expectRejected(
+            Instance.self, #"{"id": "i-1", "service": "api", "address": "10.0.0.1"}"#, path: "port",
+            reason: "is required")
     }
 
     @Test func unknownFieldsAreRefusedByDefaultAndListTheKnownOnes() {
-        let error = expectRejected(Service.self, #"{"name": "api", "protocl": "http"}"#, path: "protocl", reason: "unknown field")
+        let error = expectRejected(
+            Service.self, #"{"name": "api", "protocl": "http"}"#, path: "protocl", reason: "unknown field")
         #expect(error?.reason.contains("name, namespace, protocol") == true)
     }
 
@@ -57,16 +60,21 @@ import WeftProtocol
 
     @Test func integersOutOfRangeAreRefused() {
         let base = #"{"id": "i-1", "service": "api", "address": "10.0.0.1", "port": PORT}"#
-        for (port, reason) in [("0", "between 1 and 65535"), ("65536", "between 1 and 65535"), ("-1", "between 1 and 65535"),
-                               ("80.5", "must be a whole number"), ("99999999999999999999", "out of range"), ("\"80\"", "expected an integer")] {
-            let error = expectRejected(Instance.self, base.replacingOccurrences(of: "PORT", with: port), path: "port", reason: "")
+        for (port, reason) in [
+            ("0", "between 1 and 65535"), ("65536", "between 1 and 65535"), ("-1", "between 1 and 65535"),
+            ("80.5", "must be a whole number"), ("99999999999999999999", "out of range"),
+            ("\"80\"", "expected an integer"),
+        ] {
+            let error = expectRejected(
+                Instance.self, base.replacingOccurrences(of: "PORT", with: port), path: "port", reason: "")
             #expect(error?.description.contains(reason) == true, "\(port): \(String(describing: error))")
         }
     }
 
     @Test func unsignedFieldsRefuseNegativeNumbersPrecisely() {
         let json = #"{"version": -1, "generated_at": "2026-11-21T05:06:10Z"}"#
-        expectRejected(DiscoverySnapshot.self, json, path: "version", reason: "is out of range (0 to 18446744073709551615)")
+        expectRejected(
+            DiscoverySnapshot.self, json, path: "version", reason: "is out of range (0 to 18446744073709551615)")
     }
 
     @Test func fieldPathsQuoteKeysThatAreNotIdentifiers() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WeftTLS
 
 /// The OpenSSL layer, proven against OpenSSL's own command-line tool.

@@ -1,9 +1,9 @@
 public import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A real PostgreSQL server for one test run: `initdb` into a fresh temporary
@@ -45,7 +45,12 @@ public final class TemporaryPostgres: @unchecked Sendable {
         let runAs = geteuid() == 0 ? "postgres" : nil
         let directory = try makeDirectory(owner: runAs)
         do {
-            try run(binaries + "/initdb", ["-D", directory + "/data", "-U", "weft", "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"], runAs: runAs)
+            try run(
+                binaries + "/initdb",
+                [
+                    "-D", directory + "/data", "-U", "weft", "--auth=trust", "--encoding=UTF8", "--no-sync",
+                    "--no-instructions",
+                ], runAs: runAs)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
@@ -60,7 +65,12 @@ public final class TemporaryPostgres: @unchecked Sendable {
                 "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
             ].joined(separator: " ")
             do {
-                try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"], runAs: runAs)
+                try run(
+                    binaries + "/pg_ctl",
+                    [
+                        "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options,
+                        "start",
+                    ], runAs: runAs)
                 return TemporaryPostgres(port: port, directory: directory, binaries: binaries, runAs: runAs)
             } catch {
                 lastError = error
@@ -68,7 +78,8 @@ public final class TemporaryPostgres: @unchecked Sendable {
         }
         let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: directory)
-        throw Failure(description: "PostgreSQL did not start: \(lastError.map { "\($0)" } ?? "unknown")\n\(log.suffix(2000))")
+        throw Failure(
+            description: "PostgreSQL did not start: \(lastError.map { "\($0)" } ?? "unknown")\n\(log.suffix(2000))")
     }
 
     private init(external: String) {
@@ -99,7 +110,9 @@ public final class TemporaryPostgres: @unchecked Sendable {
             return !stopped
         }
         guard shouldStop, let directory, let binaries else { return }
-        _ = try? Self.run(binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "-t", "30", "stop"], runAs: runAs)
+        _ = try? Self.run(
+            binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "-t", "30", "stop"], runAs: runAs
+        )
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -128,7 +141,10 @@ public final class TemporaryPostgres: @unchecked Sendable {
         for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             if fileManager.isExecutableFile(atPath: "\(entry)/initdb") { return String(entry) }
         }
-        throw Failure(description: "no PostgreSQL server binaries found (install Debian's postgresql package, or set WEFT_PG_BIN or WEFT_TEST_DATABASE_URL)")
+        throw Failure(
+            description:
+                "no PostgreSQL server binaries found (install Debian's postgresql package, or set WEFT_PG_BIN or WEFT_TEST_DATABASE_URL)"
+        )
     }
 
     static func makeDirectory(owner: String?) throws -> String {
@@ -139,7 +155,8 @@ public final class TemporaryPostgres: @unchecked Sendable {
         let path = String(cString: made)
         if let owner {
             guard let user = getpwnam(owner) else {
-                throw Failure(description: "running as root needs the '\(owner)' user that Debian's postgresql package creates")
+                throw Failure(
+                    description: "running as root needs the '\(owner)' user that Debian's postgresql package creates")
             }
             guard chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
                 throw Failure(description: "could not hand \(path) to \(owner): \(String(cString: strerror(errno)))")
@@ -170,7 +187,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
         let cArguments: [UnsafeMutablePointer<CChar>?] = allArguments.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
+        defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, allArguments[0], &actions, nil, cArguments, environ)
         guard spawned == 0 else {
@@ -201,7 +218,9 @@ public final class TemporaryPostgres: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw Failure(description: "bind: \(String(cString: strerror(errno)))") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
