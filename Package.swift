@@ -66,6 +66,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (run through Benchmarks/*.sh on release builds).
+        .executableTarget(
+            name: "weft-protocol-bench",
+            dependencies: ["WeftProtocol"],
+            path: "Benchmarks/ProtocolBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests.
         // Test-only helpers (the throwaway PostgreSQL cluster); a plain library so every
         // test target can share it.

@@ -11,7 +11,7 @@ public struct HeaderMatch: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let object = try JSONObject(decoder, fields: ValueMatch.fields.union(["name"]))
+        let object = try JSONObject(decoder, fields: ValueMatch.fields + ["name"])
         self.name = try object.required("name")
         self.match = try ValueMatch(
             from: object, allowed: ["exact", "prefix", "regex", "present", "absent", "version"])

@@ -19,13 +19,19 @@ struct JSONObject {
     let container: KeyedDecodingContainer<AnyKey>
     let codingPath: [any CodingKey]
 
-    init(_ decoder: any Decoder, fields: Set<String>) throws {
+    /// `fields` is a short list (at most a dozen names): a linear scan is cheaper
+    /// than hashing it into a set for every object decoded.
+    init(_ decoder: any Decoder, fields: [String]) throws {
         self.container = try decoder.container(keyedBy: AnyKey.self)
         self.codingPath = decoder.codingPath
         let policy = decoder.userInfo[WeftJSON.unknownFieldsKey] as? WeftJSON.UnknownFieldPolicy ?? .reject
         if policy == .reject {
-            // Report the first unknown member in name order, so the message is stable.
-            if let unknown = container.allKeys.map(\.stringValue).filter({ !fields.contains($0) }).sorted().first {
+            // The common case allocates nothing beyond allKeys; on failure, report the
+            // first unknown member in name order, so the message is stable.
+            let keys = container.allKeys
+            if keys.contains(where: { !fields.contains($0.stringValue) }),
+                let unknown = keys.map(\.stringValue).filter({ !fields.contains($0) }).min()
+            {
                 let known = fields.sorted().joined(separator: ", ")
                 throw ProtocolError(
                     FieldPath(codingPath + [AnyKey(unknown)]), "unknown field; known fields are: \(known)")
@@ -58,10 +64,41 @@ struct JSONObject {
     }
 
     private func decodeValue<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
-        if let integerType = T.self as? any (FixedWidthInteger & Decodable).Type {
-            return try decodeInteger(integerType, key) as! T
+        try container.decode(T.self, forKey: AnyKey(key))
+    }
+
+    // Integer members take these overloads (chosen statically over the generic
+    // ones), so that a bad number gets a precise error without a dynamic cast on
+    // every member decoded.
+    func required(_ key: String, as type: Int.Type = Int.self) throws -> Int {
+        guard try requirePresent(key) else { return 0 }
+        return try decodeInteger(Int.self, key)
+    }
+
+    func required(_ key: String, as type: UInt64.Type = UInt64.self) throws -> UInt64 {
+        guard try requirePresent(key) else { return 0 }
+        return try decodeInteger(UInt64.self, key)
+    }
+
+    func optional(_ key: String, default value: Int) throws -> Int {
+        guard container.contains(AnyKey(key)), try !container.decodeNil(forKey: AnyKey(key)) else { return value }
+        return try decodeInteger(Int.self, key)
+    }
+
+    func optional(_ key: String, as type: Int.Type = Int.self) throws -> Int? {
+        guard container.contains(AnyKey(key)), try !container.decodeNil(forKey: AnyKey(key)) else { return nil }
+        return try decodeInteger(Int.self, key)
+    }
+
+    /// Throws unless `key` is present and not null; returns true.
+    private func requirePresent(_ key: String) throws -> Bool {
+        guard container.contains(AnyKey(key)) else {
+            throw ProtocolError(FieldPath(codingPath + [AnyKey(key)]), "is required")
         }
-        return try container.decode(T.self, forKey: AnyKey(key))
+        if try container.decodeNil(forKey: AnyKey(key)) {
+            throw ProtocolError(FieldPath(codingPath + [AnyKey(key)]), "must not be null")
+        }
+        return true
     }
 
     /// Foundation's JSONDecoder reports `80.5` or `-1` for an unsigned field as "not

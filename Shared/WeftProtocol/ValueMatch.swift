@@ -30,7 +30,7 @@ public enum ValueMatch: Hashable, Sendable {
         }
     }
 
-    static let fields: Set<String> = ["exact", "prefix", "regex", "present", "absent", "version"]
+    static let fields = ["exact", "prefix", "regex", "present", "absent", "version"]
 
     /// Reads the one matcher member of an object that also holds `name`.
     init(from object: JSONObject, allowed: [String]) throws {
