@@ -19,7 +19,7 @@ public final class PrivateKey: @unchecked Sendable {
     }
 
     /// Generates a fresh EC key on NIST P-256 from OpenSSL's CSPRNG.
-    public static func generateP256() throws -> PrivateKey {
+    public static func generateP256() throws(TLSError) -> PrivateKey {
         guard let key = COpenSSLShims_EVP_EC_gen("P-256") else {
             throw TLSError.fromQueue(.keyGenerationFailed, "EC P-256 key generation")
         }
@@ -28,7 +28,7 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Parses a PEM private key (PKCS#8 or traditional). Only EC P-256 keys are
     /// accepted: the mesh has one key type, so anything else is a configuration error.
-    public convenience init(pem: String) throws {
+    public convenience init(pem: String) throws(TLSError) {
         let bytes = Array(pem.utf8)
         guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
             throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
@@ -46,14 +46,14 @@ public final class PrivateKey: @unchecked Sendable {
     }
 
     /// The key in PKCS#8 PEM form. Handle with care: this is the secret.
-    public func pkcs8PEM() throws -> String {
+    public func pkcs8PEM() throws(TLSError) -> String {
         try withMemoryBIO { bio in
             PEM_write_bio_PrivateKey(bio, pointer, nil, nil, 0, nil, nil) == 1
         }
     }
 
     /// The matching public key in SubjectPublicKeyInfo PEM form.
-    public func publicKeyPEM() throws -> String {
+    public func publicKeyPEM() throws(TLSError) -> String {
         try withMemoryBIO { bio in
             PEM_write_bio_PUBKEY(bio, pointer) == 1
         }
@@ -64,7 +64,7 @@ public final class PrivateKey: @unchecked Sendable {
 }
 
 /// Runs `write` against a fresh memory BIO and returns what it wrote as a string.
-func withMemoryBIO(_ write: (OpaquePointer) -> Bool) throws -> String {
+func withMemoryBIO(_ write: (OpaquePointer) -> Bool) throws(TLSError) -> String {
     guard let bio = BIO_new(BIO_s_mem()) else {
         throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
     }

@@ -7,6 +7,14 @@ public struct TLSError: Error, Equatable, CustomStringConvertible, Sendable {
         case keyGenerationFailed
         case invalidPEM
         case unsupportedKeyType
+        /// A certificate or request could not be built or signed (bad input to the
+        /// builder, such as a URI that is not printable ASCII).
+        case invalidInput
+        /// A CSR whose signature does not verify against its own public key.
+        case badSignature
+        /// A chain that does not verify against the trust bundle; the context
+        /// holds OpenSSL's verification error (`certificate has expired`, …).
+        case verificationFailed
         case internalFailure
     }
 

@@ -31,10 +31,22 @@ int COpenSSLShims_sk_X509_push(STACK_OF(X509) *stack, X509 *cert);
 int COpenSSLShims_sk_X509_num(const STACK_OF(X509) *stack);
 X509 *COpenSSLShims_sk_X509_value(const STACK_OF(X509) *stack, int index);
 void COpenSSLShims_sk_X509_pop_free(STACK_OF(X509) *stack);
+/// Frees the stack only, not the certificates (which the caller still owns).
+void COpenSSLShims_sk_X509_free(STACK_OF(X509) *stack);
 
 /// The `sk_GENERAL_NAME_*` family (subject alternative names).
+STACK_OF(GENERAL_NAME) *COpenSSLShims_sk_GENERAL_NAME_new_null(void);
+int COpenSSLShims_sk_GENERAL_NAME_push(STACK_OF(GENERAL_NAME) *names, GENERAL_NAME *name);
 int COpenSSLShims_sk_GENERAL_NAME_num(const STACK_OF(GENERAL_NAME) *names);
 GENERAL_NAME *COpenSSLShims_sk_GENERAL_NAME_value(const STACK_OF(GENERAL_NAME) *names, int index);
 void COpenSSLShims_GENERAL_NAMES_free(STACK_OF(GENERAL_NAME) *names);
+
+/// The `sk_X509_EXTENSION_*` family (CSR extension requests).
+STACK_OF(X509_EXTENSION) *COpenSSLShims_sk_X509_EXTENSION_new_null(void);
+int COpenSSLShims_sk_X509_EXTENSION_push(STACK_OF(X509_EXTENSION) *stack, X509_EXTENSION *extension);
+void COpenSSLShims_sk_X509_EXTENSION_pop_free(STACK_OF(X509_EXTENSION) *stack);
+
+/// `OPENSSL_free`, for memory OpenSSL allocated for the caller (BN_bn2hex).
+void COpenSSLShims_OPENSSL_free(void *pointer);
 
 #endif
