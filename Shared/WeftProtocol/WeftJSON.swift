@@ -6,7 +6,8 @@
 
 /// How Weft reads and writes its JSON documents.
 ///
-/// Decoding refuses oversized documents before parsing, turns every failure into a
+/// Decoding refuses oversized documents and duplicate object keys before parsing,
+/// turns every failure into a
 /// `ProtocolError` with a field path, and by default refuses fields it does not
 /// know: a misspelt `timout` in a route must fail loudly, not be ignored. Proxies
 /// reading snapshots from a newer registry during a rolling upgrade opt into
@@ -36,6 +37,11 @@ public enum WeftJSON {
         }
         guard !data.isEmpty else {
             throw ProtocolError("document is empty; expected JSON")
+        }
+        // Parsers disagree on which of two equal keys wins; refuse rather than pick.
+        if let duplicate = data.withUnsafeBytes({ DuplicateKeyScanner.firstDuplicate(in: $0) }) {
+            throw ProtocolError(
+                duplicate, "duplicate key; JSON parsers disagree on which value wins, so Weft accepts neither")
         }
         let decoder = JSONDecoder()
         decoder.userInfo[unknownFieldsKey] = unknownFields

@@ -77,6 +77,28 @@ import WeftProtocol
             DiscoverySnapshot.self, json, path: "version", reason: "is out of range (0 to 18446744073709551615)")
     }
 
+    @Test(arguments: [
+        (#"{"name": "api", "name": "web"}"#, "name"),
+        (#"{"name": "api", "namespace": "a", "n\u0061me": "web"}"#, "name"),
+        (#"{"name": "api", "protocol": "http", "protocol": "grpc"}"#, "protocol"),
+    ])
+    func duplicateKeysAreRefused(json: String, path: String) {
+        expectRejected(Service.self, json, path: path, reason: "duplicate key")
+    }
+
+    @Test func duplicateKeysAreFoundDeepInsideDocuments() {
+        let instance =
+            #"{"id": "i", "service": "api", "address": "::1", "port": 1, "labels": {"version": "1", "zone": "a", "version": "2"}}"#
+        expectRejected(Instance.self, instance, path: "labels.version", reason: "duplicate key")
+        let table =
+            #"{"routes": [{"name": "a", "destinations": [{"service": "x"}]}, {"name": "b", "destinations": [{"service": "x", "weight": 50, "weight": 100}]}]}"#
+        expectRejected(RouteTable.self, table, path: "routes[1].destinations[0].weight", reason: "duplicate key")
+        // Equal keys in different objects, and strings that merely look like keys, are fine.
+        let fine =
+            #"{"routes": [{"name": "a", "destinations": [{"service": "x"}]}, {"name": "b", "match": {"headers": [{"name": "name", "exact": "{\"name\": 1, \"name\": 2}"}]}, "destinations": [{"service": "x"}]}]}"#
+        #expect(throws: Never.self) { try WeftJSON.decode(RouteTable.self, from: fine) }
+    }
+
     @Test func fieldPathsQuoteKeysThatAreNotIdentifiers() {
         let path = FieldPath([.key("labels"), .key("weft.dev/canary"), .index(2), .key("x\"y")])
         #expect(path.description == #"labels["weft.dev/canary"][2]["x\"y"]"#)
