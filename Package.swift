@@ -14,7 +14,9 @@ let package = Package(
     products: [
         .library(name: "WeftProtocol", targets: ["WeftProtocol"])
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+    ],
     targets: [
         // MARK: C layers. Module maps only, plus one shim target for OpenSSL macros.
         .systemLibrary(
@@ -49,7 +51,10 @@ let package = Package(
         ),
         .target(
             name: "WeftTLS",
-            dependencies: ["COpenSSL", "COpenSSLShims"],
+            dependencies: [
+                "COpenSSL", "COpenSSLShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Shared/WeftTLS",
             swiftSettings: swiftSettings
         ),
@@ -90,7 +95,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftTLSTests",
-            dependencies: ["WeftTLS"],
+            dependencies: [
+                "WeftTLS", "WeftTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/WeftTLSTests",
             swiftSettings: swiftSettings
         ),

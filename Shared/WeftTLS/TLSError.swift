@@ -15,6 +15,17 @@ public struct TLSError: Error, Equatable, CustomStringConvertible, Sendable {
         /// A chain that does not verify against the trust bundle; the context
         /// holds OpenSSL's verification error (`certificate has expired`, …).
         case verificationFailed
+        /// The handshake failed for another reason (no shared protocol version or
+        /// cipher, no common ALPN protocol, a malformed record, the peer's alert).
+        case handshakeFailed
+        /// The peer did not finish the handshake in time.
+        case handshakeTimeout
+        /// The connection closed without a TLS close_notify (possible truncation).
+        case uncleanShutdown
+        /// A TLS record after the handshake could not be processed.
+        case protocolFailure
+        /// A write after the connection started closing.
+        case closed
         case internalFailure
     }
 

@@ -22,6 +22,15 @@ long COpenSSLShims_BIO_get_mem_data(BIO *bio, char **data);
 int COpenSSLShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 int COpenSSLShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
 
+/// `SSL_CTX_add1_chain_cert`: appends an intermediate to the served chain (up-refs it).
+int COpenSSLShims_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *cert);
+
+/// `SSL_CTX_set_mode`.
+long COpenSSLShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+
+/// `SSL_get_ex_new_index` with no callbacks: a slot for per-connection user data.
+int COpenSSLShims_SSL_get_ex_new_index(void);
+
 /// `X509V3_set_ctx_nodb`: an extension context with no configuration database.
 void COpenSSLShims_X509V3_set_ctx_nodb(X509V3_CTX *ctx);
 

@@ -1,0 +1,59 @@
+/// How one side of a TLS connection is set up. Immutable: to change the
+/// certificate, trust bundle or revocation list, build a new configuration and a
+/// new `TLSContext`, and swap it into the `TLSContextProvider`; connections already
+/// established keep the context they started with.
+public struct TLSConfiguration: Sendable {
+    public enum Role: Sendable { case server, client }
+
+    public enum Version: Sendable {
+        case tls12
+        case tls13
+    }
+
+    public var role: Role
+    /// Our certificate, leaf first, then intermediates (not the root).
+    public var certificateChain: [Certificate]
+    public var privateKey: PrivateKey?
+    /// Roots the peer's chain must lead to. Empty means the peer is not verified,
+    /// which only a client talking to a non-mesh server may use.
+    public var trustRoots: [Certificate]
+    /// Servers: refuse clients that present no certificate (mesh ports do).
+    public var requirePeerCertificate: Bool
+    /// Offered (client) or accepted (server), in preference order.
+    public var applicationProtocols: [String]
+    /// TLS 1.3 unless an operator allows 1.2.
+    public var minimumVersion: Version
+    /// Serials (lowercase hex, no leading zeros) refused anywhere in the peer's chain.
+    public var revokedSerials: Set<String>
+    /// When set, the peer's leaf must carry exactly one `spiffe://` URI SAN in this
+    /// trust domain: a Weft workload.
+    public var requireSPIFFEIdentity: Bool
+
+    public init(
+        role: Role, certificateChain: [Certificate] = [], privateKey: PrivateKey? = nil, trustRoots: [Certificate] = [],
+        requirePeerCertificate: Bool = false, applicationProtocols: [String] = [], minimumVersion: Version = .tls13,
+        revokedSerials: Set<String> = [], requireSPIFFEIdentity: Bool = false
+    ) {
+        self.role = role
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+        self.trustRoots = trustRoots
+        self.requirePeerCertificate = requirePeerCertificate
+        self.applicationProtocols = applicationProtocols
+        self.minimumVersion = minimumVersion
+        self.revokedSerials = revokedSerials
+        self.requireSPIFFEIdentity = requireSPIFFEIdentity
+    }
+
+    /// The mesh profile: TLS 1.3, ALPN `h2`, our certificate, the peer's required
+    /// and verified against the bundle, SPIFFE identity required.
+    public static func mesh(
+        role: Role, certificateChain: [Certificate], privateKey: PrivateKey, trustRoots: [Certificate],
+        revokedSerials: Set<String> = []
+    ) -> TLSConfiguration {
+        TLSConfiguration(
+            role: role, certificateChain: certificateChain, privateKey: privateKey, trustRoots: trustRoots,
+            requirePeerCertificate: true, applicationProtocols: ["h2"], minimumVersion: .tls13,
+            revokedSerials: revokedSerials, requireSPIFFEIdentity: true)
+    }
+}
