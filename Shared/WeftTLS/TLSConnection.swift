@@ -1,6 +1,6 @@
 internal import COpenSSL
 internal import COpenSSLShims
-public import NIOCore
+internal import NIOCore
 
 /// One TLS session: an OpenSSL `SSL*` driven entirely through memory BIOs.
 /// Ciphertext from the network goes in with `receive(_:)`, ciphertext for the
@@ -47,9 +47,12 @@ final class TLSConnection {
         case .client:
             SSL_set_connect_state(ssl)
             if let serverName {
-                _ = SSL_ctrl(
-                    ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name),
-                    UnsafeMutableRawPointer(mutating: serverName))
+                // SSL_set_tlsext_host_name (a macro over SSL_ctrl) copies the name.
+                _ = serverName.withCString { name in
+                    SSL_ctrl(
+                        ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name),
+                        UnsafeMutableRawPointer(mutating: name))
+                }
             }
         case .server:
             SSL_set_accept_state(ssl)
