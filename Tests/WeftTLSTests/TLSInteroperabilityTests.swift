@@ -16,9 +16,10 @@ import WeftTestSupport
             guard case .handshakeCompleted(let info)? = event as? TLSEvent else { return }
             let greeting =
                 "hello \(info.peerIdentity ?? "anonymous") via \(info.applicationProtocol ?? "none") on \(info.version)\n"
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: greeting))).whenComplete { _ in
-                context.close(promise: nil)
-            }
+            // Writes are ordered before the close, and TLSHandler encrypts them before
+            // its close_notify.
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: greeting)), promise: nil)
+            context.close(promise: nil)
         }
     }
 
