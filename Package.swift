@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "COpenSSL", "COpenSSLShims",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Shared/WeftTLS",
             swiftSettings: swiftSettings

@@ -247,3 +247,39 @@ import Testing
         _ = try? server.finish()
     }
 }
+
+extension TLSHandlerTests {
+    @Test func swappingTheContextKeepsEstablishedConnectionsAndServesTheNewCertificate() throws {
+        let pki = try MeshPKI()
+        let oldCertificate = try pki.workload("api")
+        let provider = TLSContextProvider(try pki.serverContext(oldCertificate))
+        let clientContext = try pki.clientContext(try pki.workload("web"))
+
+        func connect() throws -> Pair {
+            let pair = try Pair(client: clientContext, server: provider.current)
+            try pair.start()
+            return pair
+        }
+        let established = try connect()
+        defer { established.finish() }
+        #expect(
+            established.clientRecorder.handshakes.first?.peerCertificate?.serialHex
+                == oldCertificate.certificate.serialHex)
+
+        // Renewal: a new certificate for the same identity.
+        let renewed = try pki.workload("api")
+        provider.update(try pki.serverContext(renewed))
+
+        // The established connection still carries data both ways.
+        try established.client.writeAndFlush(ByteBuffer(string: "still")).wait()
+        try established.server.writeAndFlush(ByteBuffer(string: "here")).wait()
+        try established.pump()
+        #expect(established.serverRecorder.received == "still")
+        #expect(established.clientRecorder.received == "here")
+
+        // A new connection gets the renewed certificate.
+        let fresh = try connect()
+        defer { fresh.finish() }
+        #expect(fresh.clientRecorder.handshakes.first?.peerCertificate?.serialHex == renewed.certificate.serialHex)
+    }
+}
