@@ -61,7 +61,10 @@ let package = Package(
         ),
         .target(
             name: "WeftHTTP2",
-            dependencies: ["CNghttp2"],
+            dependencies: [
+                "CNghttp2",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Shared/WeftHTTP2",
             swiftSettings: swiftSettings
         ),
@@ -107,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftHTTP2Tests",
-            dependencies: ["WeftHTTP2"],
+            dependencies: [
+                "WeftHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/WeftHTTP2Tests",
             swiftSettings: swiftSettings
         ),

@@ -1,81 +1,156 @@
 internal import CNghttp2
+internal import NIOCore
 
 /// The one owner of an `nghttp2_session`, and the only Swift file that imports
 /// CNghttp2.
 ///
 /// nghttp2 never touches a socket here: bytes from the network are handed to
 /// `receive(_:)` (`nghttp2_session_mem_recv`) and bytes for the network are pulled
-/// with `drainOutput()` (`nghttp2_session_mem_send`). That keeps all I/O, and its
-/// threading, in the NIO handlers that drive this type.
+/// with `drainOutput()` (`nghttp2_session_mem_send`), so all I/O and its threading
+/// stay with the NIO handler that drives this type. What nghttp2 reports through
+/// its C callbacks (file-private trampolines that recover `self` through the
+/// `Unmanaged` user data) is queued as `HTTP2SessionEvent`s for `takeEvents()`.
 ///
-/// nghttp2 reports events through C callbacks; those are file-private trampolines
-/// that recover the session through the `Unmanaged` user-data pointer.
+/// Flow control is explicit: automatic WINDOW_UPDATEs are off, and received body
+/// bytes reopen the window only when the application `consume`s them. A reader
+/// that stops consuming stops the sender once the window is spent; nothing is
+/// buffered without bound.
+///
+/// Outbound bodies: a stream submitted without END_STREAM gets a data provider
+/// that serves the bytes queued with `sendData`; when the queue runs dry it defers
+/// (`NGHTTP2_ERR_DEFERRED`) and resumes when more arrives. Trailers, when queued,
+/// follow the last DATA frame.
 final class NGHTTP2Session {
     enum Role { case client, server }
 
-    /// Frame types received so far, in order (the session's observable events; the
-    /// handler layer turns these into stream events).
+    let role: Role
+    let configuration: HTTP2Configuration
+    private var session: OpaquePointer?
+    private let allocator = ByteBufferAllocator()
+    private var events: [HTTP2SessionEvent] = []
+    /// Header blocks being received, per stream, with their running size.
+    private var inboundHeaders: [Int32: (headers: [HTTP2Header], size: Int)] = [:]
+    private var outbound: [Int32: OutboundStream] = [:]
+    private var emptyDataFrames = 0
+    /// Set by a callback that found the peer abusive; ends the connection.
+    private var abuse: String?
+    /// Frame types received so far, in order (for tests and diagnostics).
     private(set) var receivedFrameTypes: [HTTP2FrameType] = []
 
-    private var session: OpaquePointer?
-    let role: Role
+    private struct OutboundStream {
+        var chunks: [ByteBuffer] = []
+        var ended = false
+        var trailers: [HTTP2Header]?
+        var deferred = false
+    }
 
-    init(role: Role) throws {
+    init(role: Role, configuration: HTTP2Configuration = HTTP2Configuration()) throws(HTTP2Error) {
         self.role = role
+        self.configuration = configuration
         var callbacks: OpaquePointer?
-        let created = nghttp2_session_callbacks_new(&callbacks)
-        guard created == 0, let callbacks else { throw Self.error(created) }
+        var rc = nghttp2_session_callbacks_new(&callbacks)
+        guard rc == 0, let callbacks else { throw Self.error(rc) }
         defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        // No on_invalid_header callback: with HTTP messaging validation on (the
+        // default), nghttp2 itself resets a stream carrying a field RFC 9113
+        // forbids (uppercase names, bad characters, misplaced pseudo-headers)
+        // with PROTOCOL_ERROR, which is what 8.1.1 asks for.
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+
+        var options: OpaquePointer?
+        rc = nghttp2_option_new(&options)
+        guard rc == 0, let options else { throw Self.error(rc) }
+        defer { nghttp2_option_del(options) }
+        nghttp2_option_set_no_auto_window_update(options, 1)
+        nghttp2_option_set_max_outbound_ack(options, configuration.maximumOutboundAcks)
+        nghttp2_option_set_max_settings(options, configuration.maximumSettingsEntries)
+        nghttp2_option_set_max_continuations(options, configuration.maximumContinuations)
+        nghttp2_option_set_stream_reset_rate_limit(
+            options, configuration.streamResetBurst, configuration.streamResetRatePerSecond)
 
         // The user data is unretained: the session cannot outlive `self`, which
         // deletes it in `deinit`.
         let userData = Unmanaged.passUnretained(self).toOpaque()
         var session: OpaquePointer?
-        let rc: Int32
         switch role {
-        case .server: rc = nghttp2_session_server_new(&session, callbacks, userData)
-        case .client: rc = nghttp2_session_client_new(&session, callbacks, userData)
+        case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
+        case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
         }
         guard rc == 0, let session else { throw Self.error(rc) }
         self.session = session
+
+        var settings = [
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: configuration.maximumConcurrentStreams),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: configuration.initialWindowSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: configuration.maximumFrameSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                value: configuration.maximumHeaderListSize),
+        ]
+        if role == .server {
+            // No server push: the mesh never uses it.
+            settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0))
+        }
+        rc = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
+        guard rc == 0 else { throw Self.error(rc) }
+        if configuration.connectionWindowSize > 65_535 {
+            rc = nghttp2_session_set_local_window_size(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, configuration.connectionWindowSize)
+            guard rc == 0 else { throw Self.error(rc) }
+        }
     }
 
     deinit {
         nghttp2_session_del(session)
     }
 
-    /// Queues our SETTINGS frame; sent on the next `drainOutput()`.
-    func submitSettings(maxConcurrentStreams: UInt32, initialWindowSize: UInt32) throws {
-        var entries = [
-            nghttp2_settings_entry(
-                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: maxConcurrentStreams),
-            nghttp2_settings_entry(
-                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: initialWindowSize),
-        ]
-        let rc = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
-        guard rc == 0 else { throw Self.error(rc) }
-    }
+    // MARK: Bytes in and out
 
-    /// Feeds bytes read from the network. Throws when the peer broke the protocol;
-    /// nghttp2 has then queued a GOAWAY, which `drainOutput()` still yields.
-    func receive(_ bytes: [UInt8]) throws {
-        let consumed = bytes.withUnsafeBufferPointer { buffer in
-            nghttp2_session_mem_recv(session, buffer.baseAddress, buffer.count)
+    /// Feeds bytes read from the network. Throws when the peer broke the protocol
+    /// or abused it (floods, rapid reset); nghttp2 has then queued a GOAWAY, which
+    /// `drainOutput()` still yields, and the connection must close after sending it.
+    func receive(_ buffer: ByteBuffer) throws(HTTP2Error) {
+        let consumed = buffer.withUnsafeReadableBytes { bytes in
+            nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+        }
+        if let abuse {
+            nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
+            throw HTTP2Error(.protocolViolation, code: Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue), reason: abuse)
         }
         if consumed < 0 { throw Self.error(Int32(consumed), fromPeer: true) }
     }
 
-    /// Everything nghttp2 wants to send now, in order.
-    func drainOutput() throws -> [UInt8] {
-        var output: [UInt8] = []
+    func receive(_ bytes: [UInt8]) throws(HTTP2Error) {
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        try receive(buffer)
+    }
+
+    /// Everything nghttp2 wants to send now, in order; empty when nothing.
+    func drainOutput() throws(HTTP2Error) -> ByteBuffer {
+        var output = allocator.buffer(capacity: 0)
         while true {
             var data: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &data)
             if length < 0 { throw Self.error(Int32(length)) }
             guard length > 0, let data else { return output }
-            output.append(contentsOf: UnsafeBufferPointer(start: data, count: length))
+            output.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
         }
+    }
+
+    /// The events observed since the last call, in order.
+    func takeEvents() -> [HTTP2SessionEvent] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
     }
 
     /// Whether nghttp2 still wants to read or write; false once a GOAWAY exchange
@@ -84,8 +159,225 @@ final class NGHTTP2Session {
         nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
     }
 
-    fileprivate func record(frameType: UInt8) {
-        receivedFrameTypes.append(HTTP2FrameType(rawValue: frameType) ?? .unknown)
+    // MARK: Streams
+
+    /// Opens a stream with a request (client). Returns its stream ID.
+    func submitRequest(_ headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) -> Int32 {
+        let streamID = withNameValues(headers) { nva, count in
+            if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: readOutboundData)
+            return nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        }
+        guard streamID > 0 else { throw Self.error(streamID) }
+        if !endStream { outbound[streamID] = OutboundStream() }
+        return streamID
+    }
+
+    /// Answers a stream with response headers (server).
+    func submitResponse(streamID: Int32, _ headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) {
+        let rc = withNameValues(headers) { nva, count in
+            if endStream { return nghttp2_submit_response(session, streamID, nva, count, nil) }
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: readOutboundData)
+            return nghttp2_submit_response(session, streamID, nva, count, &provider)
+        }
+        guard rc == 0 else { throw Self.error(rc) }
+        if !endStream { outbound[streamID] = OutboundStream() }
+    }
+
+    /// Queues body bytes on a stream opened without END_STREAM.
+    func sendData(streamID: Int32, _ buffer: ByteBuffer, endStream: Bool) throws(HTTP2Error) {
+        guard var stream = outbound[streamID], !stream.ended else {
+            throw HTTP2Error(
+                .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
+                reason: "stream \(streamID) accepts no more data")
+        }
+        if buffer.readableBytes > 0 { stream.chunks.append(buffer) }
+        stream.ended = endStream
+        try resume(streamID, &stream)
+    }
+
+    /// Ends a stream with trailers (after any queued data).
+    func sendTrailers(streamID: Int32, _ headers: [HTTP2Header]) throws(HTTP2Error) {
+        guard var stream = outbound[streamID], !stream.ended else {
+            throw HTTP2Error(
+                .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
+                reason: "stream \(streamID) accepts no trailers")
+        }
+        stream.trailers = headers
+        stream.ended = true
+        try resume(streamID, &stream)
+    }
+
+    private func resume(_ streamID: Int32, _ stream: inout OutboundStream) throws(HTTP2Error) {
+        let wasDeferred = stream.deferred
+        stream.deferred = false
+        outbound[streamID] = stream
+        if wasDeferred {
+            let rc = nghttp2_session_resume_data(session, streamID)
+            guard rc == 0 else { throw Self.error(rc) }
+        }
+    }
+
+    /// Bytes queued for a stream and not yet framed: what a writer may check
+    /// before queueing more (the handler's backpressure toward the application).
+    func pendingOutboundBytes(streamID: Int32) -> Int {
+        outbound[streamID]?.chunks.reduce(0) { $0 + $1.readableBytes } ?? 0
+    }
+
+    /// Tells nghttp2 the application has processed `count` received body bytes of
+    /// the stream, reopening the stream and connection windows by that much.
+    func consume(streamID: Int32, count: Int) {
+        guard count > 0 else { return }
+        _ = nghttp2_session_consume(session, streamID, count)
+    }
+
+    func resetStream(_ streamID: Int32, errorCode: HTTP2ErrorCode) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
+    }
+
+    func ping(payload: UInt64) {
+        var bytes = payload.bigEndian
+        withUnsafeBytes(of: &bytes) { raw in
+            _ = nghttp2_submit_ping(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), raw.bindMemory(to: UInt8.self).baseAddress)
+        }
+    }
+
+    /// First step of a graceful shutdown (server): a GOAWAY announcing that no new
+    /// streams will be accepted soon, while in-flight ones continue.
+    func announceShutdown() {
+        _ = nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// The final GOAWAY: streams above the last one processed are refused; those
+    /// below finish.
+    func goAway(errorCode: HTTP2ErrorCode = .noError) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode.rawValue, nil, 0)
+    }
+
+    // MARK: Callback bodies
+
+    fileprivate func beginHeaders(streamID: Int32) {
+        inboundHeaders[streamID] = ([], 0)
+    }
+
+    fileprivate func header(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
+        -> Int32
+    {
+        var block = inboundHeaders[streamID] ?? ([], 0)
+        // RFC 9113 6.5.2 counts each field as name + value + 32 octets.
+        block.size += name.count + value.count + 32
+        guard block.size <= Int(configuration.maximumHeaderListSize) else {
+            inboundHeaders[streamID] = nil
+            // Resets just this stream.
+            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        block.headers.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        inboundHeaders[streamID] = block
+        return 0
+    }
+
+    fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let header = frame.pointee.hd
+        receivedFrameTypes.append(HTTP2FrameType(rawValue: header.type) ?? .unknown)
+        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(header.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            let block = inboundHeaders.removeValue(forKey: header.stream_id)?.headers ?? []
+            events.append(.headers(streamID: header.stream_id, headers: block, endStream: endStream))
+        case NGHTTP2_DATA.rawValue:
+            if header.length == 0 && !endStream {
+                emptyDataFrames += 1
+                if emptyDataFrames > configuration.maximumEmptyDataFrames {
+                    abuse = "more than \(configuration.maximumEmptyDataFrames) empty DATA frames"
+                    return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+                }
+            }
+            if endStream {
+                events.append(.data(streamID: header.stream_id, bytes: allocator.buffer(capacity: 0), endStream: true))
+            }
+        case NGHTTP2_GOAWAY.rawValue:
+            let goaway = frame.pointee.goaway
+            events.append(
+                .goAway(lastStreamID: goaway.last_stream_id, errorCode: HTTP2ErrorCode(rawValue: goaway.error_code)))
+        case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
+            let payload = withUnsafeBytes(of: frame.pointee.ping.opaque_data) { $0.loadUnaligned(as: UInt64.self) }
+            events.append(.pingAcknowledged(payload: UInt64(bigEndian: payload)))
+        case NGHTTP2_SETTINGS.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
+            events.append(.settingsReceived)
+        default:
+            break
+        }
+        return 0
+    }
+
+    fileprivate func dataChunk(streamID: Int32, bytes: UnsafeBufferPointer<UInt8>) {
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        events.append(.data(streamID: streamID, bytes: buffer, endStream: false))
+    }
+
+    fileprivate func streamClosed(streamID: Int32, errorCode: UInt32) {
+        inboundHeaders[streamID] = nil
+        outbound[streamID] = nil
+        events.append(.streamClosed(streamID: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode)))
+    }
+
+    /// Fills nghttp2's frame buffer from the stream's queue.
+    fileprivate func readOutbound(
+        streamID: Int32, into destination: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        guard var stream = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        var written = 0
+        while written < destination.count, var chunk = stream.chunks.first {
+            let count = min(destination.count - written, chunk.readableBytes)
+            chunk.withUnsafeReadableBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: destination[written..<(written + count)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<count]))
+            }
+            chunk.moveReaderIndex(forwardBy: count)
+            written += count
+            if chunk.readableBytes == 0 { stream.chunks.removeFirst() } else { stream.chunks[0] = chunk }
+        }
+        if stream.chunks.isEmpty && stream.ended {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = stream.trailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                _ = withNameValues(trailers) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
+            }
+        } else if written == 0 {
+            stream.deferred = true
+            outbound[streamID] = stream
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        outbound[streamID] = stream
+        return written
+    }
+
+    // MARK: Helpers
+
+    /// Calls `body` with an nghttp2_nv array for `headers`, valid for the call
+    /// (nghttp2 copies names and values when a frame is submitted).
+    private func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        var storage: [UInt8] = []
+        var ranges: [(Range<Int>, Range<Int>)] = []
+        for header in headers {
+            let nameStart = storage.count
+            storage.append(contentsOf: header.name.utf8)
+            let valueStart = storage.count
+            storage.append(contentsOf: header.value.utf8)
+            ranges.append((nameStart..<valueStart, valueStart..<storage.count))
+        }
+        storage.append(0)  // never empty, so baseAddress is never nil
+        return storage.withUnsafeMutableBufferPointer { base in
+            let nva = ranges.map { name, value in
+                nghttp2_nv(
+                    name: base.baseAddress! + name.lowerBound, value: base.baseAddress! + value.lowerBound,
+                    namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
     }
 
     /// nghttp2's version string, for example `1.52.0`.
@@ -111,13 +403,59 @@ enum HTTP2FrameType: UInt8 {
     case unknown = 0xFF
 }
 
+// MARK: C callback trampolines
+
+private func owner(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session? {
+    userData.map { Unmanaged<NGHTTP2Session>.fromOpaque($0).takeUnretainedValue() }
+}
+
+private func onBeginHeaders(
+    _ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let frame, let owner = owner(userData) else { return 0 }
+    owner.beginHeaders(streamID: frame.pointee.hd.stream_id)
+    return 0
+}
+
+private func onHeader(
+    _ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ name: UnsafePointer<UInt8>?, _ nameLength: Int,
+    _ value: UnsafePointer<UInt8>?, _ valueLength: Int, _ flags: UInt8, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let frame, let owner = owner(userData) else { return 0 }
+    return owner.header(
+        streamID: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: nameLength),
+        value: UnsafeBufferPointer(start: value, count: valueLength))
+}
+
 private func onFrameReceived(
-    _ session: OpaquePointer?,
-    _ frame: UnsafePointer<nghttp2_frame>?,
+    _ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let frame, let owner = owner(userData) else { return 0 }
+    return owner.frameReceived(frame)
+}
+
+private func onDataChunk(
+    _ session: OpaquePointer?, _ flags: UInt8, _ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ length: Int,
     _ userData: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard let frame, let userData else { return 0 }
-    let owner = Unmanaged<NGHTTP2Session>.fromOpaque(userData).takeUnretainedValue()
-    owner.record(frameType: frame.pointee.hd.type)
+    guard let owner = owner(userData) else { return 0 }
+    owner.dataChunk(streamID: streamID, bytes: UnsafeBufferPointer(start: data, count: length))
     return 0
+}
+
+private func onStreamClose(
+    _ session: OpaquePointer?, _ streamID: Int32, _ errorCode: UInt32, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    owner(userData)?.streamClosed(streamID: streamID, errorCode: errorCode)
+    return 0
+}
+
+private func readOutboundData(
+    _ session: OpaquePointer?, _ streamID: Int32, _ buffer: UnsafeMutablePointer<UInt8>?, _ length: Int,
+    _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
+    _ userData: UnsafeMutableRawPointer?
+) -> Int {
+    guard let owner = owner(userData), let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+    return owner.readOutbound(
+        streamID: streamID, into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags)
 }
