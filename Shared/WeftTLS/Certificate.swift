@@ -36,14 +36,12 @@ public final class Certificate: @unchecked Sendable {
 
     /// Parses one or more concatenated PEM certificates, in order.
     public static func chain(pem: String) throws(TLSError) -> [Certificate] {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
-        }
-        defer { BIO_free(bio) }
-        var certificates: [Certificate] = []
-        while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
-            certificates.append(Certificate(taking: certificate))
+        let certificates = try withReadOnlyBIO(over: pem) { bio throws(TLSError) -> [Certificate] in
+            var certificates: [Certificate] = []
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                certificates.append(Certificate(taking: certificate))
+            }
+            return certificates
         }
         // Reading stops with "no start line" at the end of the input: expected once
         // at least one certificate was read; anything else is a real error.

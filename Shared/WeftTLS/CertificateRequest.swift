@@ -54,13 +54,11 @@ public final class CertificateRequest: @unchecked Sendable {
     /// Parses exactly one PEM `CERTIFICATE REQUEST`. The signature is not checked
     /// here; call `verifySignature()`.
     public convenience init(pem: String) throws(TLSError) {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
-        }
-        defer { BIO_free(bio) }
-        guard let request = PEM_read_bio_X509_REQ(bio, nil, nil, nil) else {
-            throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM certificate request")
+        let request = try withReadOnlyBIO(over: pem) { bio throws(TLSError) -> OpaquePointer in
+            guard let request = PEM_read_bio_X509_REQ(bio, nil, nil, nil) else {
+                throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM certificate request")
+            }
+            return request
         }
         self.init(taking: request)
     }

@@ -29,13 +29,11 @@ public final class PrivateKey: @unchecked Sendable {
     /// Parses a PEM private key (PKCS#8 or traditional). Only EC P-256 keys are
     /// accepted: the mesh has one key type, so anything else is a configuration error.
     public convenience init(pem: String) throws(TLSError) {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw TLSError.fromQueue(.internalFailure, "allocating a memory BIO")
-        }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-            throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM private key")
+        let key = try withReadOnlyBIO(over: pem) { bio throws(TLSError) -> OpaquePointer in
+            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+                throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM private key")
+            }
+            return key
         }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, EVP_PKEY_get_bits(key) == 256 else {
             let bits = EVP_PKEY_get_bits(key)
@@ -61,6 +59,25 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Key size in bits, as OpenSSL reports it (256 for P-256).
     public var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+}
+
+/// Runs `body` with a read-only memory BIO over the bytes of `text`.
+/// BIO_new_mem_buf borrows the bytes without copying, so the BIO must not
+/// outlive this call, where they are pinned.
+func withReadOnlyBIO<R>(over text: String, _ body: (OpaquePointer) throws(TLSError) -> R) throws(TLSError) -> R {
+    let bytes = Array(text.utf8)
+    let result: Result<R, TLSError> = bytes.withUnsafeBytes { raw in
+        guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+            return .failure(TLSError.fromQueue(.invalidPEM, "the text is empty or could not be read"))
+        }
+        defer { BIO_free(bio) }
+        do throws(TLSError) {
+            return .success(try body(bio))
+        } catch {
+            return .failure(error)
+        }
+    }
+    return try result.get()
 }
 
 /// Runs `write` against a fresh memory BIO and returns what it wrote as a string.
