@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "WeftHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/WeftHTTP2Tests",
             swiftSettings: swiftSettings

@@ -37,8 +37,16 @@ final class NGHTTP2Session {
     /// Frame types received so far, in order (for tests and diagnostics).
     private(set) var receivedFrameTypes: [HTTP2FrameType] = []
 
+    /// Promises of chunks the data provider has framed, to be completed when the
+    /// output holding them has been written (`takeFramedPromises`).
+    private var framedPromises: [EventLoopPromise<Void>] = []
+
     private struct OutboundStream {
         var chunks: [ByteBuffer] = []
+        /// One per chunk (nil when the writer asked for none).
+        var promises: [EventLoopPromise<Void>?] = []
+        /// Completed once the stream's last frame is framed (an empty final write).
+        var endPromise: EventLoopPromise<Void>?
         var ended = false
         var trailers: [HTTP2Header]?
         var deferred = false
@@ -147,6 +155,13 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Promises of body chunks framed into output since the last call: the caller
+    /// completes them when that output has been written.
+    func takeFramedPromises() -> [EventLoopPromise<Void>] {
+        defer { framedPromises.removeAll(keepingCapacity: true) }
+        return framedPromises
+    }
+
     /// The events observed since the last call, in order.
     func takeEvents() -> [HTTP2SessionEvent] {
         defer { events.removeAll(keepingCapacity: true) }
@@ -185,13 +200,21 @@ final class NGHTTP2Session {
     }
 
     /// Queues body bytes on a stream opened without END_STREAM.
-    func sendData(streamID: Int32, _ buffer: ByteBuffer, endStream: Bool) throws(HTTP2Error) {
+    func sendData(
+        streamID: Int32, _ buffer: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>? = nil
+    ) throws(HTTP2Error) {
         guard var stream = outbound[streamID], !stream.ended else {
             throw HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
                 reason: "stream \(streamID) accepts no more data")
         }
-        if buffer.readableBytes > 0 { stream.chunks.append(buffer) }
+        if buffer.readableBytes > 0 {
+            stream.chunks.append(buffer)
+            stream.promises.append(promise)
+        } else if let promise {
+            // An empty write completes with the stream's end, or at once.
+            if endStream { stream.endPromise = promise } else { framedPromises.append(promise) }
+        }
         stream.ended = endStream
         try resume(streamID, &stream)
     }
@@ -320,7 +343,14 @@ final class NGHTTP2Session {
 
     fileprivate func streamClosed(streamID: Int32, errorCode: UInt32) {
         inboundHeaders[streamID] = nil
-        outbound[streamID] = nil
+        if let stream = outbound.removeValue(forKey: streamID) {
+            // Bytes that never left: their writers learn the stream is gone.
+            let error = HTTP2Error(
+                .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
+                reason: "stream \(streamID) closed (\(HTTP2ErrorCode(rawValue: errorCode)))")
+            for promise in stream.promises { promise?.fail(error) }
+            stream.endPromise?.fail(error)
+        }
         events.append(.streamClosed(streamID: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode)))
     }
 
@@ -338,10 +368,19 @@ final class NGHTTP2Session {
             }
             chunk.moveReaderIndex(forwardBy: count)
             written += count
-            if chunk.readableBytes == 0 { stream.chunks.removeFirst() } else { stream.chunks[0] = chunk }
+            if chunk.readableBytes == 0 {
+                stream.chunks.removeFirst()
+                if let promise = stream.promises.removeFirst() { framedPromises.append(promise) }
+            } else {
+                stream.chunks[0] = chunk
+            }
         }
         if stream.chunks.isEmpty && stream.ended {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let promise = stream.endPromise {
+                framedPromises.append(promise)
+                stream.endPromise = nil
+            }
             if let trailers = stream.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
                 _ = withNameValues(trailers) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
