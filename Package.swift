@@ -15,7 +15,8 @@ let package = Package(
         .library(name: "WeftProtocol", targets: ["WeftProtocol"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // MARK: C layers. Module maps only, plus one shim target for OpenSSL macros.
@@ -75,6 +76,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Services. Each is a library (tested directly) plus a thin main.
+        .target(
+            name: "WeftEcho",
+            dependencies: [
+                "WeftHTTP2", "WeftTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Services/Echo/WeftEcho",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weft-echo",
+            dependencies: [
+                "WeftEcho",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Echo/Main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Benchmarks (run through Benchmarks/*.sh on release builds).
         .executableTarget(
             name: "weft-protocol-bench",
@@ -116,6 +139,16 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/WeftHTTP2Tests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftEchoTests",
+            dependencies: [
+                "WeftEcho", "WeftTLS", "WeftTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/WeftEchoTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

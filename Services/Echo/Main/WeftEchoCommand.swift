@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import WeftEcho
+import WeftTLS
+
+/// `weft-echo`: parse flags, start the server, run until SIGTERM or SIGINT.
+@main
+struct WeftEchoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weft-echo",
+        abstract: "Answers every HTTP request with what it received.",
+        discussion: """
+            Serves HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on one cleartext port, or, \
+            with --tls-cert and --tls-key, TLS with ALPN (h2, http/1.1).
+
+            By default each response is a JSON report: method, path, authority, protocol, \
+            headers, body (bodies over 1 MiB get 413), trailers, and the client's SPIFFE ID \
+            when it presented a verified certificate. With the request header \
+            'x-echo-stream: 1' the body is streamed back as it arrives instead, with no size \
+            limit and without buffering.
+            """)
+
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("PEM certificate chain (leaf first). Enables TLS; needs --tls-key.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key (EC P-256) for --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "PEM CA certificates. Requires and verifies client certificates (needs TLS).", valueName: "file"))
+    var clientCa: String?
+
+    @Option(help: "Event loop threads (default: one per core).")
+    var threads: Int = System.coreCount
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if clientCa != nil && tlsCert == nil {
+            throw ValidationError("--client-ca needs TLS (--tls-cert and --tls-key)")
+        }
+        _ = try Self.parseAddress(listen)
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    static func parseAddress(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ValidationError("--listen takes host:port, for example 127.0.0.1:8080; got \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen needs a host, for example 0.0.0.0:8080") }
+        return (host, port)
+    }
+
+    func run() throws {
+        let (host, port) = try Self.parseAddress(listen)
+        var configuration = EchoServer.Configuration(host: host, port: port)
+        if let tlsCert, let tlsKey {
+            do {
+                let chain = try Certificate.chain(pem: String(contentsOfFile: tlsCert, encoding: .utf8))
+                let key = try PrivateKey(pem: String(contentsOfFile: tlsKey, encoding: .utf8))
+                let roots =
+                    try clientCa.map { try Certificate.chain(pem: String(contentsOfFile: $0, encoding: .utf8)) } ?? []
+                configuration.tls = TLSConfiguration(
+                    role: .server, certificateChain: chain, privateKey: key, trustRoots: roots,
+                    requirePeerCertificate: clientCa != nil, applicationProtocols: ["h2", "http/1.1"],
+                    minimumVersion: .tls12)
+            } catch {
+                throw ValidationError("cannot load TLS material: \(error)")
+            }
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let server: EchoServer
+        do {
+            server = try EchoServer.start(configuration, group: group)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw ValidationError("cannot listen on \(listen): \(error)")
+        }
+        let scheme = configuration.tls == nil ? "http (HTTP/1.1 and h2c)" : "https (ALPN h2, http/1.1)"
+        log("weft-echo listening on \(host):\(server.port), \(scheme)")
+
+        // Graceful shutdown: stop accepting on SIGTERM/SIGINT, then let the loops finish.
+        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                log("weft-echo: signal \(number), shutting down")
+                server.channel.close(promise: nil)
+            }
+            source.resume()
+            return source
+        }
+        try server.channel.closeFuture.wait()
+        signals.forEach { $0.cancel() }
+        try group.syncShutdownGracefully()
+        log("weft-echo: stopped")
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered), so supervisors and tests
+/// see it when it happens.
+func log(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import NIOHTTP1
+
+/// Echoes HTTP/1.1 requests, in the same two modes as `EchoHTTP2Stream`.
+final class EchoHTTP1Handler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var streaming = false
+    private var tooLarge = false
+    private let peerIdentity: String?
+
+    init(peerIdentity: String?) {
+        self.peerIdentity = peerIdentity
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            head = request
+            body = []
+            tooLarge = false
+            streaming = request.headers.first(name: "x-echo-stream") == "1"
+            if streaming {
+                var headers = HTTPHeaders()
+                headers.add(name: "content-type", value: "application/octet-stream")
+                headers.add(name: "x-echo-method", value: request.method.rawValue)
+                headers.add(name: "x-echo-path", value: request.uri)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))),
+                    promise: nil)
+            }
+        case .body(let chunk):
+            if streaming {
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+            } else if body.count + chunk.readableBytes > EchoReport.maximumBody {
+                tooLarge = true
+            } else if !tooLarge {
+                body += chunk.readableBytesView
+            }
+        case .end(let trailers):
+            guard let request = head else { return }
+            head = nil
+            if streaming {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            var headers = HTTPHeaders()
+            if tooLarge {
+                headers.add(name: "content-length", value: "0")
+                context.write(
+                    wrapOutboundOut(
+                        .head(HTTPResponseHead(version: request.version, status: .payloadTooLarge, headers: headers))),
+                    promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            let json = EchoReport(
+                method: request.method.rawValue, path: request.uri, authority: request.headers.first(name: "host"),
+                protocol: "http/1.1", headers: request.headers.map { [$0.name, $0.value] }, body: body,
+                trailers: trailers?.map { [$0.name, $0.value] } ?? [], peerIdentity: peerIdentity
+            ).json()
+            headers.add(name: "content-type", value: "application/json")
+            headers.add(name: "content-length", value: String(json.count))
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))),
+                promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: json.count)
+            buffer.writeBytes(json)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

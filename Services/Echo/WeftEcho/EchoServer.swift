@@ -1,0 +1,58 @@
+public import NIOCore
+import NIOPosix
+public import WeftTLS
+
+/// weft-echo's server: answers every request with what it received. One port
+/// serves HTTP/1.1 and HTTP/2 with prior knowledge in cleartext, or, with TLS,
+/// whichever protocol ALPN selects (`h2`, `http/1.1`).
+public final class EchoServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// TLS for every connection when set. Its ALPN list should hold `h2` and
+        /// `http/1.1`; client certificates are required if it says so.
+        public var tls: TLSConfiguration?
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+        }
+    }
+
+    public let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    public static func start(_ configuration: Configuration, group: any EventLoopGroup) throws -> EchoServer {
+        let tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
+        let channel = try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try pipeline.addHandler(try TLSHandler(context: tlsContext))
+                        try pipeline.addHandler(ApplicationProtocolRouter())
+                    } else {
+                        try pipeline.addHandler(CleartextProtocolSniffer())
+                    }
+                    try pipeline.addHandler(CloseOnErrorHandler())
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).wait()
+        return EchoServer(channel: channel)
+    }
+
+    /// Stops accepting; open connections are closed with the event loop group.
+    public func close() throws {
+        try channel.close().wait()
+    }
+}
