@@ -14,8 +14,9 @@ public struct TLSConfiguration: Sendable {
     /// Our certificate, leaf first, then intermediates (not the root).
     public var certificateChain: [Certificate]
     public var privateKey: PrivateKey?
-    /// Roots the peer's chain must lead to. Empty means the peer is not verified,
-    /// which only a client talking to a non-mesh server may use.
+    /// Roots the peer's chain must lead to. A server with none does not ask for
+    /// client certificates (a public TLS port); a client always needs some, since it
+    /// always verifies the server.
     public var trustRoots: [Certificate]
     /// Servers: refuse clients that present no certificate (mesh ports do).
     public var requirePeerCertificate: Bool

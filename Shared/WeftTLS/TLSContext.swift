@@ -74,7 +74,10 @@ public final class TLSContext: @unchecked Sendable {
         }
 
         if configuration.trustRoots.isEmpty {
-            guard configuration.role == .client, !configuration.requirePeerCertificate,
+            // A server without roots does not ask for client certificates (a public
+            // TLS port). A client without roots could not verify the server at all,
+            // and nothing requiring peer certificates can work without roots.
+            guard configuration.role == .server, !configuration.requirePeerCertificate,
                 !configuration.requireSPIFFEIdentity
             else {
                 throw TLSError(.invalidInput, "verifying peers needs at least one trust root")

@@ -102,7 +102,7 @@ struct WeftEchoCommand: ParsableCommand {
             return source
         }
         try server.channel.closeFuture.wait()
-        signals.forEach { $0.cancel() }
+        for source in signals { source.cancel() }
         try group.syncShutdownGracefully()
         log("weft-echo: stopped")
     }

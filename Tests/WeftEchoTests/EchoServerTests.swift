@@ -1,0 +1,181 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import WeftEcho
+import WeftTLS
+
+/// weft-echo against real clients: curl, h2load, and certificates made by the
+/// openssl tool.
+@Suite(.serialized) struct EchoServerTests {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    struct Scratch {
+        let path = NSTemporaryDirectory() + "/weft-echo-" + UUID().uuidString
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        func file(_ name: String) -> String { path + "/" + name }
+        func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Runs a command; returns its exit status and standard output (stderr apart).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> (
+        status: Int32, output: String, errors: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    static func curl(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        try run("/usr/bin/curl", ["--silent", "--show-error", "--max-time", "20"] + arguments)
+    }
+
+    static func report(_ json: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
+    static func withServer<T>(_ configuration: EchoServer.Configuration = .init(port: 0), _ body: (Int) throws -> T)
+        throws -> T
+    {
+        let server = try EchoServer.start(configuration, group: group)
+        defer { try? server.close() }
+        return try body(server.port)
+    }
+
+    @Test func servesH2cAndHTTP1OnOnePort() throws {
+        try Self.withServer { port in
+            let h2 = try Self.curl([
+                "--http2-prior-knowledge", "-d", "x=1", "-H", "x-firmware-version: 2.1.0",
+                "http://127.0.0.1:\(port)/hello?q=1",
+            ])
+            #expect(h2.status == 0, "\(h2.errors)")
+            let report = try Self.report(h2.output)
+            #expect(report["protocol"] as? String == "h2")
+            #expect(report["method"] as? String == "POST")
+            #expect(report["path"] as? String == "/hello?q=1")
+            #expect(report["body"] as? String == "x=1")
+            #expect((report["headers"] as? [[String]])?.contains(["x-firmware-version", "2.1.0"]) == true)
+
+            let h1 = try Self.curl(["--http1.1", "http://127.0.0.1:\(port)/h1"])
+            #expect(try Self.report(h1.output)["protocol"] as? String == "http/1.1")
+        }
+    }
+
+    @Test func streamsLargeBodiesBackIntactOnBothProtocols() throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        try Data(bytes).write(to: URL(fileURLWithPath: scratch.file("in.bin")))
+        try Self.withServer { port in
+            for (flag, name) in [("--http2-prior-knowledge", "h2.bin"), ("--http1.1", "h1.bin")] {
+                let result = try Self.curl([
+                    flag, "-H", "x-echo-stream: 1", "--data-binary", "@" + scratch.file("in.bin"), "-o",
+                    scratch.file(name),
+                    "http://127.0.0.1:\(port)/stream",
+                ])
+                #expect(result.status == 0, "\(result.errors)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file(name))) == Data(bytes), "\(flag)")
+            }
+            // Report mode refuses bodies past 1 MiB, on both protocols.
+            for flag in ["--http2-prior-knowledge", "--http1.1"] {
+                let result = try Self.curl([
+                    flag, "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + scratch.file("in.bin"),
+                    "http://127.0.0.1:\(port)/report",
+                ])
+                #expect(result.output == "413", "\(flag): \(result.output) \(result.errors)")
+            }
+        }
+    }
+
+    @Test func survivesH2loadWithManyConcurrentStreams() throws {
+        try Self.withServer { port in
+            let result = try Self.run(
+                "/usr/bin/h2load", ["-n", "2000", "-c", "4", "-m", "20", "http://127.0.0.1:\(port)/load"])
+            #expect(result.output.contains("2000 succeeded, 0 failed, 0 errored"), "\(result.output)")
+        }
+    }
+
+    /// A server certificate the clients can verify (IP SAN 127.0.0.1), made by openssl.
+    static func serverCertificate(in scratch: Scratch) throws -> (certificate: String, key: String) {
+        let certificate = scratch.file("server.pem")
+        let key = scratch.file("server.key")
+        let made = try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                "-out", certificate, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ])
+        #expect(made.status == 0, "\(made.errors)")
+        return (certificate, key)
+    }
+
+    static func tlsConfiguration(certificate: String, key: String, clientCA: [Certificate] = []) throws
+        -> TLSConfiguration
+    {
+        TLSConfiguration(
+            role: .server,
+            certificateChain: try Certificate.chain(pem: String(contentsOfFile: certificate, encoding: .utf8)),
+            privateKey: try PrivateKey(pem: String(contentsOfFile: key, encoding: .utf8)), trustRoots: clientCA,
+            requirePeerCertificate: !clientCA.isEmpty, applicationProtocols: ["h2", "http/1.1"], minimumVersion: .tls12)
+    }
+
+    @Test func servesTLSWithALPNChoosingTheProtocol() throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let (certificate, key) = try Self.serverCertificate(in: scratch)
+        let configuration = EchoServer.Configuration(
+            port: 0, tls: try Self.tlsConfiguration(certificate: certificate, key: key))
+        try Self.withServer(configuration) { port in
+            let h2 = try Self.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
+            #expect(h2.status == 0, "\(h2.errors)")
+            #expect(try Self.report(h2.output)["protocol"] as? String == "h2")
+            let h1 = try Self.curl(["--http1.1", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
+            #expect(try Self.report(h1.output)["protocol"] as? String == "http/1.1")
+            // A client that does not trust the server's certificate stops.
+            #expect(try Self.curl(["--http2", "https://127.0.0.1:\(port)/tls"]).status != 0)
+        }
+    }
+
+    @Test func requiresAndReportsClientCertificatesWithAClientCA() throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let (certificate, key) = try Self.serverCertificate(in: scratch)
+        let now = Int64(Date().timeIntervalSince1970)
+        let root = try CertificateIssuer.selfSignedRoot(
+            key: try PrivateKey.generateP256(), commonName: "Mesh Root", notBefore: now - 60, notAfter: now + 3600)
+        let clientKey = try PrivateKey.generateP256()
+        let identity = "spiffe://weft.local/ns/default/sa/web"
+        let client = try root.issueLeaf(for: clientKey, uri: identity, notBefore: now - 60, notAfter: now + 3600)
+        try client.pemString().write(toFile: scratch.file("client.pem"), atomically: true, encoding: .utf8)
+        try clientKey.pkcs8PEM().write(toFile: scratch.file("client.key"), atomically: true, encoding: .utf8)
+
+        let configuration = EchoServer.Configuration(
+            port: 0, tls: try Self.tlsConfiguration(certificate: certificate, key: key, clientCA: [root.certificate]))
+        try Self.withServer(configuration) { port in
+            let authenticated = try Self.curl([
+                "--http2", "--cacert", certificate, "--cert", scratch.file("client.pem"), "--key",
+                scratch.file("client.key"),
+                "https://127.0.0.1:\(port)/whoami",
+            ])
+            #expect(authenticated.status == 0, "\(authenticated.errors)")
+            #expect(try Self.report(authenticated.output)["peer_identity"] as? String == identity)
+            let anonymous = try Self.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/whoami"])
+            #expect(anonymous.status != 0)
+            #expect(!anonymous.output.contains("whoami"))
+        }
+    }
+}
