@@ -179,3 +179,28 @@ import WeftTLS
         }
     }
 }
+
+extension EchoServerTests {
+    @Test func reportsAreValidJSONWhateverTheRequestHolds() throws {
+        // Quotes, backslashes and tabs in headers (control characters are illegal
+        // there: HTTP/2 resets such a stream), and control bytes in the body.
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let body = "quote\" back\\slash \u{01}\u{1F} newline\n end"
+        try body.write(toFile: scratch.file("body"), atomically: true, encoding: .utf8)
+        try Self.withServer { port in
+            let header = "a\"b\\c\td"
+            let result = try Self.curl([
+                "--http2-prior-knowledge", "-H", "x-odd: \(header)", "--data-binary", "@" + scratch.file("body"),
+                "http://127.0.0.1:\(port)/odd",
+            ])
+            let report = try Self.report(result.output)
+            #expect((report["headers"] as? [[String]])?.contains(["x-odd", header]) == true)
+            #expect(report["body"] as? String == body)
+            let empty = try Self.curl([
+                "--http2-prior-knowledge", "--data-binary", "@/dev/null", "http://127.0.0.1:\(port)/empty",
+            ])
+            #expect(try Self.report(empty.output)["body_bytes"] as? Int == 0)
+        }
+    }
+}
