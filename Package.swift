@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "WeftEchoTests",
             dependencies: [
-                "WeftEcho", "WeftTLS", "WeftTestSupport",
+                "WeftEcho", "WeftTLS", "WeftHTTP2", "WeftTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -14,9 +14,9 @@ public protocol HTTP2StreamHandler: AnyObject {
 /// Use it only on the connection's event loop.
 public final class HTTP2Stream {
     public let id: Int32
-    private weak var connection: HTTP2ServerHandler?
+    private weak var connection: HTTP2ConnectionHandler?
 
-    init(id: Int32, connection: HTTP2ServerHandler) {
+    init(id: Int32, connection: HTTP2ConnectionHandler) {
         self.id = id
         self.connection = connection
     }

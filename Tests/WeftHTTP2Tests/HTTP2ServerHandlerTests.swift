@@ -4,9 +4,9 @@ import Testing
 
 @testable import WeftHTTP2
 
-/// HTTP2ServerHandler on an EmbeddedChannel, with a real nghttp2 client session as
+/// HTTP2ConnectionHandler on an EmbeddedChannel, with a real nghttp2 client session as
 /// the peer.
-@Suite struct HTTP2ServerHandlerTests {
+@Suite struct HTTP2ConnectionHandlerTests {
     /// Echoes the request body and ends with a trailer; consumes received bytes only
     /// when told to (to exercise flow control).
     final class EchoStream: HTTP2StreamHandler {
@@ -56,7 +56,7 @@ import Testing
         init(autoConsume: Bool = true) throws {
             client = try NGHTTP2Session(role: .client)
             let loop = channel.eventLoop
-            let handler = try HTTP2ServerHandler { [unowned self] _ in
+            let handler = try HTTP2ConnectionHandler { [unowned self] _ in
                 let stream = EchoStream(eventLoop: loop)
                 stream.autoConsume = autoConsume
                 self.streams.append(stream)

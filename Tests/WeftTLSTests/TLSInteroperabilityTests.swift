@@ -140,21 +140,16 @@ import WeftTestSupport
 
         func exchange(expecting identity: String) throws -> (TLSHandshakeInfo, String) {
             let port = try TemporaryPostgres.freeLoopbackPort()
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            server.arguments = [
-                "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-cert", files.serverCertificate, "-key",
-                files.serverKey, "-CAfile", files.root, "-Verify", "1", "-verify_return_error", "-alpn", "h2",
-                "-tls1_3",
-                "-rev", "-quiet",
-            ]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
-            try server.run()
-            defer {
-                if server.isRunning { server.terminate() }
-                server.waitUntilExit()
-            }
+            let server = try ChildProcess(
+                "/usr/bin/openssl",
+                [
+                    "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-cert", files.serverCertificate,
+                    "-key",
+                    files.serverKey, "-CAfile", files.root, "-Verify", "1", "-verify_return_error", "-alpn", "h2",
+                    "-tls1_3",
+                    "-rev", "-quiet",
+                ])
+            defer { server.stop() }
             let context = try pki.clientContext(web)
             var channel: (any Channel)?
             for _ in 0..<100 where channel == nil {

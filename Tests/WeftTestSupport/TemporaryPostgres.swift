@@ -166,44 +166,16 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Runs a command (as `runAs` through runuser when given), throwing with its
-    /// output when it fails.
-    ///
-    /// Spawned with posix_spawn and reaped with waitpid rather than Foundation's
-    /// Process: Process.waitUntilExit was seen to miss a child's exit when called
-    /// from a Swift Testing task, hanging the run. Output goes to a file, not a
-    /// pipe, so a daemon the command leaves behind (pg_ctl start) cannot hold it open.
+    /// output when it fails. See `ChildProcess` for why this avoids Foundation's
+    /// Process.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], runAs: String?) throws -> String {
-        let argv = runAs.map { ["/usr/sbin/runuser", "-u", $0, "--", executable] } ?? [executable]
-        let allArguments = argv + arguments
-        let outputPath = NSTemporaryDirectory() + "/weft-cmd-\(UUID().uuidString).log"
-        defer { unlink(outputPath) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        let cArguments: [UnsafeMutablePointer<CChar>?] = allArguments.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, allArguments[0], &actions, nil, cArguments, environ)
-        guard spawned == 0 else {
-            throw Failure(description: "could not run \(allArguments[0]): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw Failure(description: "waitpid: \(String(cString: strerror(errno)))") }
-        }
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        // WIFEXITED / WEXITSTATUS, which Swift cannot import as macros.
-        let exited = status & 0x7f == 0
-        let code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            let how = exited ? "exited with \(code)" : "was killed by signal \(status & 0x7f)"
-            throw Failure(description: "\((executable as NSString).lastPathComponent) \(how): \(output.suffix(2000))")
+        let argv = runAs.map { ["-u", $0, "--", executable] + arguments } ?? arguments
+        let (code, output) = try ChildProcess.run(runAs == nil ? executable : "/usr/sbin/runuser", argv)
+        guard code == 0 else {
+            throw Failure(
+                description: "\((executable as NSString).lastPathComponent) exited with \(code): \(output.suffix(2000))"
+            )
         }
         return output
     }

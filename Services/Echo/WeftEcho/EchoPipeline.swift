@@ -11,7 +11,8 @@ enum EchoPipeline {
         to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, eventLoop: any EventLoop,
         peerIdentity: String?
     ) throws {
-        let http2 = try HTTP2ServerHandler { _ in EchoHTTP2Stream(eventLoop: eventLoop, peerIdentity: peerIdentity) }
+        let http2 = try HTTP2ConnectionHandler { _ in EchoHTTP2Stream(eventLoop: eventLoop, peerIdentity: peerIdentity)
+        }
         try pipeline.addHandler(http2, position: .after(handler))
     }
 

@@ -1,9 +1,10 @@
 public import NIOCore
 
-/// The server side of an HTTP/2 connection as a NIO channel handler: bytes from
+/// One HTTP/2 connection as a NIO channel handler, server or client: bytes from
 /// the channel go into the `NGHTTP2Session`, its events go to one
-/// `HTTP2StreamHandler` per stream (made by the factory when the stream's first
-/// headers arrive), and whatever nghttp2 wants to send is written back.
+/// `HTTP2StreamHandler` per stream, and whatever nghttp2 wants to send is written
+/// back. A server makes a stream handler (with the factory) when a stream's first
+/// headers arrive; a client opens streams with `openStream`.
 ///
 /// Everything happens on the channel's event loop (no tasks, actors or locks per
 /// request). Output produced while processing a read is written once, at the end of
@@ -11,22 +12,59 @@ public import NIOCore
 ///
 /// A peer that breaks the protocol gets the GOAWAY nghttp2 queued, an error is
 /// fired down the pipeline, and the connection closes. Nothing else is disturbed.
-public final class HTTP2ServerHandler: ChannelInboundHandler {
+/// A GOAWAY from the peer is announced as `HTTP2ConnectionEvent.goAway` so that a
+/// connection pool can stop using this connection; streams the peer never
+/// processed close with REFUSED_STREAM and are safe to retry elsewhere.
+public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
     private let session: NGHTTP2Session
-    private let makeStreamHandler: (HTTP2Stream) -> any HTTP2StreamHandler
+    private let makeStreamHandler: ((HTTP2Stream) -> any HTTP2StreamHandler)?
     private var streams: [Int32: (stream: HTTP2Stream, handler: any HTTP2StreamHandler)] = [:]
     private var context: ChannelHandlerContext?
     private var reading = false
+    /// Set when the peer sent GOAWAY: no new streams on this connection.
+    public private(set) var peerWentAway = false
 
+    /// A server connection: `streamHandlerFactory` makes the handler of each
+    /// stream the client opens.
     public init(
         configuration: HTTP2Configuration = HTTP2Configuration(),
         streamHandlerFactory: @escaping (HTTP2Stream) -> any HTTP2StreamHandler
     ) throws(HTTP2Error) {
         self.session = try NGHTTP2Session(role: .server, configuration: configuration)
         self.makeStreamHandler = streamHandlerFactory
+    }
+
+    /// A client connection: streams are opened with `openStream`.
+    public init(clientConfiguration configuration: HTTP2Configuration = HTTP2Configuration()) throws(HTTP2Error) {
+        self.session = try NGHTTP2Session(role: .client, configuration: configuration)
+        self.makeStreamHandler = nil
+    }
+
+    /// Whether new streams may be opened (client): false after the peer's GOAWAY
+    /// or once the channel is gone.
+    public var isAcceptingStreams: Bool { context != nil && !peerWentAway && session.isAlive }
+
+    /// Opens a stream with request `headers` (client), handled by `handler`. Call
+    /// on the channel's event loop.
+    public func openStream(_ headers: [HTTP2Header], endStream: Bool, handler: any HTTP2StreamHandler)
+        throws(HTTP2Error) -> HTTP2Stream
+    {
+        guard let context, makeStreamHandler == nil else {
+            throw HTTP2Error(
+                .internalFailure, code: -501, reason: "streams are opened by clients on an active connection")
+        }
+        context.eventLoop.preconditionInEventLoop()
+        guard !peerWentAway else {
+            throw HTTP2Error(.internalFailure, code: -534, reason: "the peer sent GOAWAY; open a new connection")
+        }
+        let id = try session.submitRequest(headers, endStream: endStream)
+        let stream = HTTP2Stream(id: id, connection: self)
+        streams[id] = (stream, handler)
+        flushOutput()
+        return stream
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -74,10 +112,12 @@ public final class HTTP2ServerHandler: ChannelInboundHandler {
                 let entry: (stream: HTTP2Stream, handler: any HTTP2StreamHandler)
                 if let existing = streams[id] {
                     entry = existing
-                } else {
+                } else if let makeStreamHandler {
                     let stream = HTTP2Stream(id: id, connection: self)
                     entry = (stream, makeStreamHandler(stream))
                     streams[id] = entry
+                } else {
+                    continue  // a client never accepts streams (push is off)
                 }
                 entry.handler.headersReceived(headers, endStream: endStream, stream: entry.stream)
             case .data(let id, let bytes, let endStream):
@@ -86,7 +126,11 @@ public final class HTTP2ServerHandler: ChannelInboundHandler {
             case .streamClosed(let id, let errorCode):
                 guard let entry = streams.removeValue(forKey: id) else { continue }
                 entry.handler.streamClosed(entry.stream, errorCode: errorCode)
-            case .goAway, .pingAcknowledged, .settingsReceived:
+            case .goAway(let lastStreamID, let errorCode):
+                peerWentAway = true
+                context?.fireUserInboundEventTriggered(
+                    HTTP2ConnectionEvent.goAway(lastStreamID: lastStreamID, errorCode: errorCode))
+            case .pingAcknowledged, .settingsReceived:
                 break
             }
         }
@@ -155,4 +199,11 @@ public final class HTTP2ServerHandler: ChannelInboundHandler {
 }
 
 @available(*, unavailable)
-extension HTTP2ServerHandler: Sendable {}
+extension HTTP2ConnectionHandler: Sendable {}
+
+/// Connection-level news, fired as user inbound events.
+public enum HTTP2ConnectionEvent: Sendable {
+    /// The peer will process no stream above `lastStreamID`; open no new streams
+    /// here.
+    case goAway(lastStreamID: Int32, errorCode: HTTP2ErrorCode)
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A process started by a test (a server such as nghttpd or openssl s_server),
+/// stopped and reaped by `stop()` or when the object goes away.
+///
+/// Spawned with posix_spawn and reaped with waitpid rather than Foundation's
+/// Process: Process.waitUntilExit was seen to miss a child's exit when called from
+/// a Swift Testing test and hang the run. Output goes to a file, so nothing the
+/// child leaves behind can hold a pipe open.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `pid` is set in init; `finished` is guarded by the lock.
+    public let pid: Int32
+    public let outputPath: String
+    private let lock = NSLock()
+    private var status: Int32?
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts `executable` with `arguments`, stdin from /dev/null, stdout and
+    /// stderr to a temporary file.
+    public init(_ executable: String, _ arguments: [String]) throws {
+        outputPath = NSTemporaryDirectory() + "/weft-child-\(UUID().uuidString).log"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Start the child with a clean signal state: posix_spawn passes on the
+        // parent's signal mask and ignored signals, and a test runner's threads may
+        // block SIGTERM, which left servers that never heard stop().
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
+        var allDefault = sigset_t()
+        sigfillset(&allDefault)
+        sigdelset(&allDefault, SIGKILL)
+        sigdelset(&allDefault, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &allDefault)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = [executable] + arguments
+        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: Int32 = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, cArguments, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "could not run \(executable): \(String(cString: strerror(spawned)))")
+        }
+        self.pid = pid
+    }
+
+    deinit {
+        _ = stop()
+        unlink(outputPath)
+    }
+
+    /// Waits for the process to exit by itself; returns its wait status.
+    @discardableResult
+    public func wait() -> Int32 {
+        lock.withLock {
+            if let status { return status }
+            var result: Int32 = 0
+            while waitpid(pid, &result, 0) == -1 && errno == EINTR {}
+            status = result
+            return result
+        }
+    }
+
+    /// Sends SIGTERM, waits up to `grace` seconds, then SIGKILL (so a stuck child
+    /// can never hang the run); returns the wait status. Safe to call more than once.
+    @discardableResult
+    public func stop(grace: Double = 5) -> Int32 {
+        lock.withLock {
+            if let status { return status }
+            kill(pid, SIGTERM)
+            var result: Int32 = 0
+            let deadline = Date().addingTimeInterval(grace)
+            while true {
+                let reaped = waitpid(pid, &result, WNOHANG)
+                if reaped == pid { break }
+                if reaped == -1 && errno != EINTR { break }
+                if Date() > deadline {
+                    kill(pid, SIGKILL)
+                    while waitpid(pid, &result, 0) == -1 && errno == EINTR {}
+                    break
+                }
+                usleep(10_000)
+            }
+            status = result
+            return result
+        }
+    }
+
+    /// Whether the process exited with status 0 (after `wait` or `stop`).
+    public static func succeeded(_ status: Int32) -> Bool { status & 0x7f == 0 && (status >> 8) & 0xff == 0 }
+
+    /// What the process wrote so far.
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Runs to completion and returns (exit status, output).
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let child = try ChildProcess(executable, arguments)
+        let status = child.wait()
+        return ((status >> 8) & 0xff, child.output)
+    }
+}
