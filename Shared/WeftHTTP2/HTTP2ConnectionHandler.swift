@@ -26,6 +26,15 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var reading = false
     /// Set when the peer sent GOAWAY: no new streams on this connection.
     public private(set) var peerWentAway = false
+    private let configuration: HTTP2Configuration
+    private var idleTask: Scheduled<Void>?
+    private var keepaliveTask: Scheduled<Void>?
+    private var pingTimeoutTask: Scheduled<Void>?
+    private var shutdownDeadlineTask: Scheduled<Void>?
+    /// Set once a graceful shutdown has begun: the connection closes when the last
+    /// stream ends (or at the deadline).
+    public private(set) var isShuttingDown = false
+    private static let keepalivePayload: UInt64 = 0x5745_4654_5045_4E47  // "WEFTPENG"
 
     /// A server connection: `streamHandlerFactory` makes the handler of each
     /// stream the client opens.
@@ -35,12 +44,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     ) throws(HTTP2Error) {
         self.session = try NGHTTP2Session(role: .server, configuration: configuration)
         self.makeStreamHandler = streamHandlerFactory
+        self.configuration = configuration
     }
 
     /// A client connection: streams are opened with `openStream`.
     public init(clientConfiguration configuration: HTTP2Configuration = HTTP2Configuration()) throws(HTTP2Error) {
         self.session = try NGHTTP2Session(role: .client, configuration: configuration)
         self.makeStreamHandler = nil
+        self.configuration = configuration
     }
 
     /// Whether new streams may be opened (client): false after the peer's GOAWAY
@@ -60,9 +71,13 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard !peerWentAway else {
             throw HTTP2Error(.internalFailure, code: -534, reason: "the peer sent GOAWAY; open a new connection")
         }
+        guard !isShuttingDown else {
+            throw HTTP2Error(.internalFailure, code: -534, reason: "the connection is shutting down")
+        }
         let id = try session.submitRequest(headers, endStream: endStream)
         let stream = HTTP2Stream(id: id, connection: self)
         streams[id] = (stream, handler)
+        streamsChanged()
         flushOutput()
         return stream
     }
@@ -71,13 +86,110 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.context = context
         // Our SETTINGS go out first (the server connection preface).
         flushOutput()
+        if context.channel.isActive { startTimers() }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        startTimers()
+        context.fireChannelActive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
         self.context = nil
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A server quiescing (NIO's standard signal) drains its connections.
+        if event is ChannelShouldQuiesceEvent {
+            beginGracefulShutdown()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Lifecycle: idle timeout, keepalive, graceful shutdown
+
+    private func startTimers() {
+        streamsChanged()
+        scheduleKeepalive()
+    }
+
+    private func cancelTimers() {
+        for task in [idleTask, keepaliveTask, pingTimeoutTask, shutdownDeadlineTask] { task?.cancel() }
+        idleTask = nil
+        keepaliveTask = nil
+        pingTimeoutTask = nil
+        shutdownDeadlineTask = nil
+    }
+
+    /// Runs `body` after `delay` on the event loop, with this handler's context.
+    private func schedule(in delay: TimeAmount, _ body: @escaping (HTTP2ConnectionHandler) -> Void) -> Scheduled<Void>?
+    {
+        guard let context else { return nil }
+        return context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in body(self) }
+    }
+
+    /// Starts the idle clock when the last stream ends; stops it when one opens; and
+    /// completes a graceful shutdown once nothing is in flight.
+    private func streamsChanged() {
+        if !streams.isEmpty {
+            idleTask?.cancel()
+            idleTask = nil
+            return
+        }
+        if isShuttingDown {
+            context?.close(promise: nil)
+            return
+        }
+        guard idleTask == nil, let timeout = configuration.idleTimeout else { return }
+        idleTask = schedule(in: timeout) { handler in
+            handler.idleTask = nil
+            if handler.streams.isEmpty { handler.beginGracefulShutdown() }
+        }
+    }
+
+    private func scheduleKeepalive() {
+        guard let interval = configuration.keepaliveInterval else { return }
+        keepaliveTask?.cancel()
+        keepaliveTask = schedule(in: interval) { handler in
+            handler.keepaliveTask = nil
+            guard handler.pingTimeoutTask == nil else { return }
+            handler.session.ping(payload: Self.keepalivePayload)
+            handler.flushOutput()
+            handler.pingTimeoutTask = handler.schedule(in: handler.configuration.keepaliveTimeout) { handler in
+                handler.pingTimeoutTask = nil
+                handler.context?.fireErrorCaught(
+                    HTTP2Error(
+                        .protocolViolation, code: -902,
+                        reason: "the peer did not answer a PING in \(handler.configuration.keepaliveTimeout)"))
+                handler.context?.close(promise: nil)
+            }
+        }
+    }
+
+    /// Stops accepting new streams and closes once the in-flight ones finish (or at
+    /// `gracefulShutdownTimeout`). A server sends a first GOAWAY at once and the
+    /// final one, naming the last stream it took, right after; a client just stops
+    /// opening streams. Call on the event loop; safe to call more than once.
+    public func beginGracefulShutdown() {
+        guard !isShuttingDown, let context else { return }
+        isShuttingDown = true
+        if makeStreamHandler != nil {
+            session.announceShutdown()
+            session.goAway()
+        }
+        flushOutput()
+        shutdownDeadlineTask = schedule(in: configuration.gracefulShutdownTimeout) { handler in
+            handler.shutdownDeadlineTask = nil
+            handler.context?.close(promise: nil)
+        }
+        if streams.isEmpty { context.close(promise: nil) }
+    }
+
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Anything from the peer proves it alive: restart the keepalive clock.
+        scheduleKeepalive()
         reading = true
         defer {
             reading = false
@@ -97,6 +209,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
         let open = streams
         streams.removeAll()
         for (_, entry) in open.sorted(by: { $0.key < $1.key }) {
@@ -116,6 +229,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                     let stream = HTTP2Stream(id: id, connection: self)
                     entry = (stream, makeStreamHandler(stream))
                     streams[id] = entry
+                    streamsChanged()
                 } else {
                     continue  // a client never accepts streams (push is off)
                 }
@@ -126,10 +240,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .streamClosed(let id, let errorCode):
                 guard let entry = streams.removeValue(forKey: id) else { continue }
                 entry.handler.streamClosed(entry.stream, errorCode: errorCode)
+                streamsChanged()
             case .goAway(let lastStreamID, let errorCode):
                 peerWentAway = true
                 context?.fireUserInboundEventTriggered(
                     HTTP2ConnectionEvent.goAway(lastStreamID: lastStreamID, errorCode: errorCode))
+            case .pingAcknowledged(let payload) where payload == Self.keepalivePayload:
+                pingTimeoutTask?.cancel()
+                pingTimeoutTask = nil
             case .pingAcknowledged, .settingsReceived:
                 break
             }
@@ -159,6 +277,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             for promise in framed { promise.succeed() }
         }
         if !session.isAlive { context.close(promise: nil) }
+        // Sending can finish streams (nghttp2 closes a stream when its last frame
+        // goes out): deliver those events now rather than at the next read, or a
+        // graceful shutdown would wait for traffic to notice its last stream ended.
+        let raisedBySending = session.takeEvents()
+        if !raisedBySending.isEmpty { dispatch(raisedBySending) }
     }
 
     // MARK: Stream operations (HTTP2Stream forwards here)

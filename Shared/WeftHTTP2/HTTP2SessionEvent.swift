@@ -43,6 +43,14 @@ public struct HTTP2Configuration: Sendable {
     public var maximumOutboundAcks: Int = 1000
     /// SETTINGS entries per frame.
     public var maximumSettingsEntries: Int = 32
+    /// A connection with no open stream for this long is closed gracefully (nil: never).
+    public var idleTimeout: TimeAmount? = .seconds(300)
+    /// Send a PING after this much silence from the peer (nil: no keepalive).
+    public var keepaliveInterval: TimeAmount? = nil
+    /// A PING unanswered this long means the connection is dead: it is closed.
+    public var keepaliveTimeout: TimeAmount = .seconds(20)
+    /// How long a graceful shutdown waits for in-flight streams before closing anyway.
+    public var gracefulShutdownTimeout: TimeAmount = .seconds(30)
 
     public init() {}
 }
