@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "CNghttp2",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/WeftHTTP2",
             swiftSettings: swiftSettings
@@ -137,6 +138,7 @@ let package = Package(
                 "WeftHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/WeftHTTP2Tests",
             swiftSettings: swiftSettings
