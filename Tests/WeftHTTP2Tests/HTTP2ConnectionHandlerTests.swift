@@ -4,7 +4,7 @@ import Testing
 
 @testable import WeftHTTP2
 
-/// HTTP2ConnectionHandler on an EmbeddedChannel, with a real nghttp2 client session as
+/// HTTP2ConnectionHandler (server role) on an EmbeddedChannel, with a real nghttp2 client session as
 /// the peer.
 @Suite struct HTTP2ConnectionHandlerTests {
     /// Echoes the request body and ends with a trailer; consumes received bytes only
