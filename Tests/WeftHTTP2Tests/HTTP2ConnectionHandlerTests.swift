@@ -68,20 +68,7 @@ import Testing
         }
 
         func pump() throws {
-            var moved = true
-            while moved {
-                moved = false
-                let output = try client.drainOutput()
-                if output.readableBytes > 0, channel.isActive {
-                    try channel.writeInbound(output)
-                    moved = true
-                }
-                while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
-                    try client.receive(bytes)
-                    moved = true
-                }
-                clientEvents += client.takeEvents()
-            }
+            try WeftHTTP2Tests.pump(client: client, channel: channel, events: &clientEvents)
         }
 
         func body(_ stream: Int32) -> [UInt8] {
