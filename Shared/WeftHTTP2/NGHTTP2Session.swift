@@ -158,13 +158,17 @@ final class NGHTTP2Session {
     /// Promises of body chunks framed into output since the last call: the caller
     /// completes them when that output has been written.
     func takeFramedPromises() -> [EventLoopPromise<Void>] {
-        defer { framedPromises.removeAll(keepingCapacity: true) }
+        guard !framedPromises.isEmpty else { return [] }
+        defer { framedPromises = [] }
         return framedPromises
     }
 
     /// The events observed since the last call, in order.
+    /// Called on every read and every flush, so it must not allocate when there is
+    /// nothing to take: the buffer is handed over, never copied.
     func takeEvents() -> [HTTP2SessionEvent] {
-        defer { events.removeAll(keepingCapacity: true) }
+        guard !events.isEmpty else { return [] }
+        defer { events = [] }
         return events
     }
 
