@@ -147,6 +147,7 @@ let package = Package(
             name: "WeftEchoTests",
             dependencies: [
                 "WeftEcho", "WeftTLS", "WeftHTTP2", "WeftTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -40,6 +40,8 @@ final class NGHTTP2Session {
     /// Promises of chunks the data provider has framed, to be completed when the
     /// output holding them has been written (`takeFramedPromises`).
     private var framedPromises: [EventLoopPromise<Void>] = []
+    /// RST_STREAMs to submit once everything queued before them is out.
+    private var pendingResets: [(Int32, UInt32)] = []
 
     private struct OutboundStream {
         var chunks: [ByteBuffer] = []
@@ -150,7 +152,15 @@ final class NGHTTP2Session {
             var data: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &data)
             if length < 0 { throw Self.error(Int32(length)) }
-            guard length > 0, let data else { return output }
+            guard length > 0, let data else {
+                // Everything queued before the resets is out: now they may follow.
+                if pendingResets.isEmpty { return output }
+                for (streamID, errorCode) in pendingResets {
+                    _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+                }
+                pendingResets.removeAll()
+                continue
+            }
             output.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
         }
     }
@@ -258,8 +268,13 @@ final class NGHTTP2Session {
         _ = nghttp2_session_consume(session, streamID, count)
     }
 
+    /// Resets a stream once the frames already queued for it (its response headers,
+    /// say) have been sent: nghttp2 marks a stream closing the moment RST_STREAM is
+    /// submitted and then drops its queued HEADERS, so a "respond, then reset"
+    /// (RFC 9113 8.1, answering before the request ended) would lose the answer.
+    /// Body bytes still waiting for window are discarded, as a reset means.
     func resetStream(_ streamID: Int32, errorCode: HTTP2ErrorCode) {
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
+        pendingResets.append((streamID, errorCode.rawValue))
     }
 
     func ping(payload: UInt64) {
