@@ -149,6 +149,7 @@ let package = Package(
                 "WeftEcho", "WeftTLS", "WeftHTTP2", "WeftTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftEchoTests",

@@ -1,0 +1,335 @@
+public import NIOCore
+public import NIOHTTP1
+
+/// Carries HTTP/1.1 requests from an application's connection onto HTTP/2 streams
+/// and their responses back: the application-facing side of a proxy. It sits on
+/// an HTTP/1.1 server pipeline (NIO's `configureHTTPServerPipeline` with
+/// pipelining assistance, so requests arrive one at a time) and opens one stream
+/// per request with `openStream` (an `HTTP2ConnectionPool`, typically).
+///
+/// - Heads are translated by `HTTPMessageTranslation` (Host ↔ :authority,
+///   connection-specific fields dropped). A request that cannot be translated
+///   gets 400, a CONNECT 501 (tunnels enter as raw TCP, see `HTTP2Tunnel`).
+/// - Bodies stream both ways. A request body arrives as chunked or
+///   length-delimited HTTP/1.1 and leaves as DATA frames; a response without
+///   `content-length` goes back chunked, with its trailers.
+/// - `Expect: 100-continue` is answered here at once (the body is wanted: flow
+///   control, not a refusal, is what slows it down) and not forwarded.
+/// - Backpressure both ways: the application's connection stops being read while
+///   more than `maximumBufferedBytes` wait to be framed on the stream, and response
+///   bytes are consumed (reopening the upstream's window) only once written to the
+///   application.
+/// - Failures: no stream (pool full) → 503; upstream refused or reset the stream
+///   before answering → 502 (503 for REFUSED_STREAM); a response cut after its head
+///   closes the connection, so the application sees the truncation.
+///
+/// Use on one event loop: the streams must live on the channel's loop (pools are
+/// per loop).
+public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias OutboundIn = HTTPServerResponsePart
+    public typealias OutboundOut = HTTPServerResponsePart
+
+    public typealias StreamOpener = (_ headers: [HTTP2Header], _ endStream: Bool, _ handler: any HTTP2StreamHandler) ->
+        EventLoopFuture<HTTP2Stream>
+
+    public static let maximumBufferedBytes = 64 * 1024
+
+    private let scheme: String
+    private let openStream: StreamOpener
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    private var readPending = false
+
+    /// `scheme` is the `:scheme` of the requests (`http` for plain applications).
+    public init(scheme: String = "http", openStream: @escaping StreamOpener) {
+        self.scheme = scheme
+        self.openStream = openStream
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        exchange?.abandon()
+        exchange = nil
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        exchange?.abandon()
+        exchange = nil
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            begin(head, context: context)
+        case .body(let chunk):
+            exchange?.sendBody(chunk)
+        case .end(let trailers):
+            exchange?.endRequest(trailers: trailers)
+        }
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if exchange?.isHoldingReads == true {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// An exchange wants reading to go on (it opened its stream, or its buffer
+    /// drained).
+    fileprivate func resumeReading() {
+        guard readPending, let context, exchange?.isHoldingReads != true else { return }
+        readPending = false
+        context.read()
+    }
+
+    /// Ends `finished`'s response (with `trailers`, unless the response was cut
+    /// and `trailers` is nil with `cut`) and, when `close`, closes the connection
+    /// once the end has been written.
+    fileprivate func exchangeFinished(_ finished: Exchange, trailers: HTTPHeaders?, cut: Bool = false, close: Bool) {
+        if exchange === finished { exchange = nil }
+        guard let context else { return }
+        if cut {
+            context.close(promise: nil)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        if close {
+            written.futureResult.assumeIsolated().whenComplete { [self] _ in self.context?.close(promise: nil) }
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        if !close { resumeReading() }
+    }
+
+    fileprivate func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(part), promise: promise)
+    }
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard exchange == nil else {
+            // Pipelining assistance delivers one request at a time; anything else is
+            // a misconfigured pipeline.
+            context.close(promise: nil)
+            return
+        }
+        let hasBody =
+            head.headers[canonicalForm: "transfer-encoding"].isEmpty == false
+            || (head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0) > 0
+        let exchange = Exchange(bridge: self, eventLoop: context.eventLoop, request: head, requestHasBody: hasBody)
+        self.exchange = exchange
+        if head.method == .CONNECT {
+            exchange.answer(.notImplemented, close: true)
+            return
+        }
+        var headers: [HTTP2Header]
+        do {
+            headers = try HTTPMessageTranslation.http2RequestHeaders(for: head, scheme: scheme)
+        } catch {
+            exchange.answer(.badRequest, close: true)
+            return
+        }
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            headers.removeAll { $0.name == "expect" }
+            if hasBody { write(.head(HTTPResponseHead(version: head.version, status: .continue))) }
+        }
+        exchange.open(openStream(headers, !hasBody, exchange))
+    }
+}
+
+@available(*, unavailable)
+extension HTTP1ToHTTP2Bridge: Sendable {}
+
+/// One request and its response.
+private final class Exchange: HTTP2StreamHandler {
+    private weak var bridge: HTTP1ToHTTP2Bridge?
+    private let eventLoop: any EventLoop
+    private let request: HTTPRequestHead
+    private var stream: HTTP2Stream?
+    private var opening = true
+    /// Request parts that arrived before the stream opened.
+    private var held: [ByteBuffer] = []
+    private var heldEnd: HTTPHeaders??
+    private var requestEnded: Bool
+    private var bufferedTowardsStream = 0
+    private var responseStarted = false
+    private var finished = false
+
+    init(bridge: HTTP1ToHTTP2Bridge, eventLoop: any EventLoop, request: HTTPRequestHead, requestHasBody: Bool) {
+        self.bridge = bridge
+        self.eventLoop = eventLoop
+        self.request = request
+        self.requestEnded = !requestHasBody
+    }
+
+    /// Whether the application's connection should not be read: the stream is not
+    /// open yet, or enough is waiting to be framed.
+    var isHoldingReads: Bool {
+        !finished && !requestEnded
+            && (opening || bufferedTowardsStream >= HTTP1ToHTTP2Bridge.maximumBufferedBytes)
+    }
+
+    func open(_ opened: EventLoopFuture<HTTP2Stream>) {
+        opened.assumeIsolated().whenComplete { [self] result in
+            opening = false
+            switch result {
+            case .success(let stream):
+                guard !finished else {
+                    stream.reset(.cancel)
+                    return
+                }
+                self.stream = stream
+                let chunks = held
+                held.removeAll()
+                for chunk in chunks { forward(chunk, to: stream) }
+                if let trailers = heldEnd { finishRequest(on: stream, trailers: trailers) }
+                bridge?.resumeReading()
+            case .failure(let error):
+                let status: HTTPResponseStatus =
+                    (error as? HTTP2ConnectionPool.Failure) == .exhausted ? .serviceUnavailable : .badGateway
+                answer(status, close: !requestEnded)
+            }
+        }
+    }
+
+    // MARK: Request: application → stream
+
+    func sendBody(_ chunk: ByteBuffer) {
+        guard !finished else { return }
+        if let stream {
+            forward(chunk, to: stream)
+        } else {
+            held.append(chunk)
+        }
+    }
+
+    func endRequest(trailers: HTTPHeaders?) {
+        if !requestEnded, let stream {
+            finishRequest(on: stream, trailers: trailers)
+        } else if opening {
+            heldEnd = .some(trailers)
+        }
+        if !requestEnded { requestEnded = true }
+        bridge?.resumeReading()
+    }
+
+    private func forward(_ chunk: ByteBuffer, to stream: HTTP2Stream) {
+        let count = chunk.readableBytes
+        guard count > 0 else { return }
+        bufferedTowardsStream += count
+        let written = eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in
+            bufferedTowardsStream -= count
+            if bufferedTowardsStream < HTTP1ToHTTP2Bridge.maximumBufferedBytes { bridge?.resumeReading() }
+        }
+        stream.write(chunk, promise: written)
+    }
+
+    private func finishRequest(on stream: HTTP2Stream, trailers: HTTPHeaders?) {
+        requestEnded = true
+        let fields = trailers.map { HTTPMessageTranslation.regularHeaders($0) } ?? []
+        if fields.isEmpty {
+            stream.write(ByteBuffer(), endStream: true)
+        } else {
+            do {
+                try stream.writeTrailers(fields)
+            } catch {
+                stream.reset(.internalError)
+            }
+        }
+    }
+
+    // MARK: Response: stream → application
+
+    func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
+        guard !finished else { return }
+        if responseStarted {
+            // Trailers.
+            var fields = HTTPHeaders()
+            for header in headers where !header.name.hasPrefix(":") {
+                fields.add(name: header.name, value: header.value)
+            }
+            complete(trailers: fields)
+            return
+        }
+        guard let status = headers[first: ":status"], !status.hasPrefix("1") else { return }  // 1xx: answered here
+        var head: HTTPResponseHead
+        do {
+            head = try HTTPMessageTranslation.http1ResponseHead(for: headers)
+        } catch {
+            stream.reset(.protocolError)
+            answer(.badGateway, close: !requestEnded)
+            return
+        }
+        head.version = request.version
+        if !request.isKeepAlive || !requestEnded {
+            // The rest of an unfinished request body cannot be skipped on this
+            // connection; close after the response.
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        }
+        responseStarted = true
+        bridge?.write(.head(head))
+        if endStream { complete(trailers: nil) }
+    }
+
+    func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
+        guard !finished, responseStarted else {
+            stream.consume(data.readableBytes)
+            return
+        }
+        let count = data.readableBytes
+        if count > 0 {
+            let written = eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenSuccess { stream.consume(count) }
+            bridge?.write(.body(.byteBuffer(data)), promise: written)
+        }
+        if endStream { complete(trailers: nil) }
+    }
+
+    func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
+        self.stream = nil
+        guard !finished else { return }
+        if responseStarted {
+            // Cut after the head: only closing tells the application.
+            finished = true
+            bridge?.exchangeFinished(self, trailers: nil, cut: true, close: true)
+        } else {
+            answer(errorCode == .refusedStream ? .serviceUnavailable : .badGateway, close: !requestEnded)
+        }
+    }
+
+    private func complete(trailers: HTTPHeaders?) {
+        guard !finished else { return }
+        finished = true
+        bridge?.exchangeFinished(self, trailers: trailers, close: !request.isKeepAlive || !requestEnded)
+    }
+
+    /// Answers with an empty response of `status` from the proxy itself.
+    func answer(_ status: HTTPResponseStatus, close: Bool) {
+        guard !finished else { return }
+        finished = true
+        held.removeAll()
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: "0")
+        let closing = close || !request.isKeepAlive
+        if closing { headers.add(name: "connection", value: "close") }
+        bridge?.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
+        stream?.reset(.cancel)
+        bridge?.exchangeFinished(self, trailers: nil, close: closing)
+    }
+
+    /// The application went away: stop the upstream stream.
+    func abandon() {
+        guard !finished else { return }
+        finished = true
+        stream?.reset(.cancel)
+    }
+}
