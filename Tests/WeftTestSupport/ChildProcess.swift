@@ -114,4 +114,24 @@ public final class ChildProcess: @unchecked Sendable {
         let status = child.wait()
         return ((status >> 8) & 0xff, child.output)
     }
+
+    /// Sends `signal` (the process keeps running unless it exits on it).
+    public func signal(_ number: Int32) { kill(pid, number) }
+
+    /// The path of an executable this package built (`weft-echo`, …): products sit
+    /// next to the test bundle in the build directory.
+    public static func builtProduct(_ name: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Waits until the output contains `text` (a "listening" line, say), up to
+    /// `timeout` seconds; false if it never did.
+    public func waitForOutput(_ text: String, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(text) { return true }
+            usleep(20_000)
+        }
+        return output.contains(text)
+    }
 }

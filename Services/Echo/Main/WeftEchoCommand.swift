@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import WeftEcho
 import WeftTLS
 
@@ -39,6 +40,12 @@ struct WeftEchoCommand: ParsableCommand {
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int = System.coreCount
 
+    @Option(
+        help: ArgumentHelp(
+            "On SIGTERM or SIGINT, how long open connections may take to finish their requests.",
+            valueName: "seconds"))
+    var drainTimeout: Int = 10
+
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -48,6 +55,9 @@ struct WeftEchoCommand: ParsableCommand {
         }
         _ = try Self.parseAddress(listen)
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
+        guard (0...3600).contains(drainTimeout) else {
+            throw ValidationError("--drain-timeout must be between 0 and 3600 seconds")
+        }
     }
 
     static func parseAddress(_ text: String) throws -> (String, Int) {
@@ -90,18 +100,31 @@ struct WeftEchoCommand: ParsableCommand {
         let scheme = configuration.tls == nil ? "http (HTTP/1.1 and h2c)" : "https (ALPN h2, http/1.1)"
         log("weft-echo listening on \(host):\(server.port), \(scheme)")
 
-        // Graceful shutdown: stop accepting on SIGTERM/SIGINT, then let the loops finish.
+        // Graceful shutdown on SIGTERM/SIGINT: stop accepting, let open connections
+        // finish what they started (up to --drain-timeout), then stop.
+        let drained = group.next().makePromise(of: Void.self)
+        let draining = Mutex(false)
+        let deadline = TimeAmount.seconds(Int64(drainTimeout))
         let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                log("weft-echo: signal \(number), shutting down")
-                server.channel.close(promise: nil)
+                // A second signal during the drain changes nothing.
+                guard
+                    !draining.withLock({ started in
+                        defer { started = true }
+                        return started
+                    })
+                else { return }
+                log(
+                    "weft-echo: signal \(number), draining \(server.connections.count) connection(s) "
+                        + "for up to \(drainTimeout)s")
+                drained.completeWith(server.shutdown(deadline: deadline))
             }
             source.resume()
             return source
         }
-        try server.channel.closeFuture.wait()
+        try? drained.futureResult.wait()
         for source in signals { source.cancel() }
         try group.syncShutdownGracefully()
         log("weft-echo: stopped")

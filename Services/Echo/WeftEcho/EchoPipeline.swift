@@ -33,6 +33,15 @@ final class CleartextProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
     typealias InboundOut = ByteBuffer
     private var buffered: ByteBuffer?
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Draining before the protocol is known: nothing is in flight yet.
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
@@ -71,6 +80,10 @@ final class ApplicationProtocolRouter: ChannelInboundHandler, RemovableChannelHa
     typealias InboundIn = ByteBuffer
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)  // still in the handshake: nothing in flight
+            return
+        }
         guard case .handshakeCompleted(let info)? = event as? TLSEvent else {
             context.fireUserInboundEventTriggered(event)
             return

@@ -1,5 +1,6 @@
 public import NIOCore
 import NIOPosix
+public import WeftHTTP2
 public import WeftTLS
 
 /// weft-echo's server: answers every request with what it received. One port
@@ -21,9 +22,12 @@ public final class EchoServer: Sendable {
     }
 
     public let channel: any Channel
+    /// The open connections, drained by `shutdown`.
+    public let connections: ConnectionDrainer
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, connections: ConnectionDrainer) {
         self.channel = channel
+        self.connections = connections
     }
 
     /// The port actually bound (useful with port 0).
@@ -31,12 +35,14 @@ public final class EchoServer: Sendable {
 
     public static func start(_ configuration: Configuration, group: any EventLoopGroup) throws -> EchoServer {
         let tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
+        let connections = ConnectionDrainer()
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tlsContext {
                         try pipeline.addHandler(try TLSHandler(context: tlsContext))
@@ -48,11 +54,21 @@ public final class EchoServer: Sendable {
                 }
             }
             .bind(host: configuration.host, port: configuration.port).wait()
-        return EchoServer(channel: channel)
+        return EchoServer(channel: channel, connections: connections)
     }
 
     /// Stops accepting; open connections are closed with the event loop group.
     public func close() throws {
         try channel.close().wait()
+    }
+
+    /// Graceful shutdown: stops accepting, lets open connections finish what is in
+    /// flight (HTTP/2 GOAWAY, HTTP/1.1 after the current response), and closes
+    /// whatever is left after `deadline`.
+    public func shutdown(deadline: TimeAmount) -> EventLoopFuture<Void> {
+        let eventLoop = channel.eventLoop
+        return channel.close().flatMapError { _ in eventLoop.makeSucceededVoidFuture() }.flatMap { [connections] in
+            connections.drain(deadline: deadline, on: eventLoop)
+        }
     }
 }
