@@ -28,14 +28,24 @@ final class NGHTTP2Session {
     private var session: OpaquePointer?
     private let allocator = ByteBufferAllocator()
     private var events: [HTTP2SessionEvent] = []
-    /// Header blocks being received, per stream, with their running size.
-    private var inboundHeaders: [Int32: (headers: [HTTP2Header], size: Int)] = [:]
+    /// The header block being received. HPACK forbids interleaving (a block's
+    /// HEADERS and CONTINUATION frames are contiguous), so there is at most one;
+    /// kept as plain fields so appending never copies the array.
+    private var blockStreamID: Int32 = 0
+    private var blockHeaders: [HTTP2Header] = []
+    private var blockSize = 0
     private var outbound: [Int32: OutboundStream] = [:]
     private var emptyDataFrames = 0
     /// Set by a callback that found the peer abusive; ends the connection.
     private var abuse: String?
-    /// Frame types received so far, in order (for tests and diagnostics).
-    private(set) var receivedFrameTypes: [HTTP2FrameType] = []
+    /// How many frames of each type were received (for tests and diagnostics):
+    /// counters, not a log, so a long-lived connection does not grow it.
+    private var receivedFrameCounts = [Int](repeating: 0, count: 11)
+
+    /// How many frames of `type` were received so far.
+    func receivedFrames(_ type: HTTP2FrameType) -> Int {
+        receivedFrameCounts[type == .unknown ? 10 : Int(type.rawValue)]
+    }
 
     /// Promises of chunks the data provider has framed, to be completed when the
     /// output holding them has been written (`takeFramedPromises`).
@@ -301,32 +311,39 @@ final class NGHTTP2Session {
     // MARK: Callback bodies
 
     fileprivate func beginHeaders(streamID: Int32) {
-        inboundHeaders[streamID] = ([], 0)
+        blockStreamID = streamID
+        blockHeaders = []
+        blockHeaders.reserveCapacity(8)
+        blockSize = 0
     }
 
     fileprivate func header(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
         -> Int32
     {
-        var block = inboundHeaders[streamID] ?? ([], 0)
+        if streamID != blockStreamID { beginHeaders(streamID: streamID) }
         // RFC 9113 6.5.2 counts each field as name + value + 32 octets.
-        block.size += name.count + value.count + 32
-        guard block.size <= Int(configuration.maximumHeaderListSize) else {
-            inboundHeaders[streamID] = nil
+        blockSize += name.count + value.count + 32
+        guard blockSize <= Int(configuration.maximumHeaderListSize) else {
+            blockStreamID = 0
+            blockHeaders = []
             // Resets just this stream.
             return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        block.headers.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
-        inboundHeaders[streamID] = block
+        blockHeaders.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         return 0
     }
 
     fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let header = frame.pointee.hd
-        receivedFrameTypes.append(HTTP2FrameType(rawValue: header.type) ?? .unknown)
+        receivedFrameCounts[header.type < 10 ? Int(header.type) : 10] += 1
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
-            let block = inboundHeaders.removeValue(forKey: header.stream_id)?.headers ?? []
+            var block: [HTTP2Header] = []
+            if blockStreamID == header.stream_id {
+                swap(&block, &blockHeaders)
+                blockStreamID = 0
+            }
             events.append(.headers(streamID: header.stream_id, headers: block, endStream: endStream))
         case NGHTTP2_DATA.rawValue:
             if header.length == 0 && !endStream {
@@ -361,7 +378,10 @@ final class NGHTTP2Session {
     }
 
     fileprivate func streamClosed(streamID: Int32, errorCode: UInt32) {
-        inboundHeaders[streamID] = nil
+        if blockStreamID == streamID {
+            blockStreamID = 0
+            blockHeaders = []
+        }
         if let stream = outbound.removeValue(forKey: streamID) {
             // Bytes that never left: their writers learn the stream is gone.
             let error = HTTP2Error(

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import WeftHTTP2
 
 /// Echoes HTTP/1.1 requests, in the same two modes as `EchoHTTP2Stream`.
 final class EchoHTTP1Handler: ChannelInboundHandler {
@@ -59,17 +60,15 @@ final class EchoHTTP1Handler: ChannelInboundHandler {
             }
             let json = EchoReport(
                 method: request.method.rawValue, path: request.uri, authority: request.headers.first(name: "host"),
-                protocol: "http/1.1", headers: request.headers.map { [$0.name, $0.value] }, body: body,
-                trailers: trailers?.map { [$0.name, $0.value] } ?? [], peerIdentity: peerIdentity
-            ).json()
+                protocol: "http/1.1", headers: request.headers.map { HTTP2Header($0.name, $0.value) }, body: body,
+                trailers: trailers?.map { HTTP2Header($0.name, $0.value) } ?? [], peerIdentity: peerIdentity
+            ).json(allocator: context.channel.allocator)
             headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "content-length", value: String(json.count))
+            headers.add(name: "content-length", value: String(json.readableBytes))
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))),
                 promise: nil)
-            var buffer = context.channel.allocator.buffer(capacity: json.count)
-            buffer.writeBytes(json)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(json))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }

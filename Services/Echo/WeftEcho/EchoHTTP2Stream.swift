@@ -9,7 +9,8 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
     private enum Mode {
         case awaitingHeaders
         case report(
-            method: String, path: String, authority: String?, headers: [[String]], body: [UInt8], trailers: [[String]])
+            method: String, path: String, authority: String?, headers: [HTTP2Header], body: [UInt8],
+            trailers: [HTTP2Header])
         case streaming
         case finished
     }
@@ -39,13 +40,13 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
             }
             mode = .report(
                 method: method, path: headers[first: ":path"] ?? "", authority: headers[first: ":authority"],
-                headers: headers.filter { !$0.name.hasPrefix(":") }.map { [$0.name, $0.value] }, body: [], trailers: [])
+                headers: headers, body: [], trailers: [])
             if endStream { finishReport(stream) }
         case .report(let method, let path, let authority, let requestHeaders, let body, _):
             // A second header block is the trailers.
             mode = .report(
                 method: method, path: path, authority: authority, headers: requestHeaders, body: body,
-                trailers: headers.map { [$0.name, $0.value] })
+                trailers: headers)
             if endStream { finishReport(stream) }
         case .streaming:
             if endStream { stream.write(ByteBuffer(), endStream: true) }
@@ -98,10 +99,8 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
         try? stream.respond(
             [
                 HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/json"),
-                HTTP2Header("content-length", String(json.count)),
+                HTTP2Header("content-length", String(json.readableBytes)),
             ], endStream: false)
-        var buffer = ByteBuffer()
-        buffer.writeBytes(json)
-        stream.write(buffer, endStream: true)
+        stream.write(json, endStream: true)
     }
 }
