@@ -72,7 +72,11 @@ let package = Package(
         ),
         .target(
             name: "WeftPostgres",
-            dependencies: ["CLibPQ"],
+            dependencies: [
+                "CLibPQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Shared/WeftPostgres",
             swiftSettings: swiftSettings
         ),

@@ -11,6 +11,11 @@ public struct PostgresError: Error, Equatable, CustomStringConvertible, Sendable
         case statementFailed
         /// A value could not be decoded into the Swift type asked for.
         case decodingFailed
+        /// Every pooled connection stayed busy past the acquire timeout, or too many
+        /// callers were already waiting.
+        case poolExhausted
+        /// The pool or listener was shut down.
+        case shutDown
     }
 
     public var kind: Kind
@@ -23,6 +28,14 @@ public struct PostgresError: Error, Equatable, CustomStringConvertible, Sendable
         self.sqlState = sqlState
         self.message = message
     }
+
+    /// A serializable transaction lost a conflict (40001) or a deadlock was broken
+    /// (40P01): running the transaction again is the remedy.
+    public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// The database is unreachable or went away: the caller should answer 503 and
+    /// let the pool reconnect.
+    public var isUnavailable: Bool { kind == .connectionFailed || kind == .connectionLost || kind == .poolExhausted }
 
     public var description: String {
         if let sqlState { return "\(kind.rawValue) [\(sqlState)]: \(message)" }

@@ -60,10 +60,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
-            let options = [
-                "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
-                "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
-            ].joined(separator: " ")
+            let options = serverOptions(port: port, directory: directory)
             do {
                 try run(
                     binaries + "/pg_ctl",
@@ -116,6 +113,27 @@ public final class TemporaryPostgres: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// Whether the server can be stopped and started again (not an external one).
+    public var canRestart: Bool { directory != nil }
+
+    /// Stops the server but keeps its data, as an outage would ("fast" shutdown:
+    /// clients are disconnected, committed data stays).
+    public func pause() throws {
+        guard let directory, let binaries else { throw Failure(description: "an external server cannot be paused") }
+        try Self.run(
+            binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "-t", "30", "stop"], runAs: runAs)
+    }
+
+    /// Starts a paused server again, on the same port with the same data.
+    public func resume() throws {
+        guard let directory, let binaries else { throw Failure(description: "an external server cannot be resumed") }
+        let options = Self.serverOptions(port: port, directory: directory)
+        try Self.run(
+            binaries + "/pg_ctl",
+            ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],
+            runAs: runAs)
+    }
+
     /// Runs `body` against a fresh server, stopping it whatever happens.
     public static func with<T>(_ body: (TemporaryPostgres) async throws -> T) async throws -> T {
         let server = try start()
@@ -124,6 +142,15 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// The server's settings: loopback only, socket in the cluster's directory,
+    /// durability off (the data is disposable).
+    static func serverOptions(port: Int, directory: String) -> String {
+        [
+            "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+            "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+        ].joined(separator: " ")
+    }
 
     static func findBinaries() throws -> String {
         let fileManager = FileManager.default
