@@ -16,6 +16,8 @@ public struct PostgresError: Error, Equatable, CustomStringConvertible, Sendable
         case poolExhausted
         /// The pool or listener was shut down.
         case shutDown
+        /// The database's schema is newer than this binary knows.
+        case schemaTooNew
     }
 
     public var kind: Kind
