@@ -58,9 +58,9 @@ public final class PostgresListener: Sendable {
         thread.start()
         defer { thread.shutdownGracefully { _ in } }
         let configuration = self.configuration
-        let pollMilliseconds = Int32(
-            clamping: configuration.pollInterval.components.seconds * 1000
-                + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000)
+        let pollMilliseconds = Int32(clamping: configuration.pollInterval.wholeMilliseconds)
+        let backoff = ReconnectBackoff(
+            initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum)
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -81,11 +81,9 @@ public final class PostgresListener: Sendable {
             } catch {
                 if Task.isCancelled { break }
                 failures += 1
-                let backoff = min(
-                    configuration.reconnectBackoffInitial * (1 << min(failures - 1, 16)),
-                    configuration.reconnectBackoffMaximum)
-                await onEvent(.disconnected(reason: "\(error)", retryIn: backoff))
-                try? await Task.sleep(for: backoff)
+                let delay = backoff.delay(afterFailures: failures)
+                await onEvent(.disconnected(reason: "\(error)", retryIn: delay))
+                try? await Task.sleep(for: delay)
             }
         }
     }

@@ -242,7 +242,7 @@ public final class PostgresPool: Sendable {
             drop()
             throw PostgresError(
                 .connectionFailed,
-                message: "PostgreSQL was unreachable at the last attempt; next attempt in \(wait.formattedMilliseconds)"
+                message: "PostgreSQL was unreachable at the last attempt; next attempt in \(wait.wholeMilliseconds) ms"
             )
         }
         let configuration = self.configuration
@@ -261,10 +261,9 @@ public final class PostgresPool: Sendable {
         } catch {
             state.withLock { state in
                 state.failedConnects += 1
-                let exponent = min(state.failedConnects - 1, 16)
-                let backoff = min(
-                    configuration.reconnectBackoffInitial * (1 << exponent), configuration.reconnectBackoffMaximum)
-                state.nextConnectAllowed = .now + backoff
+                let backoff = ReconnectBackoff(
+                    initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum)
+                state.nextConnectAllowed = .now + backoff.delay(afterFailures: state.failedConnects)
             }
             drop()
             throw error
@@ -303,12 +302,5 @@ public final class PostgresPool: Sendable {
             return state.waiters.removeFirst()  // the slot passes to it as a permit
         }
         waiter?.continuation.resume(returning: .permit)
-    }
-}
-
-extension Duration {
-    fileprivate var formattedMilliseconds: String {
-        let (seconds, attoseconds) = components
-        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
     }
 }

@@ -42,10 +42,13 @@ import WeftTestSupport
         }
     }
 
-    /// Connects an HTTP/2 client (over TLS when a context is given).
-    static func connect(port: Int, tls: TLSContext? = nil) throws -> (any Channel, NIOLoopBound<HTTP2ConnectionHandler>)
-    {
+    /// Connects an HTTP/2 client (over TLS when a context is given), on `group`'s
+    /// loop (the suite's own by default), with Nagle off.
+    static func connect(port: Int, tls: TLSContext? = nil, group: any EventLoopGroup = group) throws -> (
+        any Channel, NIOLoopBound<HTTP2ConnectionHandler>
+    ) {
         let channel = try ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(try TLSHandler(context: tls)) }

@@ -146,21 +146,7 @@ import WeftHTTP2
 
     /// A client connection to the proxy.
     static func connectClient(port: Int) throws -> (any Channel, NIOLoopBound<HTTP2ConnectionHandler>) {
-        let channel = try ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.syncOptions?.setOption(.socketOption(.tcp_nodelay), value: 1)
-                    try channel.pipeline.syncOperations.addHandler(
-                        try HTTP2ConnectionHandler(clientConfiguration: .init()))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).wait()
-        let handler = try channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self),
-                eventLoop: channel.eventLoop)
-        }.wait()
-        return (channel, handler)
+        try HTTP2ClientTests.connect(port: port, group: group)
     }
 
     /// Opens a tunnel stream to `authority`, writes `payload` (ending the stream
