@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Weft: a service mesh in Swift. See docs/architecture.md for how the targets fit.
 import PackageDescription
 
@@ -17,6 +17,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The admin APIs. Default traits off: they pull in swift-configuration, unused here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: C layers. Module maps only, plus one shim target for OpenSSL macros.
@@ -96,10 +102,35 @@ let package = Package(
         .executableTarget(
             name: "weft-echo",
             dependencies: [
-                "WeftEcho",
+                "WeftEcho", "WeftProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/Echo/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "WeftRegistry",
+            dependencies: [
+                "WeftProtocol", "WeftPostgres", "WeftTLS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Registry/WeftRegistry",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weft-registry",
+            dependencies: [
+                "WeftRegistry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Registry/Main",
             swiftSettings: swiftSettings
         ),
 

@@ -139,10 +139,7 @@ public struct CertificateIssuer: Sendable {
     }
 
     private static func setRandomSerial(_ x509: OpaquePointer) throws(TLSError) {
-        var bytes = [UInt8](repeating: 0, count: 20)
-        guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else {
-            throw TLSError.fromQueue(.internalFailure, "drawing a random serial")
-        }
+        var bytes = try SecretDigest.randomBytes(count: 20)
         bytes[0] &= 0x7F  // positive
         bytes[0] |= 0x40  // and a full 20 octets, so serials never collide by length
         guard let number = BN_bin2bn(bytes, Int32(bytes.count), nil) else {

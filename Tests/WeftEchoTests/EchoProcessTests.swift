@@ -17,7 +17,7 @@ import WeftTestSupport
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
         let cases: [([String], String)] = [
-            (["--listen", "nope"], "--listen takes host:port"),
+            (["--listen", "nope"], "--listen: expected host:port"),
             (["--tls-cert", "/x"], "--tls-cert and --tls-key go together"),
             (["--drain-timeout", "4000"], "--drain-timeout must be between"),
             (["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"], "cannot load TLS material"),

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import WeftEcho
+import WeftProtocol
 import WeftTLS
 
 /// `weft-echo`: parse flags, start the server, run until SIGTERM or SIGINT.
@@ -61,15 +62,12 @@ struct WeftEchoCommand: ParsableCommand {
     }
 
     static func parseAddress(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else {
-            throw ValidationError("--listen takes host:port, for example 127.0.0.1:8080; got \(text)")
+        do {
+            let address = try ListenAddress(validating: text)
+            return (address.host, address.port)
+        } catch {
+            throw ValidationError("--listen: \(error.reason)")
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ValidationError("--listen needs a host, for example 0.0.0.0:8080") }
-        return (host, port)
     }
 
     func run() throws {

@@ -1,0 +1,127 @@
+import Synchronization
+public import WeftProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The replica's in-memory copy of the registry state, and the place blocking
+/// queries wait for it to move on.
+///
+/// `publish` installs a newer state and wakes every waiter whose `index` it
+/// passes; an older or equal version is ignored, so states only move forward
+/// whatever order loads finish in. Encoded discovery answers are kept per
+/// request for the current version: a thousand sidecars asking the same question
+/// after one change cost one encoding.
+public final class RegistryCache: Sendable {
+    struct Waiter {
+        var index: UInt64
+        var continuation: CheckedContinuation<RegistryState?, Never>
+    }
+
+    struct Inner {
+        var state: RegistryState?
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiter: UInt64 = 0
+        var encoded: [DiscoveryRequest: [UInt8]] = [:]
+        var closed = false
+    }
+
+    private let inner = Mutex(Inner())
+
+    public init() {}
+
+    public var state: RegistryState? { inner.withLock { $0.state } }
+    public var version: UInt64? { inner.withLock { $0.state?.version } }
+    public var waiterCount: Int { inner.withLock { $0.waiters.count } }
+
+    /// Installs `state` if it is newer than the current one, waking the waiters it passes.
+    @discardableResult
+    public func publish(_ state: RegistryState) -> Bool {
+        let woken: [Waiter]? = inner.withLock { inner in
+            if let current = inner.state, current.version >= state.version { return nil }
+            inner.state = state
+            inner.encoded.removeAll(keepingCapacity: true)
+            let ready = inner.waiters.filter { $0.value.index < state.version }
+            for key in ready.keys { inner.waiters.removeValue(forKey: key) }
+            return Array(ready.values)
+        }
+        guard let woken else { return false }
+        for waiter in woken { waiter.continuation.resume(returning: state) }
+        return true
+    }
+
+    /// Stops waiting for anything: blocked queries answer at once with what is
+    /// current (graceful shutdown), and later ones do not block.
+    public func close() {
+        let (woken, state) = inner.withLock { inner in
+            inner.closed = true
+            defer { inner.waiters.removeAll() }
+            return (Array(inner.waiters.values), inner.state)
+        }
+        for waiter in woken { waiter.continuation.resume(returning: state) }
+    }
+
+    /// The state once its version passes `index`, or the current state when
+    /// `timeout` runs out or the task is cancelled; nil only before the first load.
+    public func wait(above index: UInt64, timeout: Duration) async -> RegistryState? {
+        if let ready = inner.withLock({ inner -> RegistryState?? in
+            guard let state = inner.state else { return inner.closed ? .some(nil) : nil }
+            return state.version > index || inner.closed ? .some(state) : nil
+        }) {
+            return ready
+        }
+        let id = inner.withLock { inner in
+            inner.nextWaiter += 1
+            return inner.nextWaiter
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.expire(id)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: RegistryState?? = inner.withLock { inner in
+                    // Re-check under the lock: a publish may have happened meanwhile.
+                    if let state = inner.state, state.version > index || inner.closed { return .some(state) }
+                    if inner.closed { return .some(nil) }
+                    inner.waiters[id] = Waiter(index: index, continuation: continuation)
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            self.expire(id)
+        }
+    }
+
+    private func expire(_ id: UInt64) {
+        let (waiter, state) = inner.withLock { inner in (inner.waiters.removeValue(forKey: id), inner.state) }
+        waiter?.continuation.resume(returning: state)
+    }
+
+    /// Waits (up to `timeout`) until the cache holds `version` or later: a write
+    /// answers only once this replica serves what it wrote, so a client reading
+    /// right after its write sees it.
+    public func waitUntil(atLeast version: UInt64, timeout: Duration) async {
+        if let current = self.version, current >= version { return }
+        _ = await wait(above: version - 1, timeout: timeout)
+    }
+
+    /// The discovery answer for `request` at `state`'s version, encoded once per
+    /// version and request.
+    public func encodedSnapshot(_ request: DiscoveryRequest, at state: RegistryState) throws -> [UInt8] {
+        if let cached = inner.withLock({ $0.state?.version == state.version ? $0.encoded[request] : nil }) {
+            return cached
+        }
+        let bytes = Array(try WeftJSON.encode(try state.snapshot(for: request)))
+        inner.withLock { inner in
+            // Bounded: distinct requests are about one per proxy, but a client could invent more.
+            if inner.state?.version == state.version && inner.encoded.count < 10_000 { inner.encoded[request] = bytes }
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,3 @@
+enum RegistryOpenAPI {
+    static let document = "{}"
+}

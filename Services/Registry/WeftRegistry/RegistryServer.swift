@@ -1,0 +1,137 @@
+import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import WeftPostgres
+
+/// Settings of one registry replica. `weft-registry` fills these from flags and
+/// `WEFT_*` environment variables; tests fill them directly.
+public struct RegistryConfiguration: Sendable {
+    /// libpq connection URL. The default reaches a local PostgreSQL over its
+    /// Unix socket, database `weft`.
+    public var databaseURL = "postgresql:///weft"
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (reported through `onListening`).
+    public var port = 8500
+    /// The bearer token for admin calls.
+    public var adminToken: String
+    /// How long an instance whose TTL ran out stays listed (critical, receiving
+    /// no traffic) before it is removed.
+    public var deregisterAfter: Duration = .seconds(120)
+    public var reapInterval: Duration = .seconds(1)
+    public var maximumDatabaseConnections = 10
+    /// How long a stored credential digest is trusted before it is looked up again.
+    public var credentialCacheLifetime: Duration = .seconds(30)
+
+    public init(adminToken: String) {
+        self.adminToken = adminToken
+    }
+}
+
+/// One registry replica: migrates the schema, then runs the HTTP API, the
+/// change follower, the heartbeat batcher and the reaper in one `ServiceGroup`.
+///
+/// Shutdown order matters and is the reverse of the group's list: first the
+/// cache closes (blocked discovery queries answer at once, so draining does not
+/// wait minutes for them), then the HTTP server stops accepting and finishes
+/// what is in flight, then the batcher commits the heartbeats it holds, and last
+/// the pool closes.
+public struct RegistryServer: Sendable {
+    public let configuration: RegistryConfiguration
+    public let logger: Logger
+
+    public init(configuration: RegistryConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM/SIGINT (when `handleSignals`) or until the task is
+    /// cancelled (tests). `onListening` receives the bound port.
+    public func run(
+        handleSignals: Bool = true,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        var poolConfiguration = PostgresPool.Configuration(url: configuration.databaseURL)
+        poolConfiguration.maximumConnections = configuration.maximumDatabaseConnections
+        let pool = PostgresPool(poolConfiguration)
+        do {
+            try await migrate(pool)
+            try await serve(pool, handleSignals: handleSignals, onListening: onListening)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        await pool.shutdown()
+    }
+
+    /// Applies the schema, retrying while PostgreSQL is not reachable yet (a
+    /// registry started together with its database waits rather than exiting).
+    private func migrate(_ pool: PostgresPool) async throws {
+        var failures = 0
+        let backoff = ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(5))
+        while true {
+            do {
+                let outcome = try await RegistrySchema.migrator.migrate(pool)
+                logger.info(
+                    "schema ready",
+                    metadata: [
+                        "version": "\(outcome.currentVersion)", "applied": "\(outcome.applied.map(String.init))",
+                    ])
+                return
+            } catch let error as PostgresError where error.isUnavailable {
+                failures += 1
+                let delay = backoff.delay(afterFailures: failures)
+                logger.warning(
+                    "PostgreSQL is not reachable; retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.wholeMilliseconds)"])
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func serve(
+        _ pool: PostgresPool, handleSignals: Bool, onListening: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        let store = PostgresRegistryStore(pool: pool)
+        let cache = RegistryCache()
+        let metrics = RegistryMetrics()
+        let listener = try PostgresListener(
+            PostgresListener.Configuration(url: configuration.databaseURL, channels: [RegistrySchema.channel]))
+        let synchronizer = RegistrySynchronizer(
+            store: store, cache: cache, listener: listener, logger: logger)
+        let batcher = HeartbeatBatcher(store: store, logger: logger)
+        let reaper = InstanceReaper(
+            store: store, interval: configuration.reapInterval, grace: configuration.deregisterAfter, logger: logger,
+            onChange: { synchronizer.requestReload() })
+        let api = RegistryAPI(
+            store: store, cache: cache,
+            authenticator: Authenticator(
+                adminToken: configuration.adminToken, store: store,
+                cacheLifetime: configuration.credentialCacheLifetime),
+            batcher: batcher, metrics: metrics, requestReload: { synchronizer.requestReload() }, logger: logger)
+        let logger = self.logger
+        let host = configuration.host
+        let application = Application(
+            responder: api,
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("listening", metadata: ["address": "\(host):\(port)"])
+                await onListening(port)
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: reaper),
+                    .init(service: batcher),
+                    .init(service: application),
+                    .init(service: synchronizer),
+                ],
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+}

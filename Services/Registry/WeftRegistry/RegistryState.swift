@@ -1,0 +1,93 @@
+public import WeftProtocol
+
+/// Everything the registry stores, at one version, held in memory by every replica.
+///
+/// Discovery answers and admin reads come from here, not from PostgreSQL: a
+/// thousand watchers woken by one change cost one load of the state, not a
+/// thousand queries, and reads keep working on the last known state while the
+/// database is away (DESIGN.md, failure semantics). A state is immutable; a newer
+/// one replaces it whole.
+public struct RegistryState: Sendable {
+    public var version: UInt64
+    /// When this state was read, on the database's clock.
+    public var loadedAt: Timestamp
+    public var services: [ServiceReference: Versioned<Service>]
+    /// Per service, sorted by instance id.
+    public var instances: [ServiceReference: [InstanceRecord]]
+    public var policies: [ServiceReference: Versioned<TrafficPolicy>]
+    public var serviceRoutes: [ServiceReference: Versioned<RouteTable>]
+    public var gatewayRoutes: [ServiceReference: Versioned<RouteTable>]
+    /// Sorted by id.
+    public var intentions: [IntentionRecord]
+    public var defaults: Versioned<MeshDefaults>
+
+    public init(
+        version: UInt64, loadedAt: Timestamp, services: [ServiceReference: Versioned<Service>] = [:],
+        instances: [ServiceReference: [InstanceRecord]] = [:],
+        policies: [ServiceReference: Versioned<TrafficPolicy>] = [:],
+        serviceRoutes: [ServiceReference: Versioned<RouteTable>] = [:],
+        gatewayRoutes: [ServiceReference: Versioned<RouteTable>] = [:], intentions: [IntentionRecord] = [],
+        defaults: Versioned<MeshDefaults> = Versioned(.default, modifyVersion: 0)
+    ) {
+        self.version = version
+        self.loadedAt = loadedAt
+        self.services = services
+        self.instances = instances
+        self.policies = policies
+        self.serviceRoutes = serviceRoutes
+        self.gatewayRoutes = gatewayRoutes
+        self.intentions = intentions
+        self.defaults = defaults
+    }
+
+    /// The snapshot one proxy asked for: its upstreams (endpoints that receive
+    /// traffic, policy, routes) and the intentions guarding its own service; for a
+    /// gateway, its route table and every service those routes reach.
+    ///
+    /// An upstream that is not registered yet appears with no endpoints, so the
+    /// proxy answers 503 for it (and learns of it at the next change) rather than
+    /// treating the name as a typo.
+    public func snapshot(for request: DiscoveryRequest) throws(ProtocolError) -> DiscoverySnapshot {
+        var wanted = request.upstreams
+        var routes = RouteTable.empty
+        if request.kind == .gateway, let table = gatewayRoutes[request.service]?.value {
+            routes = table
+            var seen = Set(wanted)
+            for rule in table.routes {
+                var reached = rule.destinations.map(\.reference)
+                if let mirror = rule.mirror {
+                    reached.append(ServiceReference(service: mirror.service, namespace: mirror.namespace))
+                }
+                for reference in reached where seen.insert(reference).inserted {
+                    wanted.append(reference)
+                }
+            }
+        }
+        let upstreams = try wanted.prefix(ProtocolLimits.upstreamsPerRequest).map {
+            (reference) throws(ProtocolError) -> UpstreamSnapshot in try upstream(reference)
+        }
+        let inbound =
+            request.kind == .sidecar
+            ? intentions.lazy.map(\.intention).filter { $0.destinationReference == request.service }
+                .prefix(ProtocolLimits.intentionsPerSnapshot) : []
+        return try DiscoverySnapshot(
+            version: version, generatedAt: loadedAt, defaults: defaults.value, upstreams: upstreams,
+            inboundIntentions: Array(inbound), gatewayRoutes: routes)
+    }
+
+    func upstream(_ reference: ServiceReference) throws(ProtocolError) -> UpstreamSnapshot {
+        let endpoints = (instances[reference] ?? []).lazy.compactMap { Endpoint($0.instance) }
+            .prefix(ProtocolLimits.endpointsPerService)
+        return try UpstreamSnapshot(
+            service: reference, protocol: services[reference]?.value.protocolKind ?? .http,
+            endpoints: Array(endpoints),
+            policy: policies[reference]?.value
+                ?? TrafficPolicy(service: reference.service, namespace: reference.namespace),
+            routes: serviceRoutes[reference]?.value ?? .empty)
+    }
+
+    /// One instance, if registered.
+    public func instance(_ service: ServiceReference, _ id: InstanceID) -> InstanceRecord? {
+        instances[service]?.first { $0.instance.id == id }
+    }
+}
