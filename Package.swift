@@ -191,6 +191,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WeftRegistryTests",
+            dependencies: ["WeftRegistry", "WeftProtocol", "WeftPostgres", "WeftTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/WeftRegistryTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WeftPostgresTests",
             dependencies: ["WeftPostgres", "WeftTestSupport"],
             path: "Tests/WeftPostgresTests",

@@ -46,7 +46,8 @@ public struct RegistryServer: Sendable {
     }
 
     /// Runs until SIGTERM/SIGINT (when `handleSignals`) or until the task is
-    /// cancelled (tests). `onListening` receives the bound port.
+    /// cancelled, either of which shuts down gracefully. `onListening` receives
+    /// the bound port.
     public func run(
         handleSignals: Bool = true,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -131,7 +132,15 @@ public struct RegistryServer: Sendable {
                 ],
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
-        try await group.run()
+        // Cancelling the caller (tests, embedding) shuts down gracefully too, the
+        // same way as SIGTERM: the group runs in its own task so that cancellation
+        // reaches it as a shutdown request rather than tearing every service down.
+        let running = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
         logger.info("stopped")
     }
 }

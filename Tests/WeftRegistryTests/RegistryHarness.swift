@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import Synchronization
+import WeftRegistry
+import WeftTestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A registry replica running in this process against a throwaway PostgreSQL,
+/// spoken to over real HTTP (URLSession on loopback).
+final class RegistryHarness: Sendable {
+    static let adminToken = "test-admin-token-0123456789"
+
+    let postgres: TemporaryPostgres
+    let port: Int
+    let task: Task<Void, any Error>
+
+    private init(postgres: TemporaryPostgres, port: Int, task: Task<Void, any Error>) {
+        self.postgres = postgres
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts a replica (on `postgres` when given, else on a new server).
+    static func start(
+        postgres existing: TemporaryPostgres? = nil, configure: (inout RegistryConfiguration) -> Void = { _ in }
+    ) async throws -> RegistryHarness {
+        let postgres = try existing ?? TemporaryPostgres.start()
+        var configuration = RegistryConfiguration(adminToken: adminToken)
+        configuration.databaseURL = postgres.url
+        configuration.port = 0
+        configuration.reapInterval = .milliseconds(200)
+        configure(&configuration)
+        var logger = Logger(label: "test-registry")
+        logger.logLevel = .warning
+        let server = RegistryServer(configuration: configuration, logger: logger)
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let task = Task {
+            defer { portSink.finish() }
+            try await server.run(handleSignals: false) { portSink.yield($0) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            if existing == nil { postgres.stop() }
+            throw HarnessFailure.noPort
+        }
+        let harness = RegistryHarness(postgres: postgres, port: port, task: task)
+        // Ready once the first state is loaded.
+        for _ in 0..<200 {
+            if try await harness.call("GET", "/readyz", token: nil).status == 200 { return harness }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        await harness.stop(keepDatabase: existing != nil)
+        throw HarnessFailure.neverReady
+    }
+
+    /// Runs `body` against a new replica on a new database, stopping both
+    /// whatever happens.
+    static func with(
+        configure: (inout RegistryConfiguration) -> Void = { _ in }, _ body: (RegistryHarness) async throws -> Void
+    ) async throws {
+        let registry = try await start(configure: configure)
+        do {
+            try await body(registry)
+        } catch {
+            await registry.stop()
+            throw error
+        }
+        await registry.stop()
+    }
+
+    /// Stops the replica (and the database, unless `keepDatabase`).
+    func stop(keepDatabase: Bool = false) async {
+        task.cancel()
+        _ = await task.result
+        if !keepDatabase { postgres.stop() }
+    }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? {
+            headers.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    }
+
+    /// One HTTP call. `body` is sent as application/json unless `contentType` says otherwise.
+    func call(
+        _ method: String, _ path: String, body: String? = nil, token: String? = RegistryHarness.adminToken,
+        headers: [String: String] = [:], contentType: String? = "application/json", timeout: Double = 30
+    ) async throws -> Reply {
+        try await Self.call(
+            port: port, method, path, body: body.map { Data($0.utf8) }, token: token, headers: headers,
+            contentType: contentType, timeout: timeout)
+    }
+
+    static func call(
+        port: Int, _ method: String, _ path: String, body: Data? = nil, token: String? = adminToken,
+        headers: [String: String] = [:], contentType: String? = "application/json", timeout: Double = 30
+    ) async throws -> Reply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = body
+            if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        configuration.timeoutIntervalForRequest = 120
+        return URLSession(configuration: configuration)
+    }()
+}
+
+/// Polls `condition` every 50 ms for up to `seconds`.
+func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+enum HarnessFailure: Error {
+    case noPort, neverReady
+}
