@@ -192,7 +192,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftRegistryTests",
-            dependencies: ["WeftRegistry", "WeftProtocol", "WeftPostgres", "WeftTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WeftRegistry", "WeftProtocol", "WeftPostgres", "WeftTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/WeftRegistryTests",
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import WeftProtocol
+
+/// Blocking discovery queries and TTL expiry, against a real PostgreSQL.
+@Suite struct RegistryDiscoveryTests {
+    static let sidecar = #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"catalog"}]}"#
+
+    static func snapshot(_ reply: RegistryHarness.Reply) throws -> DiscoverySnapshot {
+        try WeftJSON.decode(DiscoverySnapshot.self, from: reply.body, unknownFields: .ignore)
+    }
+
+    static func setUp(_ registry: RegistryHarness, ttl: String = "30s") async throws {
+        #expect(
+            try await registry.call("POST", "/v1/services", body: #"{"name":"catalog","protocol":"http2"}"#).status
+                == 201)
+        let instance = #"{"id":"c-1","service":"catalog","address":"10.0.0.5","port":9000,"ttl":"\#(ttl)"}"#
+        #expect(try await registry.call("PUT", "/v1/instances/default/catalog/c-1", body: instance).status == 200)
+    }
+
+    @Test func refusesBadQueries() async throws {
+        try await RegistryHarness.with { registry in
+            let badWait = try await registry.call("POST", "/v1/discovery?wait=forever", body: Self.sidecar)
+            #expect(badWait.status == 400)
+            #expect((badWait.json["detail"] as? String)?.hasPrefix("wait:") == true)
+            let longWait = try await registry.call("POST", "/v1/discovery?wait=10m", body: Self.sidecar)
+            #expect(longWait.status == 400)
+            let badIndex = try await registry.call("POST", "/v1/discovery?index=-1", body: Self.sidecar)
+            #expect(badIndex.status == 400)
+            let typo = try await registry.call("POST", "/v1/discovery?wiat=1s", body: Self.sidecar)
+            #expect(typo.status == 400)
+            let badKind = try await registry.call(
+                "POST", "/v1/discovery", body: #"{"kind":"mesh","service":{"service":"web"}}"#)
+            #expect(badKind.status == 400)
+            let twice = try await registry.call(
+                "POST", "/v1/discovery",
+                body: #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"a"},{"service":"a"}]}"#)
+            #expect(twice.status == 400)
+            #expect(try await registry.call("GET", "/v1/discovery").status == 405)
+        }
+    }
+
+    @Test func answersAtOnceThenBlocksUntilAChange() async throws {
+        try await RegistryHarness.with { registry in
+            try await Self.setUp(registry)
+            let first = try await registry.call("POST", "/v1/discovery", body: Self.sidecar)
+            #expect(first.status == 200)
+            let snapshot = try Self.snapshot(first)
+            #expect(first.header("X-Weft-Index") == String(snapshot.version))
+            #expect(snapshot.upstreams.first?.endpoints.map(\.instance.rawValue) == ["c-1"])
+            #expect(snapshot.upstreams.first?.protocolKind == .http2)
+            #expect(snapshot.defaults.defaultAction == .deny)
+
+            // Nothing changes: the query waits out its `wait` and returns the same version.
+            let started = Date()
+            let unchanged = try await registry.call(
+                "POST", "/v1/discovery?index=\(snapshot.version)&wait=300ms", body: Self.sidecar)
+            #expect(Date().timeIntervalSince(started) >= 0.25)
+            #expect(try Self.snapshot(unchanged).version == snapshot.version)
+
+            // A change wakes a waiting query with the new state, whole.
+            let waiting = Task {
+                try await registry.call("POST", "/v1/discovery?index=\(snapshot.version)&wait=60s", body: Self.sidecar)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let intention = #"{"source":"*","destination":"web","action":"allow"}"#
+            #expect(try await registry.call("POST", "/v1/intentions", body: intention).status == 201)
+            let woken = try Self.snapshot(try await waiting.value)
+            #expect(woken.version > snapshot.version)
+            #expect(woken.inboundIntentions.map(\.destination.rawValue) == ["web"])
+
+            // An index from the future (a restored database) answers at once.
+            let future = try await registry.call("POST", "/v1/discovery?index=999999&wait=60s", body: Self.sidecar)
+            #expect(try Self.snapshot(future).version == woken.version)
+        }
+    }
+
+    @Test func givesAGatewayItsRoutesAndTheServicesTheyReach() async throws {
+        try await RegistryHarness.with { registry in
+            try await Self.setUp(registry)
+            let routes =
+                #"{"routes":[{"name":"all","destinations":[{"service":"catalog"}],"mirror":{"service":"shadow"}}]}"#
+            #expect(try await registry.call("PUT", "/v1/routes/gateways/default/edge", body: routes).status == 200)
+            let reply = try await registry.call(
+                "POST", "/v1/discovery", body: #"{"kind":"gateway","service":{"service":"edge"}}"#)
+            let snapshot = try Self.snapshot(reply)
+            #expect(snapshot.gatewayRoutes.routes.map(\.name.rawValue) == ["all"])
+            #expect(snapshot.upstreams.map(\.service.service.rawValue) == ["catalog", "shadow"])
+            #expect(snapshot.upstreams[1].endpoints.isEmpty)
+        }
+    }
+
+    @Test func scopesAServiceCredentialToItsOwnSnapshot() async throws {
+        try await RegistryHarness.with { registry in
+            try await Self.setUp(registry)
+            #expect(try await registry.call("POST", "/v1/services", body: #"{"name":"web"}"#).status == 201)
+            let secret = try #require(
+                try await registry.call("POST", "/v1/services/default/web/credentials").json["secret"] as? String)
+            #expect(try await registry.call("POST", "/v1/discovery", body: Self.sidecar, token: secret).status == 200)
+            let other = #"{"kind":"sidecar","service":{"service":"catalog"}}"#
+            #expect(try await registry.call("POST", "/v1/discovery", body: other, token: secret).status == 403)
+        }
+    }
+
+    @Test func dropsAnInstanceWhoseTTLRunsOutAndRemovesItAfterTheGrace() async throws {
+        try await RegistryHarness.with(configure: { $0.deregisterAfter = .seconds(2) }) { registry in
+            try await Self.setUp(registry, ttl: "5s")
+            let first = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar))
+            #expect(first.upstreams[0].endpoints.count == 1)
+
+            // No heartbeat: after the TTL the endpoint leaves the snapshot (a blocking
+            // query sees it as a change) while the instance is still listed as critical.
+            let expired = try Self.snapshot(
+                try await registry.call(
+                    "POST", "/v1/discovery?index=\(first.version)&wait=30s", body: Self.sidecar))
+            #expect(expired.upstreams[0].endpoints.isEmpty)
+            let listed = try await registry.call("GET", "/v1/instances/default/catalog/c-1")
+            #expect(listed.json["health"] as? String == "critical")
+            #expect(listed.json["expired_at"] as? String != nil)
+
+            // A late heartbeat brings it back.
+            #expect(try await registry.call("PUT", "/v1/instances/default/catalog/c-1/heartbeat").status == 200)
+            let back = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar))
+            #expect(back.upstreams[0].endpoints.count == 1)
+
+            // Silent again past TTL and grace: removed.
+            #expect(
+                try await eventually(seconds: 20) {
+                    try await registry.call("GET", "/v1/instances/default/catalog/c-1").status == 404
+                })
+            let audit = try await registry.call("GET", "/v1/audit?limit=100")
+            let actions = (audit.json["items"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+            #expect(actions.contains("expire"))
+            #expect(actions.contains("remove"))
+            #expect(actions.contains("health"))
+        }
+    }
+}
