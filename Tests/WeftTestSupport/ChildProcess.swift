@@ -25,8 +25,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts `executable` with `arguments`, stdin from /dev/null, stdout and
-    /// stderr to a temporary file.
-    public init(_ executable: String, _ arguments: [String]) throws {
+    /// stderr to a temporary file. `environment` adds to (or replaces in) this
+    /// process's environment.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         outputPath = NSTemporaryDirectory() + "/weft-child-\(UUID().uuidString).log"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -52,8 +53,12 @@ public final class ChildProcess: @unchecked Sendable {
         let argv = [executable] + arguments
         let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        let cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in cEnvironment { free(pointer) } }
         var pid: Int32 = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, cArguments, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, cArguments, cEnvironment)
         guard spawned == 0 else {
             throw Failure(description: "could not run \(executable): \(String(cString: strerror(spawned)))")
         }

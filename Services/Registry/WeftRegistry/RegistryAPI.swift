@@ -500,9 +500,9 @@ public struct RegistryAPI: HTTPResponder {
     }
 
     /// A blocking query: answers once this replica's version passes `index`, or
-    /// when `wait` runs out (with the current snapshot either way). An `index`
-    /// above the current version (the database was restored, or the proxy talked
-    /// to another cluster) is answered at once so the proxy starts over.
+    /// when `wait` runs out (with the current snapshot either way). Index 0 and an
+    /// `index` above the current version (the database was restored, or the proxy
+    /// talked to another cluster) are answered at once, so the proxy starts over.
     private func discover(_ exchange: inout APIExchange) async throws -> Response {
         let parameters = exchange.request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
         let query = try DiscoveryQuery(parameters: parameters)
@@ -510,10 +510,12 @@ public struct RegistryAPI: HTTPResponder {
         if case .service(let own) = exchange.principal, own != request.service {
             throw RegistryError(.forbidden, "the credential belongs to \(own); it cannot ask for \(request.service)")
         }
+        // Index 0 (a proxy's first call) never blocks, even on a new, empty
+        // registry still at version 0.
         let current = cache.version ?? 0
-        let index = query.index > current ? 0 : query.index
-        let timeout = Duration.milliseconds(query.wait.milliseconds)
-        guard let state = await cache.wait(above: index, timeout: timeout) else {
+        let blocks = query.index > 0 && query.index <= current
+        let timeout = Duration.milliseconds(blocks ? query.wait.milliseconds : 0)
+        guard let state = await cache.wait(above: blocks ? query.index : 0, timeout: timeout) else {
             throw RegistryError(.unavailable, "the registry has not loaded its state from PostgreSQL yet")
         }
         let body = try cache.encodedSnapshot(request, at: state)

@@ -26,6 +26,8 @@ public final class RegistryCache: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiter: UInt64 = 0
         var encoded: [DiscoveryRequest: [UInt8]] = [:]
+        /// Waiters whose timeout or cancellation came before they were registered.
+        var expiredEarly: Set<UInt64> = []
         var closed = false
     }
 
@@ -42,9 +44,11 @@ public final class RegistryCache: Sendable {
     public func publish(_ state: RegistryState) -> Bool {
         let woken: [Waiter]? = inner.withLock { inner in
             if let current = inner.state, current.version >= state.version { return nil }
+            // The first state answers everyone who waited for it, whatever their index.
+            let first = inner.state == nil
             inner.state = state
             inner.encoded.removeAll(keepingCapacity: true)
-            let ready = inner.waiters.filter { $0.value.index < state.version }
+            let ready = inner.waiters.filter { first || $0.value.index < state.version }
             for key in ready.keys { inner.waiters.removeValue(forKey: key) }
             return Array(ready.values)
         }
@@ -78,16 +82,21 @@ public final class RegistryCache: Sendable {
             return inner.nextWaiter
         }
         let timer = Task {
-            try? await Task.sleep(for: timeout)
+            // Cancelled when the wait ended otherwise: then it must not expire anything.
+            do { try await Task.sleep(for: timeout) } catch { return }
             self.expire(id)
         }
-        defer { timer.cancel() }
+        defer {
+            timer.cancel()
+            inner.withLock { _ = $0.expiredEarly.remove(id) }
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate: RegistryState?? = inner.withLock { inner in
-                    // Re-check under the lock: a publish may have happened meanwhile.
+                    // Re-check under the lock: a publish, the timer or a cancellation
+                    // may have come first.
                     if let state = inner.state, state.version > index || inner.closed { return .some(state) }
-                    if inner.closed { return .some(nil) }
+                    if inner.closed || inner.expiredEarly.remove(id) != nil { return .some(inner.state) }
                     inner.waiters[id] = Waiter(index: index, continuation: continuation)
                     return nil
                 }
@@ -99,7 +108,11 @@ public final class RegistryCache: Sendable {
     }
 
     private func expire(_ id: UInt64) {
-        let (waiter, state) = inner.withLock { inner in (inner.waiters.removeValue(forKey: id), inner.state) }
+        let (waiter, state) = inner.withLock { inner in
+            let waiter = inner.waiters.removeValue(forKey: id)
+            if waiter == nil { inner.expiredEarly.insert(id) }
+            return (waiter, inner.state)
+        }
         waiter?.continuation.resume(returning: state)
     }
 

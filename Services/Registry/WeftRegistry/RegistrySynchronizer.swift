@@ -57,7 +57,7 @@ public final class RegistrySynchronizer: Service {
     private func handle(_ event: PostgresListener.Event) {
         switch event {
         case .connected:
-            logger.info("listening for registry changes")
+            logger.info("following registry changes")
             trigger.yield()
         case .notification(let notification):
             if let version = UInt64(notification.payload), let current = cache.version, version <= current { return }
