@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeftProtocol
+import WeftRegistry
 
 /// Blocking discovery queries and TTL expiry, against a real PostgreSQL.
 @Suite struct RegistryDiscoveryTests {
@@ -103,7 +104,8 @@ import WeftProtocol
     }
 
     @Test func dropsAnInstanceWhoseTTLRunsOutAndRemovesItAfterTheGrace() async throws {
-        try await RegistryHarness.with(configure: { $0.deregisterAfter = .seconds(2) }) { registry in
+        let quickRemoval: (inout RegistryConfiguration) -> Void = { $0.deregisterAfter = .seconds(2) }
+        try await RegistryHarness.with(configure: quickRemoval) { registry in
             try await Self.setUp(registry, ttl: "5s")
             let first = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar))
             #expect(first.upstreams[0].endpoints.count == 1)
