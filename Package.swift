@@ -142,6 +142,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "weft-registry-bench",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RegistryBenchmarks",
+            // A load generator of callbacks on one event loop; Swift 5 mode keeps it short.
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+
         // MARK: Tests.
         // Test-only helpers (the throwaway PostgreSQL cluster); a plain library so every
         // test target can share it.
