@@ -45,7 +45,7 @@ pg_port=$(free_port)
 registry_port=$(free_port)
 token=bench-admin-token-0123456789
 WEFT_ADMIN_TOKEN=$token .build/release/weft-registry --database-url "postgresql://weft@127.0.0.1:$pg_port/postgres" \
-    --listen 127.0.0.1:"$registry_port" --log-level warning & pids+=($!)
+    --listen 127.0.0.1:"$registry_port" --log-level "${WEFT_BENCH_LOG_LEVEL:-warning}" & pids+=($!)
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$registry_port/readyz" >/dev/null && break; sleep 0.05; done
 
 out=$(.build/release/weft-registry-bench "$registry_port" "$token" "$connections" "$seconds" "$watchers" "$rounds")

@@ -25,15 +25,15 @@ public final class PostgresRegistryStore: RegistryStore {
         }
     }
 
-    public func loadState() async throws -> RegistryState {
+    public func loadState(reusing previous: RegistryState?) async throws -> RegistryState {
         try await run {
             try await self.pool.transaction(isolation: .repeatableRead) { connection in
-                try Self.load(connection)
+                try Self.load(connection, reusing: previous)
             }
         }
     }
 
-    static func load(_ connection: PostgresConnection) throws -> RegistryState {
+    static func load(_ connection: PostgresConnection, reusing previous: RegistryState?) throws -> RegistryState {
         let head = try connection.query(
             "SELECT version, extract(epoch FROM now())::bigint FROM registry_version")[0]
         var state = RegistryState(
@@ -48,14 +48,34 @@ public final class PostgresRegistryStore: RegistryStore {
                 service, modifyVersion: UInt64(try row.decode(3, as: Int64.self)))
         }
 
+        // Bodies only for instances changed since `previous`; the others are reused.
+        // A registration always bumps `modify_version`, so an unchanged version
+        // means an unchanged body.
+        let known = previous?.version ?? 0
+        var reusable: [String: Instance] = [:]
+        for records in previous?.instances.values ?? [:].values {
+            for record in records { reusable[instanceKey(record.instance.reference, record.instance.id)] = record.instance }
+        }
         let instanceRows = try connection.query(
             """
-            SELECT body, health, maintenance, extract(epoch FROM registered_at)::bigint,
-                   extract(epoch FROM expires_at)::bigint, extract(epoch FROM expired_at)::bigint, modify_version
+            SELECT CASE WHEN modify_version > $1 THEN body END, health, maintenance,
+                   extract(epoch FROM registered_at)::bigint, extract(epoch FROM expires_at)::bigint,
+                   extract(epoch FROM expired_at)::bigint, modify_version, namespace, service, id
             FROM instances ORDER BY namespace, service, id
-            """)
+            """, [String(known)])
         for row in instanceRows {
-            let instance = try decodeJSON(Instance.self, row.decode(0))
+            let instance: Instance
+            if let body = try row.decodeIfPresent(0, as: String.self) {
+                instance = try decodeJSON(Instance.self, body)
+            } else if let reused = reusable[
+                "\(try row.decode(7, as: String.self))/\(try row.decode(8, as: String.self))/\(try row.decode(9, as: String.self))"]
+            {
+                instance = reused
+            } else {
+                // Not in the previous state after all (cannot happen with consistent
+                // snapshots): load everything afresh rather than guess.
+                return try load(connection, reusing: nil)
+            }
             let record = InstanceRecord(
                 registered: instance,
                 reportedHealth: try enumValue(HealthState.self, row.decode(1)),
@@ -349,7 +369,13 @@ public final class PostgresRegistryStore: RegistryStore {
                     changed.append((namespace, service, id, wasExpired ? "expired" : oldHealth, newHealth))
                 }
             }
-            if !changed.isEmpty {
+            if changed.isEmpty {
+                // Only TTLs moved: nothing a proxy sees. Such a batch does not wait
+                // for its WAL flush; a crash can lose at most the last few hundred
+                // milliseconds of renewals (instances then expire that much
+                // earlier), never a change of health or membership.
+                try writer.connection.query("SET LOCAL synchronous_commit TO off")
+            } else {
                 // A heartbeat that changes what discovery hands out (health, or back
                 // from expiry) is a change like any other: versioned and audited.
                 let version = try writer.bump()

@@ -10,8 +10,10 @@ public import WeftProtocol
 /// `ifMatch` is the ETag check: the write applies only if the object's
 /// `modifyVersion` is that value.
 public protocol RegistryStore: Sendable {
-    /// Everything, at one consistent version.
-    func loadState() async throws -> RegistryState
+    /// Everything, at one consistent version. Instances unchanged since
+    /// `previous` are taken from it rather than decoded again (a change to one
+    /// instance among thousands costs one decode, not thousands).
+    func loadState(reusing previous: RegistryState?) async throws -> RegistryState
     func currentVersion() async throws -> UInt64
 
     /// Creates (`create: true`, failing if it exists) or creates-or-updates a service.

@@ -73,9 +73,17 @@ public final class RegistrySynchronizer: Service {
         var failures = 0
         for await _ in triggers {
             do {
-                let state = try await store.loadState()
+                let started = ContinuousClock.now
+                let state = try await store.loadState(reusing: cache.state)
+                let loaded = ContinuousClock.now
                 if cache.publish(state) {
-                    logger.debug("loaded registry state", metadata: ["version": "\(state.version)"])
+                    logger.debug(
+                        "loaded registry state",
+                        metadata: [
+                            "version": "\(state.version)",
+                            "load_ms": "\((loaded - started).wholeMilliseconds)",
+                            "publish_ms": "\((ContinuousClock.now - loaded).wholeMilliseconds)",
+                        ])
                 }
                 failures = 0
             } catch {
