@@ -12,26 +12,32 @@ public final class RegistryMetrics: Sendable {
 
     public init() {
         requestDuration = registry.makeDurationHistogram(
-            name: "weft_registry_http_request_duration_seconds",
+            descriptor: Self.name(
+                "http_request_duration", "seconds",
+                "Time to answer admin and discovery calls (blocking queries included)"),
             buckets: [
                 .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500),
                 .seconds(2), .seconds(10), .seconds(60), .seconds(300),
-            ],
-            help: "Time to answer admin and discovery calls (blocking queries included)")
-        heartbeats = registry.makeCounter(
-            name: "weft_registry_heartbeats_total", help: "Heartbeats acknowledged")
+            ])
+        heartbeats = registry.makeCounter(descriptor: Self.name("heartbeats", "total", "Heartbeats acknowledged"))
         stateVersion = registry.makeGauge(
-            name: "weft_registry_state_version", help: "The registry version this replica serves")
+            descriptor: Self.name("state", "version", "The registry version this replica serves"))
         watchers = registry.makeGauge(
-            name: "weft_registry_watchers", help: "Blocking discovery queries waiting for a change")
+            descriptor: Self.name("watchers", "", "Blocking discovery queries waiting for a change"))
     }
+
+    /// `weft_registry_<name>_<unit>`.
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "weft", subsystem: "registry", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    static var requests: MetricNameDescriptor { name("http_requests", "total", "Admin and discovery calls answered") }
 
     /// Counts one answered call by route template, method and status.
     func countRequest(route: String, method: String, status: Int) {
         registry.makeCounter(
-            name: "weft_registry_http_requests_total",
-            labels: [("route", route), ("method", method), ("status", String(status))],
-            help: "Admin and discovery calls answered"
+            descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]
         ).increment()
     }
 
