@@ -35,10 +35,11 @@ public final class PostgresRegistryStore: RegistryStore {
 
     static func load(_ connection: PostgresConnection, reusing previous: RegistryState?) throws -> RegistryState {
         let head = try connection.query(
-            "SELECT version, extract(epoch FROM now())::bigint FROM registry_version")[0]
+            "SELECT version, extract(epoch FROM now())::bigint, tombstones_from FROM registry_version")[0]
         var state = RegistryState(
             version: UInt64(try head.decode(0, as: Int64.self)),
             loadedAt: Timestamp(secondsSinceEpoch: try head.decode(1, as: Int64.self)))
+        let tombstonesFrom = UInt64(try head.decode(2, as: Int64.self))
 
         for row in try connection.query("SELECT namespace, name, protocol, modify_version FROM services") {
             let service = try Service(
@@ -48,43 +49,38 @@ public final class PostgresRegistryStore: RegistryStore {
                 service, modifyVersion: UInt64(try row.decode(3, as: Int64.self)))
         }
 
-        // Bodies only for instances changed since `previous`; the others are reused.
-        // A registration always bumps `modify_version`, so an unchanged version
-        // means an unchanged body.
-        let known = previous?.version ?? 0
-        var reusable: [String: Instance] = [:]
-        for records in previous?.instances.values ?? [:].values {
-            for record in records { reusable[instanceKey(record.instance.reference, record.instance.id)] = record.instance }
-        }
-        let instanceRows = try connection.query(
-            """
-            SELECT CASE WHEN modify_version > $1 THEN body END, health, maintenance,
-                   extract(epoch FROM registered_at)::bigint, extract(epoch FROM expires_at)::bigint,
-                   extract(epoch FROM expired_at)::bigint, modify_version, namespace, service, id
-            FROM instances ORDER BY namespace, service, id
-            """, [String(known)])
-        for row in instanceRows {
-            let instance: Instance
-            if let body = try row.decodeIfPresent(0, as: String.self) {
-                instance = try decodeJSON(Instance.self, body)
-            } else if let reused = reusable[
-                "\(try row.decode(7, as: String.self))/\(try row.decode(8, as: String.self))/\(try row.decode(9, as: String.self))"]
+        // Instances: with a previous state whose deletions are all still
+        // tombstoned, only rows changed since it are read (every change of what a
+        // proxy or an operator sees bumps `modify_version`; heartbeats that only
+        // renew a TTL do not, so `expires_at` is as of the instance's last change).
+        if let previous, previous.version + 1 >= tombstonesFrom {
+            state.instances = previous.instances
+            let known = [String(previous.version)]
+            for row in try connection.query(
+                "SELECT namespace, service, id FROM instance_tombstones WHERE version > $1", known)
             {
-                instance = reused
-            } else {
-                // Not in the previous state after all (cannot happen with consistent
-                // snapshots): load everything afresh rather than guess.
-                return try load(connection, reusing: nil)
+                let service = ServiceReference(
+                    service: try ServiceName(validating: row.decode(1)),
+                    namespace: try NamespaceName(validating: row.decode(0)))
+                let id = try InstanceID(validating: row.decode(2))
+                state.instances[service]?.removeAll { $0.instance.id == id }
+                if state.instances[service]?.isEmpty == true { state.instances[service] = nil }
             }
-            let record = InstanceRecord(
-                registered: instance,
-                reportedHealth: try enumValue(HealthState.self, row.decode(1)),
-                maintenance: try row.decode(2),
-                registeredAt: Timestamp(secondsSinceEpoch: try row.decode(3)),
-                expiresAt: Timestamp(secondsSinceEpoch: try row.decode(4)),
-                expiredAt: try row.decodeIfPresent(5, as: Int64.self).map(Timestamp.init(secondsSinceEpoch:)),
-                modifyVersion: UInt64(try row.decode(6, as: Int64.self)))
-            state.instances[instance.reference, default: []].append(record)
+            for record in try instanceRecords(connection, where: "modify_version > $1", known) {
+                let service = record.instance.reference
+                var records = state.instances[service] ?? []
+                if let index = records.firstIndex(where: { $0.instance.id == record.instance.id }) {
+                    records[index] = record
+                } else {
+                    let position = records.firstIndex { $0.instance.id > record.instance.id } ?? records.endIndex
+                    records.insert(record, at: position)
+                }
+                state.instances[service] = records
+            }
+        } else {
+            for record in try instanceRecords(connection, where: "true", []) {
+                state.instances[record.instance.reference, default: []].append(record)
+            }
         }
 
         for row in try connection.query("SELECT kind, namespace, name, body, modify_version FROM documents") {
@@ -119,6 +115,28 @@ public final class PostgresRegistryStore: RegistryStore {
                     modifyVersion: UInt64(try row.decode(2, as: Int64.self))))
         }
         return state
+    }
+
+    /// Instance rows matching `condition`, sorted by namespace, service and id.
+    static func instanceRecords(_ connection: PostgresConnection, where condition: String, _ parameters: [String])
+        throws -> [InstanceRecord]
+    {
+        try connection.query(
+            """
+            SELECT body, health, maintenance, extract(epoch FROM registered_at)::bigint,
+                   extract(epoch FROM expires_at)::bigint, extract(epoch FROM expired_at)::bigint, modify_version
+            FROM instances WHERE \(condition) ORDER BY namespace, service, id
+            """, parameters
+        ).map { row in
+            InstanceRecord(
+                registered: try decodeJSON(Instance.self, row.decode(0)),
+                reportedHealth: try enumValue(HealthState.self, row.decode(1)),
+                maintenance: try row.decode(2),
+                registeredAt: Timestamp(secondsSinceEpoch: try row.decode(3)),
+                expiresAt: Timestamp(secondsSinceEpoch: try row.decode(4)),
+                expiredAt: try row.decodeIfPresent(5, as: Int64.self).map(Timestamp.init(secondsSinceEpoch:)),
+                modifyVersion: UInt64(try row.decode(6, as: Int64.self)))
+        }
     }
 
     static func enumValue<T: RawRepresentable<String>>(_ type: T.Type, _ text: String) throws -> T {
@@ -299,7 +317,10 @@ public final class PostgresRegistryStore: RegistryStore {
             guard let row = removed.first else {
                 throw RegistryError(.notFound, "instance \(id) of \(service) is not registered")
             }
-            _ = try writer.bump()
+            let version = try writer.bump()
+            try writer.connection.query(
+                "INSERT INTO instance_tombstones (version, namespace, service, id) VALUES ($1, $2, $3, $4)",
+                [String(version)] + key)
             try writer.audit(actor, "deregister", "instance \(service)/\(id)", try row.decode(0), nil)
         }.version
     }
@@ -411,10 +432,21 @@ public final class PostgresRegistryStore: RegistryStore {
                 """
                 SELECT EXISTS (SELECT 1 FROM instances WHERE expired_at IS NULL AND expires_at < now())
                     OR EXISTS (SELECT 1 FROM instances WHERE expired_at < now() - $1::bigint * interval '1 millisecond')
+                    OR EXISTS (SELECT 1 FROM instance_tombstones WHERE at < now() - interval '1 hour')
                 """, [graceMilliseconds])
         }
         guard try pending[0].decode(0, as: Bool.self) else { return (0, 0) }
         let outcome = try await write { writer in
+            // Tombstones only serve replicas less than an hour behind; older ones go,
+            // and `tombstones_from` tells a replica further behind to reload whole.
+            try writer.connection.query(
+                """
+                WITH pruned AS (
+                    DELETE FROM instance_tombstones WHERE at < now() - interval '1 hour' RETURNING version)
+                UPDATE registry_version
+                SET tombstones_from = GREATEST(tombstones_from, (SELECT max(version) + 1 FROM pruned))
+                WHERE EXISTS (SELECT 1 FROM pruned)
+                """)
             let expired = try writer.connection.query(
                 """
                 UPDATE instances SET expired_at = now()
@@ -429,6 +461,19 @@ public final class PostgresRegistryStore: RegistryStore {
             let version = try writer.bump()
             try writer.connection.query(
                 "UPDATE instances SET modify_version = $1 WHERE expired_at = now()", [String(version)])
+            if !removed.isEmpty {
+                try writer.connection.query(
+                    """
+                    INSERT INTO instance_tombstones (version, namespace, service, id)
+                    SELECT $1, t.namespace, t.service, t.id
+                    FROM unnest($2::text[], $3::text[], $4::text[]) AS t(namespace, service, id)
+                    """,
+                    [
+                        String(version), PostgresArray.literal(try removed.map { try $0.decode(0, as: String.self) }),
+                        PostgresArray.literal(try removed.map { try $0.decode(1, as: String.self) }),
+                        PostgresArray.literal(try removed.map { try $0.decode(2, as: String.self) }),
+                    ])
+            }
             func target(_ row: PostgresRow) throws -> String {
                 "instance \(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))/\(try row.decode(2, as: String.self))"
             }

@@ -101,7 +101,27 @@ enum RegistrySchema {
                     old text,
                     new text)
                 """,
-            ])
+            ]),
+        // Reloads fetch only instances changed since the cached version; deletions
+        // leave a tombstone so they can be seen too. Tombstones older than an hour
+        // are pruned, and `tombstones_from` records from which version on every
+        // deletion still has one: a replica further behind reloads everything.
+        PostgresMigration(
+            version: 2, "instance tombstones for incremental reloads",
+            [
+                """
+                CREATE TABLE instance_tombstones (
+                    version bigint NOT NULL,
+                    namespace text NOT NULL,
+                    service text NOT NULL,
+                    id text NOT NULL,
+                    at timestamptz NOT NULL DEFAULT now())
+                """,
+                "CREATE INDEX instance_tombstones_version ON instance_tombstones (version)",
+                "ALTER TABLE registry_version ADD COLUMN tombstones_from bigint NOT NULL DEFAULT 0",
+                // Deletions before this migration have no tombstone.
+                "UPDATE registry_version SET tombstones_from = version + 1",
+            ]),
     ]
 
     static let migrator = PostgresMigrator(component: component, migrations: migrations)
