@@ -28,7 +28,12 @@ import WeftTestSupport
 
     @Test func neverOpensMoreThanItsLimit() async throws {
         try await TemporaryPostgres.with { server in
-            let pool = Self.pool(server) { $0.maximumConnections = 3 }
+            // A generous acquire timeout: this test is about the limit, and on a
+            // loaded CI machine connecting alone can take seconds.
+            let pool = Self.pool(server) {
+                $0.maximumConnections = 3
+                $0.acquireTimeout = .seconds(60)
+            }
             let url = server.url
             let peak = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import WeftPostgres
 import WeftRegistry
 import WeftTestSupport
 
@@ -14,22 +15,35 @@ final class RegistryHarness: Sendable {
     static let adminToken = "test-admin-token-0123456789"
 
     let postgres: TemporaryPostgres
+    /// The database this harness created on the shared server, if any.
+    let database: String?
     let port: Int
     let task: Task<Void, any Error>
 
-    private init(postgres: TemporaryPostgres, port: Int, task: Task<Void, any Error>) {
+    private init(postgres: TemporaryPostgres, database: String?, port: Int, task: Task<Void, any Error>) {
         self.postgres = postgres
+        self.database = database
         self.port = port
         self.task = task
     }
 
-    /// Starts a replica (on `postgres` when given, else on a new server).
+    /// Starts a replica on `postgres` when given, else on a new database of the
+    /// process's shared server (dropped again by `stop`).
     static func start(
         postgres existing: TemporaryPostgres? = nil, configure: (inout RegistryConfiguration) -> Void = { _ in }
     ) async throws -> RegistryHarness {
-        let postgres = try existing ?? TemporaryPostgres.start()
+        let postgres = try existing ?? TemporaryPostgres.sharedInstance()
+        var database: String?
         var configuration = RegistryConfiguration(adminToken: adminToken)
         configuration.databaseURL = postgres.url
+        if existing == nil {
+            let name = "registry_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+            try await PostgresPool(PostgresPool.Configuration(url: postgres.url)).withShutdown { pool in
+                try await pool.query("CREATE DATABASE \(name)")
+            }
+            database = name
+            configuration.databaseURL = postgres.url(database: name)
+        }
         configuration.port = 0
         configuration.reapInterval = .milliseconds(200)
         configure(&configuration)
@@ -42,17 +56,18 @@ final class RegistryHarness: Sendable {
             try await server.run(handleSignals: false) { portSink.yield($0) }
         }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            if existing == nil { postgres.stop() }
+        let harness = RegistryHarness(
+            postgres: postgres, database: database, port: await iterator.next() ?? 0, task: task)
+        guard harness.port != 0 else {
+            await harness.stop()
             throw HarnessFailure.noPort
         }
-        let harness = RegistryHarness(postgres: postgres, port: port, task: task)
         // Ready once the first state is loaded.
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             if try await harness.call("GET", "/readyz", token: nil).status == 200 { return harness }
             try await Task.sleep(for: .milliseconds(25))
         }
-        await harness.stop(keepDatabase: existing != nil)
+        await harness.stop()
         throw HarnessFailure.neverReady
     }
 
@@ -71,11 +86,16 @@ final class RegistryHarness: Sendable {
         await registry.stop()
     }
 
-    /// Stops the replica (and the database, unless `keepDatabase`).
-    func stop(keepDatabase: Bool = false) async {
+    /// Stops the replica and drops the database it made; a server passed in by
+    /// the caller is left to the caller.
+    func stop() async {
         task.cancel()
         _ = await task.result
-        if !keepDatabase { postgres.stop() }
+        if let database {
+            _ = try? await PostgresPool(PostgresPool.Configuration(url: postgres.url)).withShutdown { pool in
+                try await pool.query("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            }
+        }
     }
 
     struct Reply: Sendable {
@@ -139,4 +159,19 @@ func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) asyn
 
 enum HarnessFailure: Error {
     case noPort, neverReady
+}
+
+extension PostgresPool {
+    /// Runs `body` with this pool, then shuts it down.
+    @discardableResult
+    func withShutdown<T>(_ body: (PostgresPool) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
 }

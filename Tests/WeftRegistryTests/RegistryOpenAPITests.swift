@@ -44,10 +44,16 @@ import WeftTestSupport
                 "PUT", "/v1/instances/default/catalog/c-1",
                 body: #"{"id":"c-1","service":"catalog","address":"10.0.0.5","port":9000}"#)
             let base = "http://127.0.0.1:\(registry.port)"
+            // The document as served, from a file: loading it over HTTP inside
+            // schemathesis has a fixed 10 s timeout, too short on a loaded CI machine.
+            let document = NSTemporaryDirectory() + "/weft-registry-openapi-\(UUID().uuidString).json"
+            try await registry.call("GET", "/v1/openapi.json", token: nil).body.write(
+                to: URL(fileURLWithPath: document))
+            defer { unlink(document) }
             let run = try ChildProcess(
                 st,
                 [
-                    "run", "\(base)/v1/openapi.json", "--url", base,
+                    "run", document, "--url", base, "--request-timeout", "30",
                     "--header", "Authorization: Bearer \(RegistryHarness.adminToken)",
                     "--checks", "not_a_server_error", "--max-examples", "25", "--workers", "2", "--seed", "1",
                     "--no-color",

@@ -230,3 +230,34 @@ public final class TemporaryPostgres: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+extension TemporaryPostgres {
+    private static let sharedServer = NSLock()
+    nonisolated(unsafe) private static var shared: TemporaryPostgres?
+
+    /// One server for the whole test process, started on first use and stopped
+    /// when the process exits. Tests that only need a database of their own (not
+    /// a server they can stop) use it with `CREATE DATABASE`, which costs far less
+    /// than an `initdb` each when dozens of tests run in parallel on two cores.
+    public static func sharedInstance() throws -> TemporaryPostgres {
+        sharedServer.lock()
+        defer { sharedServer.unlock() }
+        if let shared { return shared }
+        let server = try start()
+        shared = server
+        atexit {
+            TemporaryPostgres.sharedServer.lock()
+            let server = TemporaryPostgres.shared
+            TemporaryPostgres.shared = nil
+            TemporaryPostgres.sharedServer.unlock()
+            server?.stop()
+        }
+        return server
+    }
+
+    /// The URL of database `name` on this server.
+    public func url(database name: String) -> String {
+        guard let slash = url.lastIndex(of: "/") else { return url }
+        return url[...slash] + name
+    }
+}

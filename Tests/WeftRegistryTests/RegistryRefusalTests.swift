@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// Refusals on the endpoints the other suites reach only on their happy path.
+@Suite struct RegistryRefusalTests {
+    @Test func refusesBadIdsCursorsAndTargetsEverywhere() async throws {
+        try await RegistryHarness.with { registry in
+            #expect(try await registry.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
+            let cases: [(String, String, String?, Int)] = [
+                ("GET", "/v1/audit?after=abc", nil, 400),
+                ("GET", "/v1/audit?limit=-1", nil, 400),
+                ("GET", "/v1/services/default/catalog/credentials/x", nil, 400),
+                ("DELETE", "/v1/services/default/catalog/credentials/99", nil, 404),
+                ("GET", "/v1/services/default/catalog/credentials/99", nil, 404),
+                ("PUT", "/v1/instances/default/catalog/nope/maintenance", nil, 404),
+                ("DELETE", "/v1/instances/default/catalog/bad%20id", nil, 400),
+                ("PUT", "/v1/instances/default/catalog/x/heartbeat", "not json", 400),
+                ("PUT", "/v1/instances/default/catalog/x/heartbeat", #"{"health":"tired"}"#, 400),
+                ("DELETE", "/v1/policies/default/catalog", nil, 404),
+                ("DELETE", "/v1/routes/services/default/catalog", nil, 404),
+                ("GET", "/v1/routes/teapots", nil, 404),
+                ("DELETE", "/v1/intentions/123", nil, 404),
+                ("POST", "/v1/intentions", #"{"source":"*","destination":"catalog"}"#, 400),
+                ("PUT", "/v1/defaults", #"{"trust_domain":"Not A Domain"}"#, 400),
+                ("GET", "/v1/policies?after=x&after=y", nil, 400),
+                ("POST", "/v1/discovery", #"{"kind":"sidecar"}"#, 400),
+                ("POST", "/v1/discovery", "[]", 400),
+            ]
+            for (method, path, body, status) in cases {
+                let reply = try await registry.call(method, path, body: body)
+                #expect(reply.status == status, "\(method) \(path): \(reply.status) \(reply.text)")
+                #expect(reply.header("Content-Type") == "application/problem+json", "\(method) \(path)")
+            }
+            // Stale If-Match on every kind of document.
+            let defaults = try await registry.call("PUT", "/v1/defaults", body: #"{"default_action":"allow"}"#)
+            let tag = try #require(defaults.header("ETag"))
+            #expect(
+                try await registry.call("PUT", "/v1/defaults", body: "{}", headers: ["If-Match": tag]).status == 200)
+            #expect(
+                try await registry.call("PUT", "/v1/defaults", body: "{}", headers: ["If-Match": tag]).status == 412)
+            #expect(try await registry.call("DELETE", "/v1/defaults", headers: ["If-Match": tag]).status == 412)
+            #expect(
+                try await registry.call(
+                    "PUT", "/v1/policies/default/catalog", body: #"{"service":"catalog"}"#,
+                    headers: ["If-Match": "\"7\""]
+                ).status == 412, "If-Match on something that does not exist")
+        }
+    }
+}
