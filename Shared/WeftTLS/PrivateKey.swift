@@ -26,14 +26,28 @@ public final class PrivateKey: @unchecked Sendable {
         return PrivateKey(taking: key)
     }
 
-    /// Parses a PEM private key (PKCS#8 or traditional). Only EC P-256 keys are
-    /// accepted: the mesh has one key type, so anything else is a configuration error.
-    public convenience init(pem: String) throws(TLSError) {
+    /// Parses a PEM private key (PKCS#8 or traditional), decrypting it with
+    /// `passphrase` when it is encrypted. Only EC P-256 keys are accepted: the mesh
+    /// has one key type, so anything else is a configuration error. An encrypted
+    /// key without a passphrase is refused (OpenSSL would otherwise prompt on the
+    /// terminal, blocking a server).
+    public convenience init(pem: String, passphrase: String? = nil) throws(TLSError) {
         let key = try withReadOnlyBIO(over: pem) { bio throws(TLSError) -> OpaquePointer in
-            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-                throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM private key")
+            var secret = Array((passphrase ?? "").utf8CString)
+            let parsed = secret.withUnsafeMutableBytes { secret in
+                PEM_read_bio_PrivateKey(bio, nil, passphraseCallback, secret.baseAddress)
             }
-            return key
+            guard let parsed else {
+                let encrypted = pem.contains("ENCRYPTED")
+                throw TLSError.fromQueue(
+                    .invalidPEM,
+                    encrypted
+                        ? (passphrase == nil
+                            ? "the private key is encrypted and no passphrase was given"
+                            : "the private key does not decrypt with the passphrase given")
+                        : "the text is not a PEM private key")
+            }
+            return parsed
         }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, EVP_PKEY_get_bits(key) == 256 else {
             let bits = EVP_PKEY_get_bits(key)
@@ -41,6 +55,19 @@ public final class PrivateKey: @unchecked Sendable {
             throw TLSError(.unsupportedKeyType, "expected an EC P-256 key, got a \(bits)-bit key of another type")
         }
         self.init(taking: key)
+    }
+
+    /// The key as PKCS#8 PEM encrypted with AES-256-CBC under `passphrase`
+    /// (key derived with PBKDF2, OpenSSL's default for PKCS#8).
+    public func encryptedPKCS8PEM(passphrase: String) throws(TLSError) -> String {
+        guard !passphrase.isEmpty else { throw TLSError(.invalidInput, "the passphrase is empty") }
+        var secret = Array(passphrase.utf8CString)
+        return try withMemoryBIO { bio in
+            secret.withUnsafeMutableBufferPointer { secret in
+                PEM_write_bio_PKCS8PrivateKey(
+                    bio, pointer, EVP_aes_256_cbc(), secret.baseAddress, Int32(secret.count - 1), nil, nil) == 1
+            }
+        }
     }
 
     /// The key in PKCS#8 PEM form. Handle with care: this is the secret.
@@ -94,3 +121,17 @@ func withMemoryBIO(_ write: (OpaquePointer) -> Bool) throws(TLSError) -> String 
     guard let data, length > 0 else { return "" }
     return String(decoding: UnsafeRawBufferPointer(start: data, count: Int(length)), as: UTF8.self)
 }
+
+/// OpenSSL's passphrase callback: copies the NUL-terminated passphrase handed over
+/// as user data, never reading a terminal. An empty one fails the decryption.
+private let passphraseCallback:
+    @convention(c) (
+        UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?
+    ) -> Int32 = { buffer, size, _, userData in
+        guard let buffer, let userData else { return -1 }
+        let secret = userData.assumingMemoryBound(to: CChar.self)
+        let length = Int32(strlen(secret))
+        guard length > 0, length <= size else { return -1 }
+        memcpy(buffer, secret, Int(length))
+        return length
+    }

@@ -52,4 +52,35 @@ import Testing
         let p384 = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"], input: "")
         #expect(throws: TLSError.self) { try PrivateKey(pem: p384) }
     }
+
+    @Test func encryptsKeysThatTheOpenSSLToolDecrypts() throws {
+        let key = try PrivateKey.generateP256()
+        let encrypted = try key.encryptedPKCS8PEM(passphrase: "correct horse")
+        #expect(encrypted.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        #expect(!encrypted.contains(try key.pkcs8PEM()))
+        let decryptedByTool = try openssl(["pkey", "-passin", "pass:correct horse"], input: encrypted)
+        #expect(decryptedByTool == (try key.pkcs8PEM()))
+        let again = try PrivateKey(pem: encrypted, passphrase: "correct horse")
+        #expect(try again.publicKeyPEM() == (try key.publicKeyPEM()))
+        // And one the tool encrypted reads back here.
+        let byTool = try openssl(
+            ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:s3cret"], input: try key.pkcs8PEM())
+        #expect(try PrivateKey(pem: byTool, passphrase: "s3cret").publicKeyPEM() == (try key.publicKeyPEM()))
+    }
+
+    @Test func refusesEncryptedKeysWithoutTheRightPassphraseAndNeverPrompts() throws {
+        let encrypted = try PrivateKey.generateP256().encryptedPKCS8PEM(passphrase: "right")
+        #expect {
+            try PrivateKey(pem: encrypted, passphrase: "wrong")
+        } throws: { error in
+            (error as? TLSError)?.description.contains("does not decrypt with the passphrase") == true
+        }
+        // No passphrase: refused at once (OpenSSL's default would read the terminal).
+        #expect {
+            try PrivateKey(pem: encrypted)
+        } throws: { error in
+            (error as? TLSError)?.description.contains("encrypted and no passphrase was given") == true
+        }
+        #expect(throws: TLSError.self) { try PrivateKey.generateP256().encryptedPKCS8PEM(passphrase: "") }
+    }
 }
