@@ -62,7 +62,7 @@ import WeftTestSupport
                     "SCHEMATHESIS_HOOKS": "",
                     "HYPOTHESIS_STORAGE_DIRECTORY": NSTemporaryDirectory() + "/weft-hypothesis",
                 ])
-            let status = await Task.detached { run.wait() }.value
+            let status = await run.exited()
             #expect(ChildProcess.succeeded(status), "schemathesis reported failures:\n\(run.output.suffix(6000))")
             #expect(run.output.contains("passed"), "\(run.output.suffix(2000))")
         }

@@ -26,13 +26,13 @@ import WeftTestSupport
         return path
     }
 
-    static func start(_ postgres: TemporaryPostgres, tokenFile: String, extra: [String] = []) throws -> Replica {
+    static func start(_ postgres: TemporaryPostgres, tokenFile: String, extra: [String] = []) async throws -> Replica {
         let process = try ChildProcess(
             binary,
             ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--log-level", "info"] + extra,
             environment: ["WEFT_LISTEN": "127.0.0.1:0"])
-        guard process.waitForOutput("[WeftRegistry] listening", timeout: 30),
-            process.waitForOutput("address=127.0.0.1:", timeout: 5),
+        guard await process.outputAppears("[WeftRegistry] listening", timeout: 30),
+            await process.outputAppears("address=127.0.0.1:", timeout: 5),
             let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1)
         else {
             Issue.record("the registry did not start: \(process.output)")
@@ -71,8 +71,8 @@ import WeftTestSupport
         try await TemporaryPostgres.with { postgres in
             let token = try Self.tokenFile()
             defer { unlink(token) }
-            let first = try Self.start(postgres, tokenFile: token)
-            let second = try Self.start(postgres, tokenFile: token)
+            let first = try await Self.start(postgres, tokenFile: token)
+            let second = try await Self.start(postgres, tokenFile: token)
             #expect(try await first.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
             let request = #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"catalog"}]}"#
             var index = 0
@@ -96,8 +96,8 @@ import WeftTestSupport
             #expect(woken.text.contains("10.0.0.5"))
             // And the other replica's admin reads see it.
             #expect(try await second.call("GET", "/v1/instances/default/catalog/c-1").status == 200)
-            #expect(ChildProcess.succeeded(first.process.stop()))
-            #expect(ChildProcess.succeeded(second.process.stop()))
+            #expect(ChildProcess.succeeded(await first.process.stopped()))
+            #expect(ChildProcess.succeeded(await second.process.stopped()))
         }
     }
 
@@ -106,7 +106,7 @@ import WeftTestSupport
             guard postgres.canRestart else { return }
             let token = try Self.tokenFile()
             defer { unlink(token) }
-            let replica = try Self.start(postgres, tokenFile: token)
+            let replica = try await Self.start(postgres, tokenFile: token)
             #expect(try await replica.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
             let request = #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"catalog"}]}"#
             let before = try await replica.call("POST", "/v1/discovery", body: request)
@@ -157,7 +157,7 @@ import WeftTestSupport
                     try await replica.call("GET", "/v1/services/default/s\(number)").status == 200,
                     "acknowledged write s\(number) was lost")
             }
-            #expect(ChildProcess.succeeded(replica.process.stop()))
+            #expect(ChildProcess.succeeded(await replica.process.stopped()))
         }
     }
 
@@ -165,7 +165,7 @@ import WeftTestSupport
         try await TemporaryPostgres.with { postgres in
             let token = try Self.tokenFile()
             defer { unlink(token) }
-            let replica = try Self.start(postgres, tokenFile: token)
+            let replica = try await Self.start(postgres, tokenFile: token)
             let request = #"{"kind":"sidecar","service":{"service":"web"}}"#
             let current = try await replica.call("POST", "/v1/discovery", body: request)
             let index = current.header("X-Weft-Index") ?? "0"
@@ -178,7 +178,7 @@ import WeftTestSupport
             let answered = try await watching.value
             #expect(answered.status == 200)
             #expect(Date().timeIntervalSince(started) < 60, "the blocked query was not released at shutdown")
-            #expect(ChildProcess.succeeded(replica.process.wait()))
+            #expect(ChildProcess.succeeded(await replica.process.exited()))
             #expect(replica.process.output.contains("stopped"))
         }
     }

@@ -140,3 +140,32 @@ public final class ChildProcess: @unchecked Sendable {
         return output.contains(text)
     }
 }
+
+extension ChildProcess {
+    /// `wait()` on a thread of its own: blocking calls inside async tests would
+    /// hold one of the cooperative pool's few threads (two on a 2-core machine),
+    /// and two such waits at once starve every task in the test process, servers
+    /// under test included.
+    public func exited() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.wait()) }
+        }
+    }
+
+    /// `stop(grace:)` on a thread of its own (see `exited()`).
+    public func stopped(grace: Double = 5) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.stop(grace: grace)) }
+        }
+    }
+
+    /// Waits until the output contains `text`, without blocking a thread.
+    public func outputAppears(_ text: String, timeout: Double = 10) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(text) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return output.contains(text)
+    }
+}
