@@ -134,6 +134,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "WeftCA",
+            dependencies: ["WeftProtocol", "WeftTLS"],
+            path: "Services/CA/WeftCA",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Benchmarks (run through Benchmarks/*.sh on release builds).
         .executableTarget(
             name: "weft-protocol-bench",
@@ -210,6 +217,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/WeftRegistryTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftCATests",
+            dependencies: ["WeftCA", "WeftProtocol", "WeftTLS", "WeftTestSupport"],
+            path: "Tests/WeftCATests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -84,6 +84,18 @@ public final class Certificate: @unchecked Sendable {
     /// Whether this certificate may sign others (basic constraints CA:TRUE).
     public var isCertificateAuthority: Bool { X509_check_ca(pointer) > 0 }
 
+    /// Whether the certificate is self-issued and its signature verifies with its
+    /// own key: a root.
+    public var isSelfSigned: Bool {
+        guard X509_check_issued(pointer, pointer) == X509_V_OK, let key = X509_get0_pubkey(pointer) else {
+            ERR_clear_error()
+            return false
+        }
+        let verified = X509_verify(pointer, key) == 1
+        ERR_clear_error()
+        return verified
+    }
+
     /// The URI subject alternative names, in order (`spiffe://…` for Weft
     /// workloads). Names that are not printable ASCII are skipped: no valid SPIFFE
     /// ID contains such bytes.

@@ -1,0 +1,52 @@
+public import WeftProtocol
+
+/// Why the CA refused or could not do something. Each kind maps to one HTTP
+/// status and problem type in the admin API; the message says precisely what
+/// was wrong, never a secret.
+public struct CAError: Error, Equatable, CustomStringConvertible, Sendable {
+    public enum Kind: String, Equatable, Sendable {
+        /// The CSR is not one PEM certificate request, or does not parse (400).
+        case invalidCSR = "invalid-csr"
+        /// The CSR's signature does not verify with its own key (400).
+        case badSignature = "bad-signature"
+        /// The key type or size is not accepted (400).
+        case unsupportedKey = "unsupported-key"
+        /// The CSR asks for an identity other than the one authorized (403).
+        case identityMismatch = "identity-mismatch"
+        /// The authorities on disk are missing, unreadable, or unsafe (start-up).
+        case authorityUnusable = "authority-unusable"
+        /// OpenSSL failed where it should not have (500).
+        case internalFailure = "internal"
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+
+    public var status: Int {
+        switch kind {
+        case .invalidCSR, .badSignature, .unsupportedKey: 400
+        case .identityMismatch: 403
+        case .authorityUnusable, .internalFailure: 500
+        }
+    }
+
+    public var problem: Problem {
+        let title =
+            switch kind {
+            case .invalidCSR: "The certificate signing request is not valid"
+            case .badSignature: "The certificate signing request's signature does not verify"
+            case .unsupportedKey: "The key type or size is not accepted"
+            case .identityMismatch: "The requested identity is not the authorized one"
+            case .authorityUnusable: "The CA's authority is unusable"
+            case .internalFailure: "Internal error"
+            }
+        return Problem(type: Problem.typeBase + kind.rawValue, title: title, status: status, detail: message)
+    }
+}
