@@ -307,10 +307,10 @@ public struct RegistryAPI: HTTPResponder {
             let service = try parameters["service"].map { (text) throws(ProtocolError) in
                 try ServiceName(validating: text)
             }
-            let all = try state().instances.sorted { $0.key < $1.key }.flatMap(\.value).filter {
+            let all = try state().instances.values.joined().filter {
                 (namespace == nil || $0.instance.namespace == namespace)
                     && (service == nil || $0.instance.service == service)
-            }
+            }.sorted { Self.instanceCursor($0.instance) < Self.instanceCursor($1.instance) }
             let (items, next) = page.slice(all) { Self.instanceCursor($0.instance) }
             return try APIResponse.json(ListBody(items: items.map(InstanceView.init), next: next))
 
@@ -564,7 +564,10 @@ public struct RegistryAPI: HTTPResponder {
         -> Response
     {
         let page = try Page(try exchange.query(allowed: Page.allowedParameters))
-        let sorted = items.sorted { key($0) < key($1) }
+        // Sorted by the cursor text itself: ordering by name and paging by text
+        // disagree ("a-b/x" < "a/x" as text, "a" < "a-b" as names) and would
+        // skip or repeat items across pages.
+        let sorted = items.sorted { Self.referenceCursor(key($0)) < Self.referenceCursor(key($1)) }
         let (slice, next) = page.slice(sorted) { Self.referenceCursor(key($0)) }
         return try APIResponse.json(ListBody(items: slice, next: next))
     }
@@ -614,7 +617,7 @@ public struct RegistryAPI: HTTPResponder {
         RegistryError(.notFound, "instance \(id) of \(reference) is not registered")
     }
 
-    /// Cursors sort like the lists they page through (namespace, then name).
+    /// Cursors: lists are sorted by these texts, so `after` is a plain comparison.
     static func referenceCursor(_ reference: ServiceReference) -> String {
         "\(reference.namespace.rawValue)/\(reference.service.rawValue)"
     }
