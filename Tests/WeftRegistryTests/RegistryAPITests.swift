@@ -48,6 +48,17 @@ import WeftTestSupport
             let unknown = try await registry.call("GET", "/v1/nope")
             #expect(unknown.status == 404)
             #expect(unknown.header("Content-Type") == "application/problem+json")
+            // Methods the HTTP parser knows but the API does not use are refused with
+            // 405 and counted under one label value; unknown tokens never get past
+            // the parser (400).
+            for name in ["PROPFIND", "MKCOL", "PURGE"] {
+                let refused = try await registry.call(name, "/v1/services")
+                #expect(refused.status == 405, "\(name): \(refused.status)")
+            }
+            #expect(try await registry.call("BREW", "/v1/services").status == 400)
+            let metrics = try await registry.call("GET", "/metrics", token: nil).text
+            #expect(!metrics.contains("PROPFIND"))
+            #expect(metrics.contains(#"method="other""#))
             let method = try await registry.call("PATCH", "/v1/services/shop/payments", body: "{}")
             #expect(method.status == 405)
             #expect(method.header("Allow") == "GET, PUT, DELETE")

@@ -34,8 +34,13 @@ public final class RegistryMetrics: Sendable {
 
     static var requests: MetricNameDescriptor { name("http_requests", "total", "Admin and discovery calls answered") }
 
+    /// Methods that get their own label value; anything else a client sends is
+    /// counted as `other`, so made-up methods cannot grow the label set (and memory).
+    static let labelledMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     /// Counts one answered call by route template, method and status.
-    func countRequest(route: String, method: String, status: Int) {
+    func countRequest(route: String, method rawMethod: String, status: Int) {
+        let method = Self.labelledMethods.contains(rawMethod) ? rawMethod : "other"
         registry.makeCounter(
             descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]
         ).increment()
