@@ -67,6 +67,36 @@ import WeftTestSupport
         #expect(short.output.contains("16 to 512 characters"))
     }
 
+    @Test func generatesAPrivateAdminTokenOnceWhenNoneIsConfigured() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let directory = NSTemporaryDirectory() + "/weft-registry-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var tokens: [String] = []
+            for _ in 0..<2 {
+                // In `directory` (env -C): the token file lands in its working directory.
+                let process = try ChildProcess(
+                    "/usr/bin/env",
+                    ["-C", directory, Self.binary, "--database-url", postgres.url, "--listen", "127.0.0.1:0"],
+                    environment: ["WEFT_ADMIN_TOKEN": "", "WEFT_ADMIN_TOKEN_FILE": ""])
+                #expect(await process.outputAppears("address=127.0.0.1:", timeout: 30), "\(process.output)")
+                #expect(!process.output.contains("wat_"), "the token must not be logged")
+                let path = directory + "/.weft/registry-admin-token"
+                var status = stat()
+                #expect(stat(path, &status) == 0)
+                #expect(status.st_mode & 0o777 == 0o600)
+                tokens.append(try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .newlines))
+                let port = try #require(
+                    process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
+                let reply = try await RegistryHarness.call(port: port, "GET", "/v1/services", token: tokens.last!)
+                #expect(reply.status == 200)
+                #expect(ChildProcess.succeeded(await process.stopped()))
+            }
+            #expect(tokens[0] == tokens[1], "a restart reuses the generated token")
+            #expect(tokens[0].hasPrefix("wat_"))
+        }
+    }
+
     @Test func aWriteThroughOneReplicaWakesAWatcherOnAnother() async throws {
         try await TemporaryPostgres.with { postgres in
             let token = try Self.tokenFile()

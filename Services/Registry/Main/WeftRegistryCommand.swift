@@ -18,8 +18,9 @@ struct WeftRegistryCommand: AsyncParsableCommand {
 
             Every option can also be set through the environment variable named after it \
             (a flag wins over the variable). The admin token comes from --admin-token-file, \
-            else WEFT_ADMIN_TOKEN; with neither, a random token is generated and written to \
-            .weft/registry-admin-token (mode 0600) in the working directory.
+            else WEFT_ADMIN_TOKEN; with neither, a random token is generated into \
+            .weft/registry-admin-token (mode 0600) in the working directory and reused on \
+            later starts.
 
             Stops gracefully on SIGTERM or SIGINT: blocked discovery queries are answered, \
             calls in flight finish, queued heartbeats are committed.
@@ -53,7 +54,8 @@ struct WeftRegistryCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        // An empty variable counts as unset (compose files often pass `${VAR:-}`).
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         func setting(_ flag: String?, _ variable: String) -> String? { flag ?? environment[variable] }
 
         let levelText = setting(logLevel, "WEFT_LOG_LEVEL") ?? "info"
@@ -92,6 +94,35 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         try await RegistryServer(configuration: configuration, logger: logger).run()
     }
 
+    /// The token in .weft/registry-admin-token, created on first start (mode 0600
+    /// from the moment it exists: O_EXCL, not a file made readable and then
+    /// narrowed) and reused afterwards, so a restart does not lock operators out.
+    func generatedToken(logger: Logger) throws -> String {
+        let directory = ".weft"
+        let path = "\(directory)/registry-admin-token"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            logger.notice("no admin token configured; using the generated one", metadata: ["file": "\(path)"])
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let token = try SecretDigest.newSecret(prefix: "wat_")
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw ValidationError("cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ValidationError(
+                "cannot write a generated admin token to \(path) (\(String(cString: strerror(errno)))); set WEFT_ADMIN_TOKEN or --admin-token-file"
+            )
+        }
+        defer { close(descriptor) }
+        let bytes = Array((token + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        logger.notice("no admin token configured; generated one", metadata: ["file": "\(path)"])
+        return token
+    }
+
     static func integer(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
@@ -113,18 +144,7 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         } else if let text = environment["WEFT_ADMIN_TOKEN"] {
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         } else {
-            token = try SecretDigest.newSecret(prefix: "wat_")
-            let directory = ".weft"
-            let path = "\(directory)/registry-admin-token"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            guard
-                FileManager.default.createFile(
-                    atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            else {
-                throw ValidationError(
-                    "cannot write a generated admin token to \(path); set WEFT_ADMIN_TOKEN or --admin-token-file")
-            }
-            logger.notice("no admin token configured; generated one", metadata: ["file": "\(path)"])
+            token = try generatedToken(logger: logger)
         }
         guard token.utf8.count >= 16, token.utf8.count <= 512, !token.contains(where: \.isWhitespace) else {
             throw ValidationError("the admin token must be 16 to 512 characters without spaces")
