@@ -39,6 +39,24 @@ import WeftTLS
         #expect(again.active.certificate.serialHex == root.serialHex)
     }
 
+    @Test func ignoresAGenerationLeftHalfWrittenByACrash() throws {
+        let scratch = try Scratch()
+        let configuration = AuthorityStore.Configuration(directory: scratch.path + "/ca", trustDomain: "weft.local")
+        try FileManager.default.createDirectory(
+            atPath: scratch.path + "/ca/authorities/.new-1-42", withIntermediateDirectories: true)
+        _ = try scratch.write("ca/authorities/.new-1-42/key.pem", "partial")
+        let store = try AuthorityStore.open(configuration, now: Self.now)
+        #expect(store.authorities.map(\.generation) == [1])
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/ca/authorities/0001/certificate.pem"))
+        // A generation directory missing its key is reported, not recreated over.
+        try FileManager.default.removeItem(atPath: scratch.path + "/ca/authorities/0001/key.pem")
+        #expect {
+            try AuthorityStore.open(configuration, now: Self.now)
+        } throws: { error in
+            (error as? CAError)?.message.contains("0001/key.pem is missing") == true
+        }
+    }
+
     @Test func encryptsTheKeyWithAPassphraseAndRefusesTheWrongOne() throws {
         let scratch = try Scratch()
         var configuration = AuthorityStore.Configuration(directory: scratch.path + "/ca", trustDomain: "weft.local")

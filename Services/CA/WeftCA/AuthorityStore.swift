@@ -130,13 +130,24 @@ public struct AuthorityStore: Sendable {
                     key: key, commonName: name, notBefore: now - 300,
                     notAfter: now + configuration.rootLifetime.components.seconds, pathLength: 0)
             }
-            try Self.ensureDirectory(path(generation, ""))
+            // Written into a scratch directory and renamed into place, so a crash
+            // part-way leaves no half generation (scratch names are not 4 digits,
+            // so a later start ignores them).
+            let final = String(path(generation, "").dropLast())
+            let scratch =
+                configuration.directory + "/authorities/.new-\(generation)-\(UInt32.random(in: 0...UInt32.max))"
+            try Self.ensureDirectory(scratch)
             let keyPEM =
                 try configuration.passphrase.map { try key.encryptedPKCS8PEM(passphrase: $0) } ?? key.pkcs8PEM()
-            try Self.writeSecret(path(generation, "key.pem"), keyPEM)
-            try Self.writePublic(path(generation, "certificate.pem"), try issuer.certificate.pemString())
+            try Self.writeSecret(scratch + "/key.pem", keyPEM)
+            try Self.writePublic(scratch + "/certificate.pem", try issuer.certificate.pemString())
             if !chain.isEmpty {
-                try Self.writePublic(path(generation, "chain.pem"), try chain.map { try $0.pemString() }.joined())
+                try Self.writePublic(scratch + "/chain.pem", try chain.map { try $0.pemString() }.joined())
+            }
+            guard rename(scratch, final) == 0 else {
+                throw CAError(
+                    .authorityUnusable,
+                    "cannot move authority \(generation) into place: \(String(cString: strerror(errno)))")
             }
             return Authority(
                 generation: generation, issuer: issuer, chainAbove: chain, anchor: chain.last ?? issuer.certificate)
