@@ -34,6 +34,22 @@ import WeftProtocol
             Instance.self, Self.instance.replacingOccurrences(of: replace, with: with), path: path, reason: reason)
     }
 
+    @Test func heartbeatsCarryOnlyTheInstancesOwnHealth() throws {
+        #expect(try expectRoundTrip(Heartbeat.self, "{}").health == nil)
+        #expect(try expectRoundTrip(Heartbeat.self, #"{"health": "warning"}"#).health == .warning)
+        expectRejected(Heartbeat.self, #"{"health": "maintenance"}"#, path: "health", reason: "set by an operator")
+        expectRejected(Heartbeat.self, #"{"health": "tired"}"#, path: "health", reason: "unknown health state")
+        expectRejected(Heartbeat.self, #"{"ttl": "30s"}"#, path: "ttl", reason: "unknown field")
+    }
+
+    @Test func listenAddressesTakeHostAndPort() throws {
+        #expect(try ListenAddress(validating: "0.0.0.0:8500") == ListenAddress(host: "0.0.0.0", port: 8500))
+        #expect(try ListenAddress(validating: "[::1]:0").description == "[::1]:0")
+        for bad in ["8500", ":8500", "host:", "host:65536", "host:-1", ""] {
+            #expect(throws: ProtocolError.self, "\(bad)") { try ListenAddress(validating: bad) }
+        }
+    }
+
     @Test func servicesDefaultTheirNamespaceAndProtocol() throws {
         let service = try expectRoundTrip(Service.self, #"{"name": "api"}"#)
         #expect(service.namespace == .default)

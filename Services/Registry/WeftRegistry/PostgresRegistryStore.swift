@@ -246,11 +246,10 @@ public final class PostgresRegistryStore: RegistryStore {
             }
             _ = try writer.bump()
             try writer.connection.query("DELETE FROM services WHERE namespace = $1 AND name = $2", key)
-            let protocolName: String = try row.decode(0)
-            try writer.audit(
-                actor, "delete", "service \(service)",
-                "{\"name\":\"\(service.service)\",\"namespace\":\"\(service.namespace)\",\"protocol\":\"\(protocolName)\"}",
-                nil)
+            let old = Service(
+                name: service.service, namespace: service.namespace,
+                protocol: try Self.enumValue(ServiceProtocol.self, row.decode(0)))
+            try writer.audit(actor, "delete", "service \(service)", try Self.json(old), nil)
         }.version
     }
 
