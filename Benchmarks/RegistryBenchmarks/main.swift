@@ -61,7 +61,8 @@ final class Connection: ChannelInboundHandler, @unchecked Sendable {
             headers.add(name: "Content-Length", value: String(bytes?.readableBytes ?? 0))
             if bytes != nil { headers.add(name: "Content-Type", value: "application/json") }
             self.channel.write(
-                HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)),
+                HTTPClientRequestPart.head(
+                    HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)),
                 promise: nil)
             if let bytes { self.channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil) }
             self.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -94,7 +95,9 @@ func drive(_ clients: [Connection], seconds: Double, request: @escaping (Int, In
                 if counts.withLockedValue({ value -> Bool in
                     value.running -= 1
                     return value.running == 0
-                }) { finished.signal() }
+                }) {
+                    finished.signal()
+                }
                 return
             }
             sequence += 1
@@ -183,7 +186,9 @@ for round in 0..<rounds {
             if arrivals.withLockedValue({ value -> Bool in
                 value.append(status == 200 ? now : .infinity)
                 return value.count == watcherCount
-            }) { done.signal() }
+            }) {
+                done.signal()
+            }
         }
     }
     Thread.sleep(forTimeInterval: 0.5)  // every watcher is blocked by now
