@@ -63,12 +63,20 @@ import WeftTestSupport
             let pool = Self.pool(server) {
                 $0.maximumConnections = 1
                 $0.maximumWaiters = 1
-                $0.acquireTimeout = .milliseconds(200)
+                $0.acquireTimeout = .seconds(1)
             }
-            async let busy = pool.query("SELECT pg_sleep(1)")
-            try await Task.sleep(for: .milliseconds(100))
+            // Observed, not assumed: on a loaded CI machine connecting alone can
+            // take longer than a fixed pause, and the waiter then got the connection.
+            async let busy = pool.query("SELECT pg_sleep(3)")
+            let observer = try PostgresConnection(url: server.url)
+            for _ in 0..<200 {
+                let sleeping = try observer.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)' AND state = 'active'")
+                if sleeping == [["1"]] { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
             let waiting = Task { try await pool.query("SELECT 1") }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(300))
             // The line is full: refused at once.
             await #expect { try await pool.query("SELECT 2") } throws: { Self.isError($0, .poolExhausted) }
             // The waiter gives up after the acquire timeout.
