@@ -87,6 +87,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The HTTP plumbing every admin API shares (Hummingbird 2 under WeftTLS).
+        .target(
+            name: "WeftAPIServer",
+            dependencies: [
+                "WeftProtocol", "WeftTLS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Shared/WeftAPIServer",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Services. Each is a library (tested directly) plus a thin main.
         .target(
             name: "WeftEcho",
@@ -112,7 +127,7 @@ let package = Package(
         .target(
             name: "WeftRegistry",
             dependencies: [
-                "WeftProtocol", "WeftPostgres", "WeftTLS",
+                "WeftAPIServer", "WeftProtocol", "WeftPostgres", "WeftTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "weft-registry",
             dependencies: [
-                "WeftRegistry",
+                "WeftAPIServer", "WeftRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -136,7 +151,15 @@ let package = Package(
 
         .target(
             name: "WeftCA",
-            dependencies: ["WeftProtocol", "WeftTLS"],
+            dependencies: [
+                "WeftAPIServer", "WeftPostgres", "WeftProtocol", "WeftTLS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/CA/WeftCA",
             swiftSettings: swiftSettings
         ),

@@ -63,17 +63,21 @@ public struct CertificateIssuer: Sendable {
     }
 
     /// A workload certificate for `key` directly (tests, and a CA's own serving
-    /// certificate).
-    public func issueLeaf(for key: PrivateKey, uri: String, notBefore: Int64, notAfter: Int64) throws(TLSError)
-        -> Certificate
-    {
+    /// certificate, which also names the DNS names and addresses clients such as
+    /// curl reach it by).
+    public func issueLeaf(
+        for key: PrivateKey, uri: String, dnsNames: [String] = [], ipAddresses: [String] = [], notBefore: Int64,
+        notAfter: Int64
+    ) throws(TLSError) -> Certificate {
         try Self.build(
-            subjectKey: key.pointer, commonName: nil, uris: [uri], authority: false, pathLength: nil,
-            notBefore: notBefore, notAfter: notAfter, issuer: certificate, issuerKey: self.key)
+            subjectKey: key.pointer, commonName: nil, uris: [uri], dnsNames: dnsNames, ipAddresses: ipAddresses,
+            authority: false, pathLength: nil, notBefore: notBefore, notAfter: notAfter, issuer: certificate,
+            issuerKey: self.key)
     }
 
     static func build(
-        subjectKey: OpaquePointer, commonName: String?, uris: [String], authority: Bool, pathLength: Int?,
+        subjectKey: OpaquePointer, commonName: String?, uris: [String], dnsNames: [String] = [],
+        ipAddresses: [String] = [], authority: Bool, pathLength: Int?,
         notBefore: Int64, notAfter: Int64, issuer: Certificate?, issuerKey: PrivateKey
     ) throws(TLSError) -> Certificate {
         guard notBefore < notAfter else { throw TLSError(.invalidInput, "notBefore must be before notAfter") }
@@ -111,8 +115,8 @@ public struct CertificateIssuer: Sendable {
         }
         try addExtension(x509, &context, NID_subject_key_identifier, "hash")
         if issuer != nil { try addExtension(x509, &context, NID_authority_key_identifier, "keyid:always") }
-        if !uris.isEmpty {
-            let names = try makeURINames(uris)
+        if !uris.isEmpty || !dnsNames.isEmpty || !ipAddresses.isEmpty {
+            let names = try makeSubjectAlternativeNames(uris: uris, dnsNames: dnsNames, ipAddresses: ipAddresses)
             defer { COpenSSLShims_GENERAL_NAMES_free(names) }
             // RFC 5280 4.2.1.6: with an empty subject the SAN must be critical.
             let critical: Int32 = commonName == nil ? 1 : 0

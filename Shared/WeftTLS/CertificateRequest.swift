@@ -126,31 +126,75 @@ func describe(_ key: OpaquePointer) -> KeyDescription {
 /// configuration-string syntax: there, a URI holding a comma
 /// (`spiffe://a/ns/b/sa/c,DNS:evil.example`) would smuggle in a second name.
 func makeURINames(_ uris: [String]) throws(TLSError) -> OpaquePointer {
+    try makeSubjectAlternativeNames(uris: uris, dnsNames: [], ipAddresses: [])
+}
+
+/// URI, DNS and IP address names as a GENERAL_NAMES stack, each built as a
+/// structure (see `makeURINames`). IP addresses are IPv4 or IPv6 text.
+func makeSubjectAlternativeNames(uris: [String], dnsNames: [String], ipAddresses: [String]) throws(TLSError)
+    -> OpaquePointer
+{
     for uri in uris where uri.isEmpty || uri.utf8.count > 2048 || !uri.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
         throw TLSError(.invalidInput, "a URI name must be 1 to 2048 printable ASCII characters without spaces")
+    }
+    for name in dnsNames
+    where name.isEmpty || name.utf8.count > 253
+        || !name.utf8.allSatisfy({
+            DNSNameCharacter.allowed($0)
+        })
+    {
+        throw TLSError(.invalidInput, "a DNS name must be 1 to 253 letters, digits, '-', '.' or a leading '*.'")
     }
     guard let names = COpenSSLShims_sk_GENERAL_NAME_new_null() else {
         throw TLSError.fromQueue(.internalFailure, "allocating subject alternative names")
     }
-    for uri in uris {
-        guard let string = ASN1_IA5STRING_new() else {
+    // Takes ownership of `value` (an IA5STRING or OCTET STRING).
+    func push(_ type: Int32, _ value: UnsafeMutablePointer<ASN1_STRING>) throws(TLSError) {
+        guard let name = GENERAL_NAME_new() else {
+            ASN1_STRING_free(value)
             COpenSSLShims_GENERAL_NAMES_free(names)
-            throw TLSError.fromQueue(.internalFailure, "allocating a URI name")
+            throw TLSError.fromQueue(.internalFailure, "building a subject alternative name")
         }
-        let bytes = Array(uri.utf8)
-        guard ASN1_STRING_set(string, bytes, Int32(bytes.count)) == 1, let name = GENERAL_NAME_new() else {
-            ASN1_IA5STRING_free(string)
-            COpenSSLShims_GENERAL_NAMES_free(names)
-            throw TLSError.fromQueue(.internalFailure, "building a URI name")
-        }
-        GENERAL_NAME_set0_value(name, GEN_URI, UnsafeMutableRawPointer(string))
+        GENERAL_NAME_set0_value(name, type, UnsafeMutableRawPointer(value))
         guard COpenSSLShims_sk_GENERAL_NAME_push(names, name) > 0 else {
             GENERAL_NAME_free(name)
             COpenSSLShims_GENERAL_NAMES_free(names)
             throw TLSError.fromQueue(.internalFailure, "building subject alternative names")
         }
     }
+    for (type, text) in uris.map({ (GEN_URI, $0) }) + dnsNames.map({ (GEN_DNS, $0) }) {
+        guard let string = ASN1_IA5STRING_new() else {
+            COpenSSLShims_GENERAL_NAMES_free(names)
+            throw TLSError.fromQueue(.internalFailure, "allocating a name")
+        }
+        let bytes = Array(text.utf8)
+        guard ASN1_STRING_set(string, bytes, Int32(bytes.count)) == 1 else {
+            ASN1_IA5STRING_free(string)
+            COpenSSLShims_GENERAL_NAMES_free(names)
+            throw TLSError.fromQueue(.internalFailure, "building a name")
+        }
+        try push(type, string)
+    }
+    for address in ipAddresses {
+        guard address.utf8.count <= 45, let octets = a2i_IPADDRESS(address) else {
+            ERR_clear_error()
+            COpenSSLShims_GENERAL_NAMES_free(names)
+            throw TLSError(.invalidInput, "\"\(address.prefix(60))\" is not an IPv4 or IPv6 address")
+        }
+        try push(GEN_IPADD, octets)
+    }
     return names
+}
+
+enum DNSNameCharacter {
+    static func allowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "*"):
+            true
+        default: false
+        }
+    }
 }
 
 /// Adds `CN=<name>` to an X509_NAME, refusing control characters.

@@ -29,6 +29,11 @@ public struct TLSConfiguration: Sendable {
     /// When set, the peer's leaf must carry exactly one `spiffe://` URI SAN in this
     /// trust domain: a Weft workload.
     public var requireSPIFFEIdentity: Bool
+    /// When false, a peer certificate outside its validity period still completes
+    /// the handshake (the chain, signatures, and key possession are checked as
+    /// always). Only for a server that checks validity itself and answers with a
+    /// precise error instead of a bare TLS alert: the CA's renewal endpoint.
+    public var checkPeerValidityPeriod = true
 
     public init(
         role: Role, certificateChain: [Certificate] = [], privateKey: PrivateKey? = nil, trustRoots: [Certificate] = [],

@@ -90,6 +90,13 @@ public final class TLSContext: @unchecked Sendable {
             for root in configuration.trustRoots where X509_STORE_add_cert(store, root.pointer) != 1 {
                 throw TLSError.fromQueue(.invalidInput, "adding a trust root")
             }
+            if !configuration.checkPeerValidityPeriod {
+                guard let parameters = SSL_CTX_get0_param(pointer),
+                    X509_VERIFY_PARAM_set_flags(parameters, UInt(X509_V_FLAG_NO_CHECK_TIME)) == 1
+                else {
+                    throw TLSError.fromQueue(.internalFailure, "setting verification flags")
+                }
+            }
             var mode = SSL_VERIFY_PEER
             if configuration.role == .server && configuration.requirePeerCertificate {
                 mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT

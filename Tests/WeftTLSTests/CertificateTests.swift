@@ -165,6 +165,38 @@ import WeftTLS
         }
     }
 
+    @Test func servingCertificatesNameHostsAndAddresses() throws {
+        let chain = try Self.hierarchy()
+        let leaf = try chain.intermediate.issueLeaf(
+            for: try PrivateKey.generateP256(), uri: Self.spiffe, dnsNames: ["localhost", "ca.weft.internal"],
+            ipAddresses: ["127.0.0.1", "::1"], notBefore: Self.now, notAfter: Self.now + 60)
+        let text = try openssl(["x509", "-noout", "-ext", "subjectAltName"], input: try leaf.pemString())
+        #expect(text.contains("URI:\(Self.spiffe)"))
+        #expect(text.contains("DNS:localhost, DNS:ca.weft.internal"))
+        #expect(text.contains("IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"))
+        // The tool checks host names and addresses against them.
+        let scratch = try ScratchDirectory()
+        defer { scratch.cleanup() }
+        let caFile = try scratch.write("ca.pem", try chain.root.certificate.pemString())
+        let untrusted = try scratch.write("chain.pem", try chain.intermediate.certificate.pemString())
+        let leafFile = try scratch.write("leaf.pem", try leaf.pemString())
+        for check in [["-verify_hostname", "ca.weft.internal"], ["-verify_ip", "127.0.0.1"]] {
+            _ = try openssl(["verify", "-CAfile", caFile, "-untrusted", untrusted] + check + [leafFile])
+        }
+        #expect(throws: OpenSSLToolError.self) {
+            try openssl([
+                "verify", "-CAfile", caFile, "-untrusted", untrusted, "-verify_hostname", "evil.example", leafFile,
+            ])
+        }
+        for (dns, ip) in [(["bad name"], []), (["a,DNS:b"], []), ([], ["300.1.1.1"]), ([], ["localhost"])] {
+            #expect(throws: TLSError.self) {
+                try chain.intermediate.issueLeaf(
+                    for: try PrivateKey.generateP256(), uri: Self.spiffe, dnsNames: dns, ipAddresses: ip,
+                    notBefore: Self.now, notAfter: Self.now + 60)
+            }
+        }
+    }
+
     @Test func chainsParseInOrderAndRefuseTrailingGarbage() throws {
         let chain = try Self.hierarchy()
         let pem = try chain.leaf.pemString() + (try chain.intermediate.certificate.pemString())

@@ -176,6 +176,26 @@ import Testing
         #expect(clientErrors.first?.context == "certificate has expired")
     }
 
+    @Test func aServerThatChecksValidityItselfAcceptsAnExpiredClientButNotAForeignOne() throws {
+        let pki = try MeshPKI()
+        let expired = try pki.workload("web", notBefore: MeshPKI.now - 7200, notAfter: MeshPKI.now - 3600)
+        let api = try pki.workload("api")
+        var configuration = TLSConfiguration(
+            role: .server, certificateChain: [api.certificate], privateKey: api.key, trustRoots: [pki.root.certificate])
+        configuration.checkPeerValidityPeriod = false
+        let lenient = try TLSContext(configuration)
+        let pair = try Pair(client: try pki.clientContext(expired), server: lenient)
+        defer { pair.finish() }
+        try pair.start()
+        #expect(pair.serverRecorder.handshakes.first?.peerCertificate?.notAfter == expired.certificate.notAfter)
+        #expect(pair.serverRecorder.handshakes.first?.peerIdentity == MeshPKI.identity("web"))
+
+        // The chain is still verified: a certificate from another CA fails.
+        let foreign = try MeshPKI().workload("web")
+        let (_, serverErrors) = try failingHandshake(client: try pki.clientContext(foreign), server: lenient)
+        #expect(serverErrors.first?.kind == .verificationFailed)
+    }
+
     @Test func theWrongSPIFFEIdentityIsRefused() throws {
         let pki = try MeshPKI()
         let (clientErrors, _) = try failingHandshake(

@@ -13,6 +13,18 @@ public struct CAError: Error, Equatable, CustomStringConvertible, Sendable {
         case unsupportedKey = "unsupported-key"
         /// The CSR asks for an identity other than the one authorized (403).
         case identityMismatch = "identity-mismatch"
+        /// The join token is unknown, expired, used up or revoked (401).
+        case tokenRejected = "join-token-rejected"
+        /// The certificate presented for renewal is missing, expired, revoked, or
+        /// not one this CA issued (401).
+        case certificateRejected = "certificate-rejected"
+        /// The thing named does not exist (404).
+        case notFound = "not-found"
+        /// The change contradicts the current state, e.g. retiring a root whose
+        /// leaves are still valid (409).
+        case conflict
+        /// PostgreSQL cannot be reached; nothing was written (503, Retry-After).
+        case unavailable = "database-unavailable"
         /// The authorities on disk are missing, unreadable, or unsafe (start-up).
         case authorityUnusable = "authority-unusable"
         /// OpenSSL failed where it should not have (500).
@@ -33,6 +45,10 @@ public struct CAError: Error, Equatable, CustomStringConvertible, Sendable {
         switch kind {
         case .invalidCSR, .badSignature, .unsupportedKey: 400
         case .identityMismatch: 403
+        case .tokenRejected, .certificateRejected: 401
+        case .notFound: 404
+        case .conflict: 409
+        case .unavailable: 503
         case .authorityUnusable, .internalFailure: 500
         }
     }
@@ -44,6 +60,11 @@ public struct CAError: Error, Equatable, CustomStringConvertible, Sendable {
             case .badSignature: "The certificate signing request's signature does not verify"
             case .unsupportedKey: "The key type or size is not accepted"
             case .identityMismatch: "The requested identity is not the authorized one"
+            case .tokenRejected: "The join token is not usable"
+            case .certificateRejected: "The certificate presented cannot be renewed"
+            case .notFound: "Not found"
+            case .conflict: "The change conflicts with the CA's state"
+            case .unavailable: "The CA's database is unavailable"
             case .authorityUnusable: "The CA's authority is unusable"
             case .internalFailure: "Internal error"
             }

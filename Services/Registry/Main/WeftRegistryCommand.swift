@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WeftAPIServer
 import WeftProtocol
 import WeftRegistry
-import WeftTLS
 
 /// `weft-registry`: read flags and `WEFT_*` variables, then run one replica.
 @main
@@ -94,35 +94,6 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         try await RegistryServer(configuration: configuration, logger: logger).run()
     }
 
-    /// The token in .weft/registry-admin-token, created on first start (mode 0600
-    /// from the moment it exists: O_EXCL, not a file made readable and then
-    /// narrowed) and reused afterwards, so a restart does not lock operators out.
-    func generatedToken(logger: Logger) throws -> String {
-        let directory = ".weft"
-        let path = "\(directory)/registry-admin-token"
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
-            logger.notice("no admin token configured; using the generated one", metadata: ["file": "\(path)"])
-            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let token = try SecretDigest.newSecret(prefix: "wat_")
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw ValidationError("cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw ValidationError(
-                "cannot write a generated admin token to \(path) (\(String(cString: strerror(errno)))); set WEFT_ADMIN_TOKEN or --admin-token-file"
-            )
-        }
-        defer { close(descriptor) }
-        let bytes = Array((token + "\n").utf8)
-        guard write(descriptor, bytes, bytes.count) == bytes.count else {
-            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        logger.notice("no admin token configured; generated one", metadata: ["file": "\(path)"])
-        return token
-    }
-
     static func integer(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
@@ -132,23 +103,15 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         return value
     }
 
-    /// The admin token: from the file, else the variable, else a new one written
-    /// to a private file so the operator can read it (it is never logged).
+    /// The admin token: from the file, else the variable, else one generated into
+    /// .weft/registry-admin-token (never logged).
     func adminToken(_ environment: [String: String], logger: Logger) throws -> String {
-        let token: String
-        if let path = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("--admin-token-file: cannot read \(path)")
-            }
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if let text = environment["WEFT_ADMIN_TOKEN"] {
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            token = try generatedToken(logger: logger)
+        do {
+            return try AdminToken.resolve(
+                file: adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"], value: environment["WEFT_ADMIN_TOKEN"],
+                generatedPath: ".weft/registry-admin-token", logger: logger)
+        } catch {
+            throw ValidationError(error.description)
         }
-        guard token.utf8.count >= 16, token.utf8.count <= 512, !token.contains(where: \.isWhitespace) else {
-            throw ValidationError("the admin token must be 16 to 512 characters without spaces")
-        }
-        return token
     }
 }

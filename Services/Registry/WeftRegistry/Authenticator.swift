@@ -1,4 +1,5 @@
 import Synchronization
+import WeftAPIServer
 import WeftProtocol
 import WeftTLS
 

@@ -1,6 +1,7 @@
 import HTTPTypes
 public import Hummingbird
 import Logging
+import WeftAPIServer
 import WeftPostgres
 import WeftProtocol
 import WeftTLS
@@ -42,9 +43,7 @@ public struct RegistryAPI: HTTPResponder {
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
-        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(
-            String.init)
-        let route = Route(segments)
+        let route = Route(request.pathSegments)
         var response: Response
         do {
             response = try await dispatch(route, request)
@@ -52,17 +51,17 @@ public struct RegistryAPI: HTTPResponder {
             response = problem(error)
         } catch let error as ProtocolError {
             response = problem(RegistryError(invalid: error))
+        } catch let refusal as APIRefusal {
+            response = APIResponse.refusal(refusal)
         } catch is CancellationError {
             response = problem(RegistryError(.unavailable, "the registry is shutting down"))
         } catch {
             logger.error("unexpected failure", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            response = APIResponse.problem(
-                Problem(
-                    type: Problem.typeBase + "internal", title: "Internal error", status: 500,
-                    detail: "the registry failed to handle this call; its log has the details"))
+            response = APIResponse.internalError("registry")
         }
-        metrics.countRequest(route: route.template, method: request.method.rawValue, status: response.status.code)
-        metrics.requestDuration.record(ContinuousClock.now - started)
+        metrics.requests.record(
+            route: route.template, method: request.method.rawValue, status: response.status.code,
+            duration: ContinuousClock.now - started)
         return response
     }
 
@@ -193,13 +192,7 @@ public struct RegistryAPI: HTTPResponder {
             throw RegistryError(.notFound, "no such path: \(request.uri.path.prefix(200))")
         }
         guard route.methods.contains(request.method) else {
-            var headers = HTTPFields()
-            headers[.allow] = route.methods.map(\.rawValue).joined(separator: ", ")
-            return APIResponse.problem(
-                Problem(
-                    type: Problem.typeBase + "method-not-allowed", title: "Method not allowed", status: 405,
-                    detail: "\(route.template) accepts \(headers[.allow] ?? "")"),
-                extraHeaders: headers)
+            throw APIRefusal.methodNotAllowed(route.template, allowed: route.methods)
         }
         if route.isPublic { return try operational(route) }
         let principal = try await authenticator.authenticate(request.headers[.authorization])
@@ -222,7 +215,7 @@ public struct RegistryAPI: HTTPResponder {
         case .metrics:
             if let version = cache.version { metrics.stateVersion.set(Double(version)) }
             metrics.watchers.set(Double(cache.waiterCount))
-            return APIResponse.bytes(metrics.exposition(), contentType: "text/plain; version=0.0.4")
+            return APIResponse.bytes(metrics.exposition(), contentType: RequestMetrics.contentType)
         case .openAPI:
             return APIResponse.bytes(Array(RegistryOpenAPI.document.utf8))
         default:
