@@ -164,6 +164,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "weft-ca",
+            dependencies: [
+                "WeftAPIServer", "WeftCA", "WeftProtocol", "WeftTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/CA/Main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Benchmarks (run through Benchmarks/*.sh on release builds).
         .executableTarget(
             name: "weft-protocol-bench",

@@ -63,7 +63,7 @@ public struct SPIFFEID: StringValidated, Hashable, Comparable, Sendable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
 
-    static func trustDomainProblem(_ text: String) -> String? {
+    public static func trustDomainProblem(_ text: String) -> String? {
         if text.isEmpty { return "must not be empty" }
         if text.utf8.count > ProtocolLimits.trustDomainLength {
             return "is longer than \(ProtocolLimits.trustDomainLength) characters"

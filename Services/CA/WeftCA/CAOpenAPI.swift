@@ -1,0 +1,3 @@
+enum CAOpenAPI {
+    static let document = "{}"
+}
