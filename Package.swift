@@ -255,7 +255,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftCATests",
-            dependencies: ["WeftCA", "WeftProtocol", "WeftTLS", "WeftTestSupport"],
+            dependencies: [
+                "WeftCA", "WeftPostgres", "WeftProtocol", "WeftTLS", "WeftTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/WeftCATests",
             swiftSettings: swiftSettings
         ),

@@ -45,6 +45,9 @@ public final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(.connectionFailed, message: message)
         }
+        // Server notices ("relation already exists, skipping") are not errors;
+        // libpq would print them on stderr, outside the service's log.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.connection = connection
     }
 

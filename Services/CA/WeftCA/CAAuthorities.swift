@@ -159,7 +159,9 @@ final class CAAuthorities: Sendable {
         }
         let now = Self.now()
         let key = try PrivateKey.generateP256()
-        let notAfter = min(now + configuration.certificateLifetime.components.seconds, authority.certificate.notAfter)
+        // A day, renewed at half-life (and whenever another generation becomes
+        // active), whatever lifetime workload certificates have.
+        let notAfter = min(now + 86_400, authority.certificate.notAfter)
         let leaf = try authority.issuer.issueLeaf(
             for: key, uri: ownIdentity(trustDomain: configuration.trustDomain),
             dnsNames: configuration.serverNames.filter { !Self.isAddress($0) },

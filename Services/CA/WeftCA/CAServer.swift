@@ -24,7 +24,7 @@ public struct CAConfiguration: Sendable {
     public var passphrase: String?
     /// An operator's root to create intermediates under, instead of self-signed roots.
     public var operatorRoot: (certificate: Certificate, key: PrivateKey)?
-    /// Lifetime of workload certificates (and of the CA's own serving certificate).
+    /// Lifetime of workload certificates.
     public var certificateLifetime: Duration = .seconds(24 * 3600)
     /// How long a new root must be in the trust bundle before it may sign:
     /// proxies poll the bundle, and must trust a root before meeting its leaves.
