@@ -196,6 +196,19 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
+        .executableTarget(
+            name: "weft-ca-bench",
+            dependencies: [
+                "WeftTLS",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CABenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+
         // MARK: Tests.
         // Test-only helpers (the throwaway PostgreSQL cluster); a plain library so every
         // test target can share it.

@@ -31,7 +31,11 @@ public final class Certificate: @unchecked Sendable {
         guard chain.count == 1 else {
             throw TLSError(.invalidPEM, "expected one certificate, found \(chain.count)")
         }
-        self.init(taking: X509_dup(chain[0].pointer))
+        // The array must outlive the copy: in optimized builds its last use is
+        // reading the pointer, and the original would be freed before X509_dup.
+        let copy = withExtendedLifetime(chain) { X509_dup(chain[0].pointer) }
+        guard let copy else { throw TLSError.fromQueue(.internalFailure, "copying a certificate") }
+        self.init(taking: copy)
     }
 
     /// Parses one or more concatenated PEM certificates, in order.
