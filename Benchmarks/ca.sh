@@ -56,6 +56,7 @@ for _ in $(seq 200); do
     sleep 0.05
 done
 
+[ -n "${WEFT_BENCH_PERF:-}" ] && { perf record -F 999 -g -p "${pids[0]}" -o "$WEFT_BENCH_PERF" >/dev/null 2>&1 & pids+=($!); }
 out=$(.build/release/weft-ca-bench "$ca_port" "$token" "$work/ca/data/trust-bundle.pem" "$connections" "$seconds")
 echo "$out"
 value() { echo "$out" | awk -v key="$1" '$1 == key {print $2}'; }

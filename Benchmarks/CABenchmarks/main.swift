@@ -55,7 +55,9 @@ final class Connection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func send(_ method: HTTPMethod, _ path: String, body: String?, admin: Bool, done: @escaping (Int, ByteBuffer) -> Void) {
+    func send(
+        _ method: HTTPMethod, _ path: String, body: String?, admin: Bool, done: @escaping (Int, ByteBuffer) -> Void
+    ) {
         channel.eventLoop.execute {
             self.onResponse = done
             var headers = HTTPHeaders()
@@ -65,7 +67,8 @@ final class Connection: ChannelInboundHandler, @unchecked Sendable {
             headers.add(name: "Content-Length", value: String(bytes?.readableBytes ?? 0))
             if bytes != nil { headers.add(name: "Content-Type", value: "application/json") }
             self.channel.write(
-                HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)),
+                HTTPClientRequestPart.head(
+                    HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)),
                 promise: nil)
             if let bytes { self.channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil) }
             self.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -116,7 +119,10 @@ func signBody(csr: String, token: String?) -> String {
 
 /// Sends requests back to back on every connection for `seconds`; returns
 /// (ok, failed, elapsed, latencies in ms).
-func drive(_ clients: [Connection], seconds: Double, body: @escaping (Int) -> String?, onOK: @escaping (Int, ByteBuffer) -> Void = { _, _ in })
+func drive(
+    _ clients: [Connection], seconds: Double, body: @escaping (Int) -> String?,
+    onOK: @escaping (Int, ByteBuffer) -> Void = { _, _ in }
+)
     -> (Int, Int, Double, [Double])
 {
     let counts = NIOLockedValueBox((ok: 0, failed: 0, running: clients.count, latencies: [Double]()))
@@ -176,7 +182,8 @@ struct Workload {
 var workloads: [Workload] = try (0..<connectionCount).map { index in
     let identity = "spiffe://weft.local/ns/bench/sa/svc-\(index)"
     let key = try PrivateKey.generateP256()
-    return Workload(identity: identity, key: key, csr: try CertificateRequest.create(key: key, uri: identity).pemString())
+    return Workload(
+        identity: identity, key: key, csr: try CertificateRequest.create(key: key, uri: identity).pemString())
 }
 let admin = try Connection.open()
 for index in workloads.indices {
@@ -194,15 +201,18 @@ let chains = NIOLockedValueBox([Int: String]())
 let uses = NIOLockedValueBox([Int](repeating: 0, count: connectionCount))
 let joinClients = try (0..<connectionCount).map { _ in try Connection.open() }
 let snapshot = workloads
-let (joined, joinFailed, joinElapsed, joinLatencies) = drive(joinClients, seconds: seconds, body: { index in
-    let used = uses.withLockedValue { value -> Int in
-        value[index] += 1
-        return value[index]
-    }
-    return used <= 1000 ? signBody(csr: snapshot[index].csr, token: snapshot[index].token) : nil
-}, onOK: { index, body in
-    if let chain = json(body)["chain"] as? String { chains.withLockedValue { $0[index] = chain } }
-})
+let (joined, joinFailed, joinElapsed, joinLatencies) = drive(
+    joinClients, seconds: seconds,
+    body: { index in
+        let used = uses.withLockedValue { value -> Int in
+            value[index] += 1
+            return value[index]
+        }
+        return used <= 1000 ? signBody(csr: snapshot[index].csr, token: snapshot[index].token) : nil
+    },
+    onOK: { index, body in
+        if let chain = json(body)["chain"] as? String { chains.withLockedValue { $0[index] = chain } }
+    })
 for client in joinClients { try? client.channel.close().wait() }
 print("join_signs \(joined)")
 print("join_failed \(joinFailed)")
@@ -219,9 +229,11 @@ let renewClients = try (0..<connectionCount).map { index -> Connection in
     }
     return try Connection.open(certificate: try Certificate.chain(pem: pem), key: workloads[index].key)
 }
-let (renewed, renewFailed, renewElapsed, renewLatencies) = drive(renewClients, seconds: seconds, body: { index in
-    signBody(csr: snapshot[index].csr, token: nil)
-})
+let (renewed, renewFailed, renewElapsed, renewLatencies) = drive(
+    renewClients, seconds: seconds,
+    body: { index in
+        signBody(csr: snapshot[index].csr, token: nil)
+    })
 print("renewals \(renewed)")
 print("renewals_failed \(renewFailed)")
 print("renewals_per_second \(String(format: "%.0f", Double(renewed) / renewElapsed))")

@@ -12,39 +12,48 @@ public struct PEMDocument: Hashable, Sendable, CustomStringConvertible {
         guard text.utf8.count <= ProtocolLimits.pemLength else {
             throw ProtocolError("PEM is \(text.utf8.count) bytes; the limit is \(ProtocolLimits.pemLength)")
         }
-        let lines = text.split(
-            omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
-        )
-        .map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
-        let begin = "-----BEGIN \(label)-----"
-        let end = "-----END \(label)-----"
+        // Bytes, not Characters: this runs twice per certificate signed, and
+        // Unicode-aware splitting cost more than the rest of the check.
+        let begin = Array("-----BEGIN \(label)-----".utf8)
+        let end = Array("-----END \(label)-----".utf8)
+        let beginPrefix = Array("-----BEGIN ".utf8)
         var blocks = 0
         var inBlock = false
         var bodyLength = 0
-        for line in lines {
+        for rawLine in text.utf8.split(whereSeparator: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            var line = rawLine[...]
+            while let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                line = line.dropFirst()
+            }
+            while let last = line.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+                line = line.dropLast()
+            }
+            if line.isEmpty { continue }
             if !inBlock {
-                guard line == begin else {
-                    if line.hasPrefix("-----BEGIN ") {
-                        throw ProtocolError(
-                            "expected PEM blocks labelled \(label), found \(line.dropFirst(11).dropLast(5))")
+                guard line.elementsEqual(begin) else {
+                    if line.starts(with: beginPrefix) {
+                        let found = String(decoding: line.dropFirst(11).dropLast(5), as: UTF8.self)
+                        throw ProtocolError("expected PEM blocks labelled \(label), found \(found.prefix(60))")
                     }
-                    throw ProtocolError("expected \(begin)")
+                    throw ProtocolError("expected \(String(decoding: begin, as: UTF8.self))")
                 }
                 inBlock = true
                 bodyLength = 0
-            } else if line == end {
+            } else if line.elementsEqual(end) {
                 guard bodyLength > 0 else { throw ProtocolError("PEM block \(blocks + 1) is empty") }
                 inBlock = false
                 blocks += 1
             } else {
-                guard line.utf8.allSatisfy(Self.isBase64Byte) else {
+                guard line.allSatisfy(Self.isBase64Byte) else {
                     throw ProtocolError("PEM block \(blocks + 1) holds characters that are not base64")
                 }
-                bodyLength += line.utf8.count
+                bodyLength += line.count
             }
         }
-        guard !inBlock else { throw ProtocolError("PEM block \(blocks + 1) is missing \(end)") }
-        guard blocks > 0 else { throw ProtocolError("expected \(begin)") }
+        let beginText = "-----BEGIN \(label)-----"
+        let endText = "-----END \(label)-----"
+        guard !inBlock else { throw ProtocolError("PEM block \(blocks + 1) is missing \(endText)") }
+        guard blocks > 0 else { throw ProtocolError("expected \(beginText)") }
         guard blocks <= maximumBlocks else {
             throw ProtocolError("holds \(blocks) PEM blocks; at most \(maximumBlocks) allowed here")
         }

@@ -53,14 +53,70 @@ public final class CertificateRequest: @unchecked Sendable {
 
     /// Parses exactly one PEM `CERTIFICATE REQUEST`. The signature is not checked
     /// here; call `verifySignature()`.
+    ///
+    /// The PEM armour is read here and the DER handed to `d2i_X509_REQ`:
+    /// OpenSSL 3.0's PEM reader costs about 100 µs per request on its own, a
+    /// third of a CA's signing time.
     public convenience init(pem: String) throws(TLSError) {
-        let request = try withReadOnlyBIO(over: pem) { bio throws(TLSError) -> OpaquePointer in
-            guard let request = PEM_read_bio_X509_REQ(bio, nil, nil, nil) else {
-                throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM certificate request")
+        let der = try Self.derFromPEM(pem)
+        let request = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor = buffer.baseAddress
+            guard let request = d2i_X509_REQ(nil, &cursor, buffer.count) else { return nil }
+            guard cursor == buffer.baseAddress.map({ $0 + buffer.count }) else {
+                X509_REQ_free(request)
+                return nil
             }
             return request
         }
+        guard let request else {
+            throw TLSError.fromQueue(.invalidPEM, "the text is not a PEM certificate request")
+        }
         self.init(taking: request)
+    }
+
+    /// The bytes inside the first `CERTIFICATE REQUEST` (or `NEW CERTIFICATE
+    /// REQUEST`) armour; text around it is ignored, as OpenSSL's reader does.
+    static func derFromPEM(_ pem: String) throws(TLSError) -> [UInt8] {
+        var body: [UInt8] = []
+        var inside = false
+        var closed = false
+        for line in pem.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            var text = Substring(line)
+            if text.last == "\r" { text = text.dropLast() }
+            if !inside {
+                if text == "-----BEGIN CERTIFICATE REQUEST-----" || text == "-----BEGIN NEW CERTIFICATE REQUEST-----" {
+                    inside = true
+                }
+                continue
+            }
+            if text.hasPrefix("-----END ") {
+                guard text == "-----END CERTIFICATE REQUEST-----" || text == "-----END NEW CERTIFICATE REQUEST-----"
+                else { break }
+                closed = true
+                break
+            }
+            body.append(contentsOf: text.utf8)
+        }
+        let base64 = body.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
+                true
+            default: false
+            }
+        }
+        guard closed, !body.isEmpty, body.count % 4 == 0, body.count <= 1 << 20, base64 else {
+            throw TLSError(.invalidPEM, "the text is not a PEM certificate request")
+        }
+        var der = [UInt8](repeating: 0, count: body.count / 4 * 3)
+        let decoded = EVP_DecodeBlock(&der, body, Int32(body.count))
+        guard decoded >= 0 else {
+            throw TLSError.fromQueue(.invalidPEM, "the PEM certificate request's base64 does not decode")
+        }
+        // EVP_DecodeBlock counts the padding as zero bytes.
+        let padding = body.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding <= 2 else { throw TLSError(.invalidPEM, "the PEM certificate request's base64 does not decode") }
+        return Array(der.prefix(Int(decoded) - padding))
     }
 
     public func pemString() throws(TLSError) -> String {

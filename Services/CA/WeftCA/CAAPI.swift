@@ -340,7 +340,7 @@ struct CAAPI: HTTPResponder {
     /// possession of its key; here it must also be within its validity, carry
     /// one SPIFFE ID of this trust domain, and not be revoked.
     private func renewalIdentity(_ context: Context, now: Int64) async throws -> (SPIFFEID, CertificateSerial) {
-        guard let info = await context.channel.tlsHandshakeInfo(), let certificate = info.peerCertificate else {
+        guard let info = context.channel.tlsHandshakeInfo, let certificate = info.peerCertificate else {
             throw CAError(
                 .certificateRejected,
                 "send a join_token for a first certificate, or present your current certificate over mutual TLS to renew it"

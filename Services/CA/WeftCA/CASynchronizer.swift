@@ -1,6 +1,6 @@
-public import Logging
+import Logging
 public import ServiceLifecycle
-public import WeftPostgres
+import WeftPostgres
 
 /// Keeps this replica's `CAAuthorities` at the database's state: reloads on a
 /// `NOTIFY weft_ca` from any replica's change, when the LISTEN connection

@@ -26,7 +26,8 @@ public struct WorkloadSigner: Sendable {
     /// What a signing produces: the leaf, the chain to present after it, and
     /// the facts the ledger records.
     public struct Issued: Sendable {
-        public var leaf: Certificate
+        /// The leaf as PEM (the CA never needs it decoded).
+        public var leafPEM: String
         public var chain: [Certificate]
         public var identity: SPIFFEID
         public var serial: CertificateSerial
@@ -36,7 +37,7 @@ public struct WorkloadSigner: Sendable {
 
         /// The API's answer: the chain as PEM, leaf first.
         public func response() throws -> CertificateSigningResponse {
-            let pem = try ([leaf] + chain).map { try $0.pemString() }.joined()
+            let pem = try ([leafPEM] + chain.map { try $0.pemString() }).joined()
             return try CertificateSigningResponse(
                 chain: PEMDocument(pem, label: "CERTIFICATE", maximumBlocks: 8), identity: identity, serial: serial,
                 notBefore: Timestamp(secondsSinceEpoch: notBefore), notAfter: Timestamp(secondsSinceEpoch: notAfter))
@@ -74,10 +75,10 @@ public struct WorkloadSigner: Sendable {
             throw CAError(.authorityUnusable, "the signing authority has expired; rotate the root")
         }
         do {
-            let leaf = try authority.issuer.issueLeaf(
+            let leaf = try authority.issuer.issueLeafPEM(
                 for: request, uri: identity.description, notBefore: notBefore, notAfter: notAfter)
             return Issued(
-                leaf: leaf, chain: authority.presentedChain, identity: identity,
+                leafPEM: leaf.pem, chain: authority.presentedChain, identity: identity,
                 serial: try CertificateSerial(validating: leaf.serialHex), notBefore: notBefore, notAfter: notAfter,
                 issuerGeneration: authority.generation)
         } catch let error as TLSError {
