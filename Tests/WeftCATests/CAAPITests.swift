@@ -203,7 +203,7 @@ import WeftTestSupport
     }
 
     @Test func anExpiredCertificateIsRefusedWithItsExpiry() async throws {
-        try await CAHarness.with(configure: { $0.certificateLifetime = .seconds(2) }) { ca in
+        try await CAHarness.with(configuration: .init { $0.certificateLifetime = .seconds(2) }) { ca in
             let web = try await ca.enroll("web")
             try await Task.sleep(for: .seconds(3))
             let (refused, _) = try await ca.renew(web)
@@ -268,7 +268,7 @@ import WeftTestSupport
     }
 
     @Test func signingIsRateLimitedPerClient() async throws {
-        try await CAHarness.with(configure: { $0.signRatePerClient = 1 }) { ca in
+        try await CAHarness.with(configuration: .init { $0.signRatePerClient = 1 }) { ca in
             var statuses: [Int] = []
             var retryAfter: String?
             for _ in 0..<4 {

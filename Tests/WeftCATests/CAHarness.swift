@@ -68,10 +68,17 @@ final class CAHarness: Sendable {
         return harness
     }
 
+    /// A change to the test configuration (a value, so call sites keep one
+    /// trailing closure: the test body).
+    struct Change {
+        let apply: (inout CAConfiguration) -> Void
+        init(_ apply: @escaping (inout CAConfiguration) -> Void) { self.apply = apply }
+    }
+
     static func with(
-        configure: (inout CAConfiguration) -> Void = { _ in }, _ body: (CAHarness) async throws -> Void
+        configuration change: Change = Change { _ in }, _ body: (CAHarness) async throws -> Void
     ) async throws {
-        let ca = try await start(configure: configure)
+        let ca = try await start(configure: change.apply)
         do {
             try await body(ca)
         } catch {

@@ -34,7 +34,7 @@ import WeftTestSupport
             Issue.record("schemathesis is not installed; run scripts/install-deps (or set WEFT_SCHEMATHESIS)")
             return
         }
-        try await CAHarness.with(configure: { $0.signRatePerClient = 10_000 }) { ca in
+        try await CAHarness.with(configuration: .init { $0.signRatePerClient = 10_000 }) { ca in
             // Something to find, so generated calls reach more than 404s.
             // (No client certificate for schemathesis: its stateful phase may
             // revoke it and retire its root, as an operator may.)

@@ -166,10 +166,12 @@ import WeftTestSupport
     }
 
     @Test(.timeLimit(.minutes(3))) func aRootRotatesWithoutAFailedHandshake() async throws {
-        try await CAHarness.with(configure: {
-            $0.certificateLifetime = .seconds(8)
-            $0.rootPropagation = .seconds(1)
-        }) { ca in
+        try await CAHarness.with(
+            configuration: .init {
+                $0.certificateLifetime = .seconds(8)
+                $0.rootPropagation = .seconds(1)
+            }
+        ) { ca in
             let api = try MeshEndpoint(try await ca.enroll("api"), role: .server, roots: try await Self.bundleRoots(ca))
             let web = try MeshEndpoint(try await ca.enroll("web"), role: .client, roots: try await Self.bundleRoots(ca))
             let firstLeavesExpire = Date().addingTimeInterval(8)
