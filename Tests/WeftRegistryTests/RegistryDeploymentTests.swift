@@ -16,7 +16,7 @@ import WeftTestSupport
 
         let section =
             try #require(compose.components(separatedBy: "\n  registry:\n").dropFirst().first)
-            .components(separatedBy: "\n\nvolumes:").first ?? ""
+            .components(separatedBy: "\n\n").first ?? ""
         #expect(section.contains(#"command: ["weft-registry"]"#))
         #expect(dockerfile.contains("--product weft-registry"))
         #expect(dockerfile.contains("/out/"))
