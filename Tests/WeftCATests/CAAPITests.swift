@@ -47,6 +47,28 @@ import WeftTestSupport
         }
     }
 
+    @Test func workloadsRacingForATokenCannotOverspendIt() async throws {
+        try await CAHarness.with { ca in
+            let identity = CAHarness.identity("batch")
+            let (secret, id) = try await ca.joinToken(for: identity, maxUses: 3)
+            let bodies = try (0..<8).map { index in
+                try CAHarness.signingBody(csr: try ca.scratch.csr("racer\(index)", uris: [identity]), token: secret)
+            }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for body in bodies {
+                    group.addTask { try await ca.call("POST", "/v1/certificates/sign", body: body, token: nil).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 3, "\(statuses)")
+            #expect(statuses.filter { $0 == 401 }.count == 5, "\(statuses)")
+            let token = try await ca.call("GET", "/v1/join-tokens/\(id)")
+            #expect(token.json["uses"] as? Int == 3)
+            let ledger = try await ca.call("GET", "/v1/certificates?identity=\(identity)")
+            #expect((ledger.json["items"] as? [Any])?.count == 3)
+        }
+    }
+
     @Test func issuedChainsVerifyWithTheOpenSSLToolAndAreRecorded() async throws {
         try await CAHarness.with { ca in
             let web = try await ca.enroll("web")
