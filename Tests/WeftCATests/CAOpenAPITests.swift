@@ -45,10 +45,15 @@ import WeftTestSupport
             // One worker: schemathesis's coverage phase, run from two threads,
             // once tripped CPython 3.11's "AST constructor recursion depth
             // mismatch" (an error inside the tool, not a finding).
+            // In a directory of its own: schemathesis keeps a cache where it runs.
+            let workDirectory = NSTemporaryDirectory() + "/weft-schemathesis-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: workDirectory) }
             let run = try ChildProcess(
-                st,
+                "/usr/bin/env",
                 [
-                    "run", document, "--url", "https://localhost:\(ca.port)", "--tls-verify", ca.bundleFile,
+                    "-C", workDirectory, st, "run", document, "--url", "https://localhost:\(ca.port)", "--tls-verify",
+                    ca.bundleFile,
                     "--request-timeout", "30", "--header", "Authorization: Bearer \(CAHarness.adminToken)",
                     "--checks", "not_a_server_error", "--max-examples", "25", "--seed", "1",
                     "--no-color",

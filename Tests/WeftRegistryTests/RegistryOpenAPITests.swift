@@ -50,10 +50,14 @@ import WeftTestSupport
             try await registry.call("GET", "/v1/openapi.json", token: nil).body.write(
                 to: URL(fileURLWithPath: document))
             defer { unlink(document) }
+            // In a directory of its own: schemathesis keeps a cache where it runs.
+            let workDirectory = NSTemporaryDirectory() + "/weft-schemathesis-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: workDirectory) }
             let run = try ChildProcess(
-                st,
+                "/usr/bin/env",
                 [
-                    "run", document, "--url", base, "--request-timeout", "30",
+                    "-C", workDirectory, st, "run", document, "--url", base, "--request-timeout", "30",
                     "--header", "Authorization: Bearer \(RegistryHarness.adminToken)",
                     "--checks", "not_a_server_error", "--max-examples", "25", "--workers", "2", "--seed", "1",
                     "--no-color",
