@@ -1,3 +1,5 @@
+public import Logging
+
 /// One step of a component's schema, applied once.
 public struct PostgresMigration: Sendable {
     public var version: Int
@@ -87,6 +89,36 @@ public struct PostgresMigrator: Sendable {
                 applied.append(migration.version)
             }
             return Outcome(previousVersion: current, currentVersion: max(current, migrations.count), applied: applied)
+        }
+    }
+}
+
+extension PostgresMigrator {
+    /// `migrate`, retrying with backoff while PostgreSQL cannot be reached yet:
+    /// a service started together with its database waits for it rather than
+    /// exiting. Other failures (a newer schema, a failed statement) are thrown.
+    @discardableResult
+    public func migrateWhenReachable(_ pool: PostgresPool, logger: Logger) async throws -> Outcome {
+        var failures = 0
+        let backoff = ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(5))
+        while true {
+            do {
+                let outcome = try await migrate(pool)
+                logger.info(
+                    "schema ready",
+                    metadata: [
+                        "component": "\(component)", "version": "\(outcome.currentVersion)",
+                        "applied": "\(outcome.applied.map(String.init))",
+                    ])
+                return outcome
+            } catch let error as PostgresError where error.isUnavailable {
+                failures += 1
+                let delay = backoff.delay(afterFailures: failures)
+                logger.warning(
+                    "PostgreSQL is not reachable; retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.wholeMilliseconds)"])
+                try await Task.sleep(for: delay)
+            }
         }
     }
 }

@@ -168,13 +168,15 @@ import WeftTestSupport
     @Test(.timeLimit(.minutes(3))) func aRootRotatesWithoutAFailedHandshake() async throws {
         try await CAHarness.with(
             configuration: .init {
-                $0.certificateLifetime = .seconds(8)
-                $0.rootPropagation = .seconds(1)
+                // Long enough for the steps before activation on a loaded CI
+                // machine; the test then waits these leaves out.
+                $0.certificateLifetime = .seconds(60)
+                $0.rootPropagation = .seconds(10)
             }
         ) { ca in
             let api = try MeshEndpoint(try await ca.enroll("api"), role: .server, roots: try await Self.bundleRoots(ca))
             let web = try MeshEndpoint(try await ca.enroll("web"), role: .client, roots: try await Self.bundleRoots(ca))
-            let firstLeavesExpire = Date().addingTimeInterval(20)
+            let firstLeavesExpire = Date().addingTimeInterval(60)
             let server = try await Self.listen(api)
             defer { server.close(promise: nil) }
             let port = server.localAddress!.port!
@@ -215,7 +217,7 @@ import WeftTestSupport
             try await step("publish")
 
             // 3. Switch issuance; renewals now come from generation 2, one side first.
-            try await Task.sleep(for: .seconds(4.2))
+            try await Task.sleep(for: .seconds(10.2))
             let activated = try await ca.call("POST", "/v1/roots/2/activate")
             #expect(activated.status == 200 && activated.json["state"] as? String == "active", "\(activated.text)")
             let (apiRenewal, apiRenewed) = try await ca.renew(api.workload)
@@ -235,7 +237,7 @@ import WeftTestSupport
             // Meanwhile proxies renew at about half-life, as they do, so generation
             // 2 leaves stay fresh while generation 1 leaves run out.
             repeat {
-                try await Task.sleep(for: .seconds(min(5, max(0.1, firstLeavesExpire.timeIntervalSinceNow + 1))))
+                try await Task.sleep(for: .seconds(min(15, max(0.1, firstLeavesExpire.timeIntervalSinceNow + 1))))
                 for endpoint in [api, web] {
                     let (renewal, renewed) = try await ca.renew(endpoint.workload)
                     #expect(renewal.status == 200, "\(renewal.text)")

@@ -79,7 +79,7 @@ public struct CAServer: Sendable {
         poolConfiguration.maximumConnections = configuration.maximumDatabaseConnections
         let pool = PostgresPool(poolConfiguration)
         do {
-            try await migrate(pool)
+            try await CASchema.migrator.migrateWhenReachable(pool, logger: logger)
             let store = CAStore(pool: pool)
             try await store.adopt(authorityStore.authorities)
             let authorities = try CAAuthorities(
@@ -91,26 +91,6 @@ public struct CAServer: Sendable {
             throw error
         }
         await pool.shutdown()
-    }
-
-    /// Applies the schema, retrying while PostgreSQL is not reachable yet.
-    private func migrate(_ pool: PostgresPool) async throws {
-        var failures = 0
-        let backoff = ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(5))
-        while true {
-            do {
-                let outcome = try await CASchema.migrator.migrate(pool)
-                logger.info("schema ready", metadata: ["version": "\(outcome.currentVersion)"])
-                return
-            } catch let error as PostgresError where error.isUnavailable {
-                failures += 1
-                let delay = backoff.delay(afterFailures: failures)
-                logger.warning(
-                    "PostgreSQL is not reachable; retrying",
-                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.wholeMilliseconds)"])
-                try await Task.sleep(for: delay)
-            }
-        }
     }
 
     private func serve(

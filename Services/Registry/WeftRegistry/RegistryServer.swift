@@ -56,38 +56,13 @@ public struct RegistryServer: Sendable {
         poolConfiguration.maximumConnections = configuration.maximumDatabaseConnections
         let pool = PostgresPool(poolConfiguration)
         do {
-            try await migrate(pool)
+            try await RegistrySchema.migrator.migrateWhenReachable(pool, logger: logger)
             try await serve(pool, handleSignals: handleSignals, onListening: onListening)
         } catch {
             await pool.shutdown()
             throw error
         }
         await pool.shutdown()
-    }
-
-    /// Applies the schema, retrying while PostgreSQL is not reachable yet (a
-    /// registry started together with its database waits rather than exiting).
-    private func migrate(_ pool: PostgresPool) async throws {
-        var failures = 0
-        let backoff = ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(5))
-        while true {
-            do {
-                let outcome = try await RegistrySchema.migrator.migrate(pool)
-                logger.info(
-                    "schema ready",
-                    metadata: [
-                        "version": "\(outcome.currentVersion)", "applied": "\(outcome.applied.map(String.init))",
-                    ])
-                return
-            } catch let error as PostgresError where error.isUnavailable {
-                failures += 1
-                let delay = backoff.delay(afterFailures: failures)
-                logger.warning(
-                    "PostgreSQL is not reachable; retrying",
-                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.wholeMilliseconds)"])
-                try await Task.sleep(for: delay)
-            }
-        }
     }
 
     private func serve(
