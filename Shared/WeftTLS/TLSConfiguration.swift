@@ -34,6 +34,11 @@ public struct TLSConfiguration: Sendable {
     /// always). Only for a server that checks validity itself and answers with a
     /// precise error instead of a bare TLS alert: the CA's renewal endpoint.
     public var checkPeerValidityPeriod = true
+    /// When true, a trust root may be an intermediate: the peer's chain is
+    /// accepted once it reaches one of `trustRoots`, self-signed or not. A CA
+    /// under an operator's root trusts only its own intermediates this way, not
+    /// everything else that root signed.
+    public var trustRootsMayBeIntermediates = false
 
     public init(
         role: Role, certificateChain: [Certificate] = [], privateKey: PrivateKey? = nil, trustRoots: [Certificate] = [],

@@ -90,9 +90,12 @@ public final class TLSContext: @unchecked Sendable {
             for root in configuration.trustRoots where X509_STORE_add_cert(store, root.pointer) != 1 {
                 throw TLSError.fromQueue(.invalidInput, "adding a trust root")
             }
-            if !configuration.checkPeerValidityPeriod {
+            var flags: Int32 = 0
+            if !configuration.checkPeerValidityPeriod { flags |= X509_V_FLAG_NO_CHECK_TIME }
+            if configuration.trustRootsMayBeIntermediates { flags |= X509_V_FLAG_PARTIAL_CHAIN }
+            if flags != 0 {
                 guard let parameters = SSL_CTX_get0_param(pointer),
-                    X509_VERIFY_PARAM_set_flags(parameters, UInt(X509_V_FLAG_NO_CHECK_TIME)) == 1
+                    X509_VERIFY_PARAM_set_flags(parameters, UInt(flags)) == 1
                 else {
                     throw TLSError.fromQueue(.internalFailure, "setting verification flags")
                 }

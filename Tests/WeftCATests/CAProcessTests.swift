@@ -56,13 +56,27 @@ import WeftTestSupport
         }
 
         func curl(_ port: Int, _ path: String, token: String? = nil) async throws -> String {
+            try await curlWithStatus(port, path, token: token).output
+        }
+
+        /// curl's exit code and output (body, or its error).
+        func curlWithStatus(
+            _ port: Int, _ path: String, token: String? = nil, body: String? = nil, client: (String, String)? = nil
+        ) async throws -> (status: Int32, output: String) {
             var arguments = [
                 "-sS", "--cacert", dataDirectory + "/trust-bundle.pem", "https://localhost:\(port)\(path)",
             ]
             if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+            if let body {
+                arguments += [
+                    "-H", "Content-Type: application/json", "--data-binary",
+                    "@" + (try scratch.write("body-\(UUID().uuidString)", body)),
+                ]
+            }
+            if let client { arguments += ["--cert", client.0, "--key", client.1] }
             let curl = try ChildProcess("/usr/bin/curl", arguments)
-            _ = await curl.exited()
-            return curl.output
+            let status = (await curl.exited() >> 8) & 0xff
+            return (status, curl.output)
         }
     }
 
@@ -178,6 +192,52 @@ import WeftTestSupport
         #expect(anchors == (try String(contentsOfFile: rootCertificate, encoding: .utf8)))
         let bundle = try await setup.curl(started, "/v1/bundle")
         #expect(bundle.contains(#""version":"#), "\(bundle)")
+
+        // A workload's certificate comes from the CA's intermediate, chains to the
+        // operator's root, and renews over mutual TLS.
+        let identity = "spiffe://weft.local/ns/shop/sa/web"
+        let created = try await setup.curlWithStatus(
+            started, "/v1/join-tokens", token: "process-test-admin-token-0123",
+            body: #"{"identity":"\#(identity)"}"#)
+        let secret = try #require(
+            created.output.firstMatch(of: /"secret":"(wjt_[A-Za-z0-9_-]+)"/)?.1, "\(created.output)")
+        let csr = try setup.scratch.csr("web", uris: [identity])
+        let signed = try await setup.curlWithStatus(
+            started, "/v1/certificates/sign", body: try CAHarness.signingBody(csr: csr, token: String(secret)))
+        let chain = try #require(
+            (try JSONSerialization.jsonObject(with: Data(signed.output.utf8)) as? [String: Any])?["chain"] as? String,
+            "\(signed.output)")
+        let chainFile = try setup.scratch.write("web-chain.pem", chain)
+        let verified = try setup.scratch.openssl([
+            "verify", "-CAfile", rootCertificate, "-untrusted", chainFile, chainFile,
+        ])
+        #expect(verified.status == 0, "\(verified.output)")
+        let renewal = try await setup.curlWithStatus(
+            started, "/v1/certificates/sign", body: try CAHarness.signingBody(csr: csr),
+            client: (chainFile, setup.scratch.file("web-key.pem")))
+        #expect(renewal.status == 0 && renewal.output.contains(#""chain":"#), "\(renewal.output)")
+
+        // Something else the operator's root signed, naming the same identity, is
+        // not the CA's to renew: the handshake refuses it (the CA trusts its own
+        // intermediates for client certificates, not the whole root).
+        let otherKey = setup.scratch.file("other-key.pem")
+        let otherRequest = setup.scratch.file("other.csr")
+        let otherCertificate = setup.scratch.file("other.pem")
+        _ = try setup.scratch.openssl([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", otherKey,
+            "-out", otherRequest, "-subj", "/CN=elsewhere",
+        ])
+        let extensions = try setup.scratch.write(
+            "other.ext", "subjectAltName=URI:\(identity)\nextendedKeyUsage=clientAuth,serverAuth\n")
+        let issued = try setup.scratch.openssl([
+            "x509", "-req", "-in", otherRequest, "-CA", rootCertificate, "-CAkey", rootKey, "-CAcreateserial",
+            "-days", "1", "-extfile", extensions, "-out", otherCertificate,
+        ])
+        #expect(issued.status == 0, "\(issued.output)")
+        let outsider = try await setup.curlWithStatus(
+            started, "/v1/certificates/sign", body: try CAHarness.signingBody(csr: csr),
+            client: (otherCertificate, otherKey))
+        #expect(outsider.status != 0 && !outsider.output.contains(#""chain":"#), "\(outsider.output)")
         _ = await process.stopped()
 
         // The same database with a different data directory: refused, nothing changed.

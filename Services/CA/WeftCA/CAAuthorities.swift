@@ -37,6 +37,7 @@ final class CAAuthorities: Sendable {
     let configuration: CAConfiguration
     let contexts: TLSContextProvider
     private let current: Mutex<Current>
+    private let applying = Mutex(())
 
     /// The identity the CA's serving certificate carries.
     static func ownIdentity(trustDomain: String) -> String {
@@ -84,9 +85,19 @@ final class CAAuthorities: Sendable {
     /// directory created it), re-encodes the bundle, and renews the serving
     /// certificate when the active generation changed or it is past half-life.
     /// Returns whether the bundle changed.
+    ///
+    /// Applies run one at a time, and a snapshot older than the one applied is
+    /// ignored: a handler reloading after its own write and the synchronizer's
+    /// slower load can finish in either order, and the older one must not undo
+    /// the newer (a revocation would briefly vanish, and its certificate renew).
     @discardableResult
     func apply(_ snapshot: CASnapshot, logger: Logger) throws -> Bool {
+        try applying.withLock { _ in try applyInOrder(snapshot, logger: logger) }
+    }
+
+    private func applyInOrder(_ snapshot: CASnapshot, logger: Logger) throws -> Bool {
         let (old, store, serving) = current.withLock { ($0.snapshot, $0.store, $0.serving) }
+        guard snapshot.bundleVersion >= old.bundleVersion else { return false }
         var authorities = store
         let loaded = Set(store.authorities.map(\.generation))
         if snapshot.roots.contains(where: { !loaded.contains($0.generation) }) {
@@ -135,10 +146,11 @@ final class CAAuthorities: Sendable {
     func writeBundleFile(_ snapshot: CASnapshot? = nil, logger: Logger) {
         let anchors = (snapshot ?? self.snapshot).trustedAnchorPEMs.joined()
         let path = configuration.dataDirectory + "/trust-bundle.pem"
-        let scratch = path + ".new"
+        let scratch = path + ".new-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try Data(anchors.utf8).write(to: URL(fileURLWithPath: scratch))
             guard rename(scratch, path) == 0 else {
+                unlink(scratch)
                 throw CAError(.internalFailure, "rename: \(String(cString: strerror(errno)))")
             }
         } catch {
@@ -176,16 +188,24 @@ final class CAAuthorities: Sendable {
     }
 
     /// The listener's TLS: our serving chain; client certificates asked for but
-    /// optional (join-token and admin calls come without one), verified against
-    /// the bundle's anchors when presented. Validity periods are checked by the
-    /// signing endpoint itself, so an expired certificate gets a problem
-    /// document naming its expiry rather than a bare alert.
+    /// optional (join-token and admin calls come without one), and when
+    /// presented they must chain to one of this CA's own non-retired authority
+    /// certificates — not merely to the bundle's anchor, which under an
+    /// operator's root also vouches for whatever else that root signed. Validity
+    /// periods are checked by the signing endpoint itself, so an expired
+    /// certificate gets a problem document naming its expiry rather than a bare
+    /// alert.
     static func context(_ serving: Serving, _ snapshot: CASnapshot) throws -> TLSContext {
+        var seen = Set<String>()
+        let authorities = snapshot.roots.filter { $0.state != .retired }.map(\.authorityPEM).filter {
+            seen.insert($0).inserted
+        }
         var configuration = TLSConfiguration(
             role: .server, certificateChain: serving.chain, privateKey: serving.key,
-            trustRoots: try snapshot.trustedAnchorPEMs.map { try Certificate(pem: $0) },
+            trustRoots: try authorities.map { try Certificate(pem: $0) },
             requirePeerCertificate: false, applicationProtocols: ["http/1.1"])
         configuration.checkPeerValidityPeriod = false
+        configuration.trustRootsMayBeIntermediates = true
         return try TLSContext(configuration)
     }
 
