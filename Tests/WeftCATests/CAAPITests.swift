@@ -171,6 +171,11 @@ import WeftTestSupport
             let foreign = try await ca.call(
                 "POST", "/v1/join-tokens", body: #"{"identity":"spiffe://elsewhere.test/ns/shop/sa/x"}"#)
             #expect(foreign.status == 400 && foreign.text.contains("trust domain"))
+            // Nor one for the CA's own identity, which its serving certificate carries.
+            let own = try await ca.call(
+                "POST", "/v1/join-tokens",
+                body: #"{"identity":"\#(CAHarness.identity("weft-ca", namespace: "weft-system"))"}"#)
+            #expect(own.status == 400 && own.text.contains("the CA's own identity"), "\(own.text)")
         }
     }
 

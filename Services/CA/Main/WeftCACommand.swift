@@ -108,35 +108,32 @@ struct WeftCACommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        // An empty variable counts as unset (compose files often pass `${VAR:-}`).
-        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
-        func setting(_ flag: String?, _ variable: String) -> String? { flag ?? environment[variable] }
-
-        let levelText = setting(logLevel, "WEFT_LOG_LEVEL") ?? "info"
-        guard let level = Logger.Level(rawValue: levelText) else {
-            throw ValidationError(
-                "--log-level: unknown level \(levelText); expected trace, debug, info, notice, warning, error or critical"
-            )
-        }
+        let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
+        func setting(_ flag: String?, _ variable: String) -> String? { settings.value(flag, variable) }
+        let level: Logger.Level
         let address: ListenAddress
+        let lifetime: WeftDuration?
+        let propagation: WeftDuration?
+        let rate: Int?
+        let connections: Int?
         do {
-            address = try ListenAddress(validating: setting(listen, "WEFT_LISTEN") ?? "127.0.0.1:8600")
+            level = try settings.logLevel(logLevel)
+            address = try settings.listen(listen, default: "127.0.0.1:8600")
+            lifetime = try settings.duration(
+                certificateLifetime, "WEFT_CERTIFICATE_LIFETIME", "--certificate-lifetime",
+                .seconds(300)...WeftDuration.seconds(30 * 86_400))
+            propagation = try settings.duration(
+                rootPropagation, "WEFT_ROOT_PROPAGATION", "--root-propagation",
+                .seconds(0)...WeftDuration.seconds(7 * 86_400))
+            rate = try settings.integer(signRate, "WEFT_SIGN_RATE", "--sign-rate", 1...1_000_000)
+            connections = try settings.integer(dbConnections, "WEFT_DB_CONNECTIONS", "--db-connections", 2...200)
         } catch {
-            throw ValidationError("--listen: \(error.reason)")
+            throw ValidationError(error.description)
         }
         let domain = setting(trustDomain, "WEFT_TRUST_DOMAIN") ?? "weft.local"
         if let problem = SPIFFEID.trustDomainProblem(domain) {
             throw ValidationError("--trust-domain: \(problem)")
         }
-        let lifetime = try Self.duration(
-            setting(certificateLifetime, "WEFT_CERTIFICATE_LIFETIME"), "--certificate-lifetime",
-            .seconds(300)...WeftDuration.seconds(30 * 86_400))
-        let propagation = try Self.duration(
-            setting(rootPropagation, "WEFT_ROOT_PROPAGATION"), "--root-propagation",
-            .seconds(0)...WeftDuration.seconds(7 * 86_400))
-        let rate = try Self.integer(setting(signRate.map(String.init), "WEFT_SIGN_RATE"), "--sign-rate", 1...1_000_000)
-        let connections = try Self.integer(
-            setting(dbConnections.map(String.init), "WEFT_DB_CONNECTIONS"), "--db-connections", 2...200)
         let names = setting(serverNames, "WEFT_SERVER_NAMES")?.split(separator: ",").map {
             String($0).trimmingCharacters(in: .whitespaces)
         }
@@ -145,11 +142,7 @@ struct WeftCACommand: AsyncParsableCommand {
         }
         let directory = setting(dataDir, "WEFT_DATA_DIR") ?? ".weft/ca"
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServiceSettings.bootstrapLogging(level: level)
         let logger = Logger(label: "weft-ca")
 
         do {
@@ -162,7 +155,7 @@ struct WeftCACommand: AsyncParsableCommand {
         let token: String
         do {
             token = try AdminToken.resolve(
-                file: setting(adminTokenFile, "WEFT_ADMIN_TOKEN_FILE"), value: environment["WEFT_ADMIN_TOKEN"],
+                file: setting(adminTokenFile, "WEFT_ADMIN_TOKEN_FILE"), value: settings.environment["WEFT_ADMIN_TOKEN"],
                 generatedPath: directory + "/admin-token", logger: logger)
         } catch {
             throw ValidationError(error.description)
@@ -205,28 +198,6 @@ struct WeftCACommand: AsyncParsableCommand {
         } catch let error as CAError {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(78)  // EX_CONFIG: the data directory or database needs the operator
-        }
-    }
-
-    static func integer(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw ValidationError(
-                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound); got \(text)")
-        }
-        return value
-    }
-
-    static func duration(_ text: String?, _ name: String, _ range: ClosedRange<WeftDuration>) throws -> WeftDuration? {
-        guard let text else { return nil }
-        do {
-            let value = try WeftDuration(validating: text)
-            guard range.contains(value) else {
-                throw ValidationError("\(name) must be from \(range.lowerBound) to \(range.upperBound); got \(text)")
-            }
-            return value
-        } catch let error as ProtocolError {
-            throw ValidationError("\(name): \(error.reason)")
         }
     }
 }

@@ -226,6 +226,10 @@ struct CAAPI: HTTPResponder {
                 throw ProtocolError(
                     field: "identity", "must be in this CA's trust domain \(configuration.trustDomain)")
             }
+            guard tokenRequest.identity.description != CAAuthorities.ownIdentity(trustDomain: configuration.trustDomain)
+            else {
+                throw ProtocolError(field: "identity", "is the CA's own identity; it is never issued to a workload")
+            }
             let secret = try JoinTokenSecret(validating: try SecretDigest.newSecret(prefix: JoinTokenSecret.prefix))
             let id = "jt_" + (try SecretDigest.newSecret(prefix: "", byteCount: 9))
             let token = try await store.createToken(

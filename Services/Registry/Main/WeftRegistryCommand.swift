@@ -54,36 +54,24 @@ struct WeftRegistryCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        // An empty variable counts as unset (compose files often pass `${VAR:-}`).
-        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
-        func setting(_ flag: String?, _ variable: String) -> String? { flag ?? environment[variable] }
-
-        let levelText = setting(logLevel, "WEFT_LOG_LEVEL") ?? "info"
-        guard let level = Logger.Level(rawValue: levelText) else {
-            throw ValidationError(
-                "--log-level: unknown level \(levelText); expected trace, debug, info, notice, warning, error or critical"
-            )
-        }
+        let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
+        let level: Logger.Level
         let address: ListenAddress
+        let grace: Int
+        let connections: Int
         do {
-            address = try ListenAddress(validating: setting(listen, "WEFT_LISTEN") ?? "127.0.0.1:8500")
+            level = try settings.logLevel(logLevel)
+            address = try settings.listen(listen, default: "127.0.0.1:8500")
+            grace =
+                try settings.integer(deregisterAfter, "WEFT_DEREGISTER_AFTER", "--deregister-after", 1...86_400) ?? 120
+            connections = try settings.integer(dbConnections, "WEFT_DB_CONNECTIONS", "--db-connections", 2...200) ?? 10
         } catch {
-            throw ValidationError("--listen: \(error.reason)")
+            throw ValidationError(error.description)
         }
-        let grace =
-            try Self.integer(
-                setting(deregisterAfter.map(String.init), "WEFT_DEREGISTER_AFTER"), "--deregister-after", 1...86_400)
-            ?? 120
-        let connections =
-            try Self.integer(
-                setting(dbConnections.map(String.init), "WEFT_DB_CONNECTIONS"), "--db-connections", 2...200) ?? 10
-
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServiceSettings.bootstrapLogging(level: level)
         let logger = Logger(label: "weft-registry")
+        let environment = settings.environment
+        func setting(_ flag: String?, _ variable: String) -> String? { settings.value(flag, variable) }
 
         var configuration = RegistryConfiguration(adminToken: try adminToken(environment, logger: logger))
         configuration.databaseURL = setting(databaseURL, "WEFT_DATABASE_URL") ?? configuration.databaseURL
@@ -92,15 +80,6 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         configuration.deregisterAfter = .seconds(grace)
         configuration.maximumDatabaseConnections = connections
         try await RegistryServer(configuration: configuration, logger: logger).run()
-    }
-
-    static func integer(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw ValidationError(
-                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound); got \(text)")
-        }
-        return value
     }
 
     /// The admin token: from the file, else the variable, else one generated into
