@@ -17,34 +17,17 @@ seconds=${2:-10}
 watchers=${3:-1000}
 rounds=${4:-20}
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$pg_bin/initdb" ] || { echo "needs PostgreSQL's server binaries (scripts/install-deps)" >&2; exit 2; }
+. Benchmarks/lib.sh
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 
 swift build -c release --product weft-registry >/dev/null
 swift build -c release --product weft-registry-bench >/dev/null
 
-work=$(mktemp -d)
-run_as=()
-if [ "$(id -u)" -eq 0 ]; then chown postgres "$work"; run_as=(runuser -u postgres --); fi
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "${run_as[@]}" "$pg_bin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-pg_port=$(free_port)
-"${run_as[@]}" "$pg_bin/initdb" -D "$work/data" -U weft --auth=trust --no-instructions >/dev/null
-"${run_as[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w \
-    -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+start_postgres -c max_connections=200
 
 registry_port=$(free_port)
 token=bench-admin-token-0123456789
-WEFT_ADMIN_TOKEN=$token .build/release/weft-registry --database-url "postgresql://weft@127.0.0.1:$pg_port/postgres" \
+WEFT_ADMIN_TOKEN=$token .build/release/weft-registry --database-url "$database_url" \
     --listen 127.0.0.1:"$registry_port" --log-level "${WEFT_BENCH_LOG_LEVEL:-warning}" & pids+=($!)
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$registry_port/readyz" >/dev/null && break; sleep 0.05; done
 
@@ -55,9 +38,9 @@ value() { echo "$out" | awk -v key="$1" '$1 == key {print $2}'; }
 if [ "$record" = 1 ]; then
     {
         echo
-        echo "## Registry — $(date -u +%Y-%m-%d) — $(uname -m), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+        echo "## Registry — $(date -u +%Y-%m-%d) — $(machine)"
         echo
-        echo "\`Benchmarks/registry.sh $connections $seconds $watchers $rounds\` — release build; registry, PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') (fsync on) and the load generator on the same machine."
+        echo "\`Benchmarks/registry.sh $connections $seconds $watchers $rounds\` — release build; registry, PostgreSQL $(postgres_version) (fsync on) and the load generator on the same machine."
         echo
         echo "| figure | value | goal |"
         echo "| --- | --- | --- |"
