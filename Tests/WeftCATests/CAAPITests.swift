@@ -273,6 +273,14 @@ import WeftTestSupport
             #expect(unknownField.status == 400 && unknownField.text.contains("uses"))
             let generation = try await ca.call("POST", "/v1/roots/0/activate")
             #expect(generation.status == 400)
+            let reasons = [
+                #"{"reason":"line one\nline two"}"#, #"{"reason":""}"#,
+                #"{"reason":""# + String(repeating: "x", count: 201) + #""}"#, #"{"why":"x"}"#, "[]",
+            ]
+            for body in reasons {
+                let badReason = try await ca.call("POST", "/v1/certificates/00ff/revoke", body: body)
+                #expect(badReason.status == 400, "\(body): \(badReason.text)")
+            }
             let missingRoot = try await ca.call("POST", "/v1/roots/7/activate")
             #expect(missingRoot.status == 404)
         }
