@@ -71,7 +71,6 @@ let package = Package(
             dependencies: [
                 "CNghttp2",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/WeftHTTP2",
             swiftSettings: swiftSettings
@@ -86,6 +85,32 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/WeftPostgres",
+            swiftSettings: swiftSettings
+        ),
+
+        // The data-plane core the sidecar and the gateway share: listeners and pipelines,
+        // snapshots, routing, balancing, forwarding, telemetry. Lean on purpose: no
+        // Hummingbird, no PostgreSQL, FoundationEssentials at most (through WeftProtocol).
+        .target(
+            name: "WeftProxy",
+            dependencies: [
+                "WeftHTTP2", "WeftTLS", "WeftProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/WeftProxy",
+            swiftSettings: swiftSettings
+        ),
+
+        // How every service reads its flags and WEFT_* variables, and logs.
+        .target(
+            name: "WeftService",
+            dependencies: [
+                "WeftProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/WeftService",
             swiftSettings: swiftSettings
         ),
 
@@ -108,7 +133,7 @@ let package = Package(
         .target(
             name: "WeftEcho",
             dependencies: [
-                "WeftHTTP2", "WeftTLS",
+                "WeftHTTP2", "WeftProxy", "WeftTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -143,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "weft-registry",
             dependencies: [
-                "WeftAPIServer", "WeftRegistry",
+                "WeftAPIServer", "WeftRegistry", "WeftService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -169,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "weft-ca",
             dependencies: [
-                "WeftAPIServer", "WeftCA", "WeftProtocol", "WeftTLS",
+                "WeftAPIServer", "WeftCA", "WeftProtocol", "WeftService", "WeftTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -216,6 +241,12 @@ let package = Package(
         // test target can share it.
         .target(
             name: "WeftTestSupport",
+            dependencies: [
+                "WeftHTTP2", "WeftTLS",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/WeftTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -242,7 +273,6 @@ let package = Package(
                 "WeftHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/WeftHTTP2Tests",
             swiftSettings: swiftSettings
@@ -257,6 +287,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftEchoTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftProxyTests",
+            dependencies: [
+                "WeftEcho", "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftTLS", "WeftTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/WeftProxyTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

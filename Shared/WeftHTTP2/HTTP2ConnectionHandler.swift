@@ -69,10 +69,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
         context.eventLoop.preconditionInEventLoop()
         guard !peerWentAway else {
-            throw HTTP2Error(.internalFailure, code: -534, reason: "the peer sent GOAWAY; open a new connection")
+            throw HTTP2Error(.refused, code: -534, reason: "the peer sent GOAWAY; open a new connection")
         }
         guard !isShuttingDown else {
-            throw HTTP2Error(.internalFailure, code: -534, reason: "the connection is shutting down")
+            throw HTTP2Error(.refused, code: -534, reason: "the connection is shutting down")
         }
         let id = try session.submitRequest(headers, endStream: endStream)
         let stream = HTTP2Stream(id: id, connection: self)

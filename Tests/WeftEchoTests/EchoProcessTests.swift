@@ -8,7 +8,7 @@ import WeftTestSupport
 /// The weft-echo executable itself: its flags, and a graceful drain on SIGTERM.
 @Suite(.serialized) struct EchoProcessTests {
     static let binary = ChildProcess.builtProduct("weft-echo")
-    typealias Recorder = HTTP2TunnelTests.Recorder
+    typealias Recorder = HTTP2TestClient.Recorder
 
     @Test func documentsEveryFlagAndRefusesBadOnes() throws {
         let help = try ChildProcess.run(Self.binary, ["--help"])
@@ -31,7 +31,7 @@ import WeftTestSupport
 
     /// Starts weft-echo on a free port and connects an HTTP/2 client to it.
     static func start(drainTimeout: Int) throws -> (ChildProcess, Int) {
-        let port = try HTTP2TunnelTests.freePort()
+        let port = try HTTP2TestClient.freePort()
         let echo = try ChildProcess(
             binary, ["--listen", "127.0.0.1:\(port)", "--threads", "1", "--drain-timeout", String(drainTimeout)])
         #expect(echo.waitForOutput("listening"), "\(echo.output)")
@@ -40,7 +40,7 @@ import WeftTestSupport
 
     /// Opens a streamed echo and sends its first bytes; returns once they came back.
     static func openStream(port: Int) throws -> (any Channel, Recorder, NIOLoopBound<HTTP2Stream>) {
-        let (channel, client) = try HTTP2TunnelTests.connectClient(port: port)
+        let (channel, client) = try HTTP2TestClient.connect(port: port)
         let headers = [
             HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", "echo"),
             HTTP2Header(":path", "/drain"), HTTP2Header("x-echo-stream", "1"),
@@ -51,7 +51,7 @@ import WeftTestSupport
             stream.write(ByteBuffer(string: "first "))
             return (recorder, NIOLoopBound(stream, eventLoop: channel.eventLoop))
         }.wait()
-        HTTP2TunnelTests.eventually { recorder.seen.withLockedValue { $0.body.count } == 6 }
+        Command.eventually { recorder.seen.withLockedValue { $0.body.count } == 6 }
         return (channel, recorder, stream)
     }
 
@@ -64,11 +64,11 @@ import WeftTestSupport
         echo.signal(SIGTERM)
         #expect(echo.waitForOutput("draining 1 connection"), "\(echo.output)")
         // The listener is closed: a new connection is refused.
-        HTTP2TunnelTests.eventually {
-            (try? ClientBootstrap(group: HTTP2TunnelTests.group).connect(host: "127.0.0.1", port: port).wait()) == nil
+        Command.eventually {
+            (try? ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait()) == nil
         }
         #expect(throws: (any Error).self) {
-            try ClientBootstrap(group: HTTP2TunnelTests.group).connect(host: "127.0.0.1", port: port).wait()
+            try ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait()
         }
         // The stream that was in flight still completes.
         try channel.eventLoop.submit { stream.value.write(ByteBuffer(string: "second"), endStream: true) }.wait()

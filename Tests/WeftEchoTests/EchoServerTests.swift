@@ -4,46 +4,16 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftTLS
+import WeftTestSupport
 
 /// weft-echo against real clients: curl, h2load, and certificates made by the
 /// openssl tool.
 @Suite(.serialized) struct EchoServerTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
-    struct Scratch {
-        let path = NSTemporaryDirectory() + "/weft-echo-" + UUID().uuidString
-        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-        func file(_ name: String) -> String { path + "/" + name }
-        func cleanup() { try? FileManager.default.removeItem(atPath: path) }
-    }
 
-    /// Runs a command; returns its exit status and standard output (stderr apart).
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> (
-        status: Int32, output: String, errors: String
-    ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
 
-    static func curl(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try run("/usr/bin/curl", ["--silent", "--show-error", "--max-time", "20"] + arguments)
-    }
 
-    static func report(_ json: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-    }
 
     static func withServer<T>(_ configuration: EchoServer.Configuration = .init(port: 0), _ body: (Int) throws -> T)
         throws -> T
@@ -55,20 +25,20 @@ import WeftTLS
 
     @Test func servesH2cAndHTTP1OnOnePort() throws {
         try Self.withServer { port in
-            let h2 = try Self.curl([
+            let h2 = try Command.curl([
                 "--http2-prior-knowledge", "-d", "x=1", "-H", "x-firmware-version: 2.1.0",
                 "http://127.0.0.1:\(port)/hello?q=1",
             ])
             #expect(h2.status == 0, "\(h2.errors)")
-            let report = try Self.report(h2.output)
+            let report = try Command.object(h2.output)
             #expect(report["protocol"] as? String == "h2")
             #expect(report["method"] as? String == "POST")
             #expect(report["path"] as? String == "/hello?q=1")
             #expect(report["body"] as? String == "x=1")
             #expect((report["headers"] as? [[String]])?.contains(["x-firmware-version", "2.1.0"]) == true)
 
-            let h1 = try Self.curl(["--http1.1", "http://127.0.0.1:\(port)/h1"])
-            #expect(try Self.report(h1.output)["protocol"] as? String == "http/1.1")
+            let h1 = try Command.curl(["--http1.1", "http://127.0.0.1:\(port)/h1"])
+            #expect(try Command.object(h1.output)["protocol"] as? String == "http/1.1")
         }
     }
 
@@ -81,7 +51,7 @@ import WeftTLS
         try Data(bytes).write(to: URL(fileURLWithPath: scratch.file("in.bin")))
         try Self.withServer { port in
             for (flag, name) in [("--http2-prior-knowledge", "h2.bin"), ("--http1.1", "h1.bin")] {
-                let result = try Self.curl([
+                let result = try Command.curl([
                     flag, "-H", "x-echo-stream: 1", "--data-binary", "@" + scratch.file("in.bin"), "-o",
                     scratch.file(name),
                     "http://127.0.0.1:\(port)/stream",
@@ -91,7 +61,7 @@ import WeftTLS
             }
             // Report mode refuses bodies past 1 MiB, on both protocols.
             for flag in ["--http2-prior-knowledge", "--http1.1"] {
-                let result = try Self.curl([
+                let result = try Command.curl([
                     flag, "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + scratch.file("in.bin"),
                     "http://127.0.0.1:\(port)/report",
                 ])
@@ -102,7 +72,7 @@ import WeftTLS
 
     @Test func survivesH2loadWithManyConcurrentStreams() throws {
         try Self.withServer { port in
-            let result = try Self.run(
+            let result = try Command.run(
                 "/usr/bin/h2load", ["-n", "2000", "-c", "4", "-m", "20", "http://127.0.0.1:\(port)/load"])
             #expect(result.output.contains("2000 succeeded, 0 failed, 0 errored"), "\(result.output)")
         }
@@ -112,7 +82,7 @@ import WeftTLS
     static func serverCertificate(in scratch: Scratch) throws -> (certificate: String, key: String) {
         let certificate = scratch.file("server.pem")
         let key = scratch.file("server.key")
-        let made = try run(
+        let made = try Command.run(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
@@ -140,13 +110,13 @@ import WeftTLS
         let configuration = EchoServer.Configuration(
             port: 0, tls: try Self.tlsConfiguration(certificate: certificate, key: key))
         try Self.withServer(configuration) { port in
-            let h2 = try Self.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
+            let h2 = try Command.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
             #expect(h2.status == 0, "\(h2.errors)")
-            #expect(try Self.report(h2.output)["protocol"] as? String == "h2")
-            let h1 = try Self.curl(["--http1.1", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
-            #expect(try Self.report(h1.output)["protocol"] as? String == "http/1.1")
+            #expect(try Command.object(h2.output)["protocol"] as? String == "h2")
+            let h1 = try Command.curl(["--http1.1", "--cacert", certificate, "https://127.0.0.1:\(port)/tls"])
+            #expect(try Command.object(h1.output)["protocol"] as? String == "http/1.1")
             // A client that does not trust the server's certificate stops.
-            #expect(try Self.curl(["--http2", "https://127.0.0.1:\(port)/tls"]).status != 0)
+            #expect(try Command.curl(["--http2", "https://127.0.0.1:\(port)/tls"]).status != 0)
         }
     }
 
@@ -166,14 +136,14 @@ import WeftTLS
         let configuration = EchoServer.Configuration(
             port: 0, tls: try Self.tlsConfiguration(certificate: certificate, key: key, clientCA: [root.certificate]))
         try Self.withServer(configuration) { port in
-            let authenticated = try Self.curl([
+            let authenticated = try Command.curl([
                 "--http2", "--cacert", certificate, "--cert", scratch.file("client.pem"), "--key",
                 scratch.file("client.key"),
                 "https://127.0.0.1:\(port)/whoami",
             ])
             #expect(authenticated.status == 0, "\(authenticated.errors)")
-            #expect(try Self.report(authenticated.output)["peer_identity"] as? String == identity)
-            let anonymous = try Self.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/whoami"])
+            #expect(try Command.object(authenticated.output)["peer_identity"] as? String == identity)
+            let anonymous = try Command.curl(["--http2", "--cacert", certificate, "https://127.0.0.1:\(port)/whoami"])
             #expect(anonymous.status != 0)
             #expect(!anonymous.output.contains("whoami"))
         }
@@ -190,17 +160,17 @@ extension EchoServerTests {
         try body.write(toFile: scratch.file("body"), atomically: true, encoding: .utf8)
         try Self.withServer { port in
             let header = "a\"b\\c\td"
-            let result = try Self.curl([
+            let result = try Command.curl([
                 "--http2-prior-knowledge", "-H", "x-odd: \(header)", "--data-binary", "@" + scratch.file("body"),
                 "http://127.0.0.1:\(port)/odd",
             ])
-            let report = try Self.report(result.output)
+            let report = try Command.object(result.output)
             #expect((report["headers"] as? [[String]])?.contains(["x-odd", header]) == true)
             #expect(report["body"] as? String == body)
-            let empty = try Self.curl([
+            let empty = try Command.curl([
                 "--http2-prior-knowledge", "--data-binary", "@/dev/null", "http://127.0.0.1:\(port)/empty",
             ])
-            #expect(try Self.report(empty.output)["body_bytes"] as? Int == 0)
+            #expect(try Command.object(empty.output)["body_bytes"] as? Int == 0)
         }
     }
 }

@@ -6,86 +6,16 @@ import WeftEcho
 import WeftHTTP2
 import WeftTLS
 import WeftTestSupport
+import WeftTestSupport
 
 /// The client side of HTTP2ConnectionHandler against real servers: nghttpd (the
 /// nghttp2 project's reference server) and weft-echo.
 @Suite(.serialized) struct HTTP2ClientTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    struct Response: Sendable {
-        var headers: [HTTP2Header] = []
-        var trailers: [HTTP2Header] = []
-        var body: [UInt8] = []
-        var closedWith: HTTP2ErrorCode = .noError
-        var status: String? { headers[first: ":status"] }
-    }
 
-    /// Collects one response, consuming body bytes as they arrive (without that,
-    /// the server could send no more than the initial window).
-    final class Collector: HTTP2StreamHandler {
-        var response = Response()
-        let promise: EventLoopPromise<Response>
-        init(promise: EventLoopPromise<Response>) { self.promise = promise }
 
-        func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
-            if response.headers.isEmpty { response.headers = headers } else { response.trailers = headers }
-        }
 
-        func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
-            response.body += data.readableBytesView
-            stream.consume(data.readableBytes)
-        }
-
-        func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
-            response.closedWith = errorCode
-            promise.succeed(response)
-        }
-    }
-
-    /// Connects an HTTP/2 client (over TLS when a context is given), on `group`'s
-    /// loop (the suite's own by default), with Nagle off.
-    static func connect(port: Int, tls: TLSContext? = nil, group: any EventLoopGroup = group) throws -> (
-        any Channel, NIOLoopBound<HTTP2ConnectionHandler>
-    ) {
-        let channel = try ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(try TLSHandler(context: tls)) }
-                    try channel.pipeline.syncOperations.addHandler(
-                        try HTTP2ConnectionHandler(clientConfiguration: HTTP2Configuration()))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).wait()
-        let handler = try channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self),
-                eventLoop: channel.eventLoop)
-        }.wait()
-        return (channel, handler)
-    }
-
-    static func request(
-        _ handler: NIOLoopBound<HTTP2ConnectionHandler>, on channel: any Channel, method: String = "GET", path: String,
-        authority: String = "127.0.0.1", scheme: String = "http", body: String? = nil, trailers: [HTTP2Header]? = nil
-    ) throws -> Response {
-        try channel.eventLoop.flatSubmit {
-            let collector = Collector(promise: channel.eventLoop.makePromise())
-            let headers = [
-                HTTP2Header(":method", method), HTTP2Header(":scheme", scheme), HTTP2Header(":authority", authority),
-                HTTP2Header(":path", path),
-            ]
-            do {
-                let hasBody = body != nil || trailers != nil
-                let stream = try handler.value.openStream(headers, endStream: !hasBody, handler: collector)
-                if let body { stream.write(ByteBuffer(string: body), endStream: trailers == nil) }
-                if let trailers { try stream.writeTrailers(trailers) }
-            } catch {
-                return channel.eventLoop.makeFailedFuture(error)
-            }
-            return collector.promise.futureResult
-        }.wait()
-    }
 
     /// Runs nghttpd on a free port serving `htdocs`, over TLS when given a key and certificate.
     static func withNghttpd<T>(
@@ -122,15 +52,15 @@ import WeftTestSupport
         let (htdocs, big) = try Self.htdocs()
         defer { try? FileManager.default.removeItem(atPath: htdocs) }
         try Self.withNghttpd(htdocs: htdocs) { port in
-            let (channel, handler) = try Self.connect(port: port)
+            let (channel, handler) = try HTTP2TestClient.connect(port: port)
             defer { try? channel.close().wait() }
-            let small = try Self.request(handler, on: channel, path: "/index.html")
+            let small = try HTTP2TestClient.request(handler, on: channel, path: "/index.html")
             #expect(small.status == "200")
             #expect(String(decoding: small.body, as: UTF8.self) == "hello from nghttpd\n")
             // Larger than every window: arrives whole because the client consumes.
-            let large = try Self.request(handler, on: channel, path: "/big.bin")
+            let large = try HTTP2TestClient.request(handler, on: channel, path: "/big.bin")
             #expect(large.status == "200" && large.body == big)
-            #expect(try Self.request(handler, on: channel, path: "/missing").status == "404")
+            #expect(try HTTP2TestClient.request(handler, on: channel, path: "/missing").status == "404")
         }
     }
 
@@ -143,7 +73,7 @@ import WeftTestSupport
             try? FileManager.default.removeItem(atPath: key)
             try? FileManager.default.removeItem(atPath: certificate)
         }
-        let made = try EchoServerTests.run(
+        let made = try Command.run(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
@@ -157,9 +87,9 @@ import WeftTestSupport
                 trustRoots: try Certificate.chain(pem: String(contentsOfFile: certificate, encoding: .utf8)),
                 applicationProtocols: ["h2"]))
         try Self.withNghttpd(htdocs: htdocs, tls: (key, certificate)) { port in
-            let (channel, handler) = try Self.connect(port: port, tls: context)
+            let (channel, handler) = try HTTP2TestClient.connect(port: port, tls: context)
             defer { try? channel.close().wait() }
-            let response = try Self.request(handler, on: channel, path: "/index.html", scheme: "https")
+            let response = try HTTP2TestClient.request(handler, on: channel, path: "/index.html", scheme: "https")
             #expect(response.status == "200")
             #expect(String(decoding: response.body, as: UTF8.self) == "hello from nghttpd\n")
         }
@@ -168,9 +98,9 @@ import WeftTestSupport
     @Test func sendsBodiesAndTrailersToWeftEcho() throws {
         let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
         defer { try? server.close() }
-        let (channel, handler) = try Self.connect(port: server.port)
+        let (channel, handler) = try HTTP2TestClient.connect(port: server.port)
         defer { try? channel.close().wait() }
-        let response = try Self.request(
+        let response = try HTTP2TestClient.request(
             handler, on: channel, method: "POST", path: "/grpc-like", body: "payload",
             trailers: [HTTP2Header("x-checksum", "abc")])
         #expect(response.status == "200")

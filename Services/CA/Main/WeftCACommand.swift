@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WeftAPIServer
+import WeftService
 import WeftCA
 import WeftProtocol
 import WeftTLS

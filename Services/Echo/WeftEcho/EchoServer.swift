@@ -1,5 +1,6 @@
 public import NIOCore
 import NIOPosix
+import WeftProxy
 public import WeftHTTP2
 public import WeftTLS
 
@@ -46,9 +47,9 @@ public final class EchoServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tlsContext {
                         try pipeline.addHandler(try TLSHandler(context: tlsContext))
-                        try pipeline.addHandler(ApplicationProtocolRouter())
+                        try pipeline.addHandler(EchoPipeline.router())
                     } else {
-                        try pipeline.addHandler(CleartextProtocolSniffer())
+                        try pipeline.addHandler(EchoPipeline.sniffer())
                     }
                     try pipeline.addHandler(CloseOnErrorHandler())
                 }

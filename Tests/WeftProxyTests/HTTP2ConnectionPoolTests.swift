@@ -4,13 +4,14 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftHTTP2
+import WeftProxy
 import WeftTestSupport
 
 /// HTTP2ConnectionPool against real servers over loopback.
 @Suite(.serialized) struct HTTP2ConnectionPoolTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    typealias Collector = HTTP2ClientTests.Collector
-    typealias Response = HTTP2ClientTests.Response
+    typealias Collector = HTTP2TestClient.Collector
+    typealias Response = HTTP2TestClient.Response
 
     static func connector(port: Int) -> (any EventLoop) -> EventLoopFuture<any Channel> {
         { eventLoop in

@@ -5,6 +5,8 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftHTTP2
+import WeftProxy
+import WeftTestSupport
 
 /// CONNECT tunnels over real loopback sockets: a client's HTTP/2 stream, a proxy
 /// running `HTTP2Tunnel.accepting`, and a TCP target; and the connecting side
@@ -109,44 +111,11 @@ import WeftHTTP2
             .bind(host: "127.0.0.1", port: 0).wait()
     }
 
-    /// What the client saw on its tunnel stream.
-    struct Seen: Sendable {
-        var status: String?
-        var body: [UInt8] = []
-        var closedWith: HTTP2ErrorCode?
-    }
 
-    /// A client stream handler that records everything and consumes what it reads.
-    final class Recorder: HTTP2StreamHandler, Sendable {
-        let seen: NIOLockedValueBox<Seen>
-        let closed: EventLoopPromise<Seen>
-
-        init(closed: EventLoopPromise<Seen>) {
-            self.seen = NIOLockedValueBox(Seen())
-            self.closed = closed
-        }
-
-        func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
-            seen.withLockedValue { $0.status = $0.status ?? headers[first: ":status"] }
-        }
-
-        func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
-            seen.withLockedValue { $0.body += data.readableBytesView }
-            stream.consume(data.readableBytes)
-        }
-
-        func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
-            let result = seen.withLockedValue { seen in
-                seen.closedWith = errorCode
-                return seen
-            }
-            closed.succeed(result)
-        }
-    }
 
     /// A client connection to the proxy.
     static func connectClient(port: Int) throws -> (any Channel, NIOLoopBound<HTTP2ConnectionHandler>) {
-        try HTTP2ClientTests.connect(port: port, group: group)
+        try HTTP2TestClient.connect(port: port, group: group)
     }
 
     /// Opens a tunnel stream to `authority`, writes `payload` (ending the stream
@@ -154,9 +123,9 @@ import WeftHTTP2
     static func openTunnel(
         _ client: NIOLoopBound<HTTP2ConnectionHandler>, on channel: any Channel, authority: String,
         headers: [HTTP2Header]? = nil, payload: [UInt8] = [], end: Bool = true
-    ) throws -> (Recorder, NIOLoopBound<HTTP2Stream>) {
+    ) throws -> (HTTP2TestClient.Recorder, NIOLoopBound<HTTP2Stream>) {
         try channel.eventLoop.submit {
-            let recorder = Recorder(closed: channel.eventLoop.makePromise())
+            let recorder = HTTP2TestClient.Recorder(closed: channel.eventLoop.makePromise())
             let stream = try client.value.openStream(
                 headers ?? HTTP2Tunnel.requestHeaders(authority: authority), endStream: false, handler: recorder)
             if !payload.isEmpty || end {
@@ -172,21 +141,7 @@ import WeftHTTP2
         }.wait()
     }
 
-    /// Random bytes, eight at a time (byte by byte is seconds in a debug build).
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: (count + 7) / 8 * 8)
-        bytes.withUnsafeMutableBytes { raw in
-            for index in 0..<(raw.count / 8) {
-                raw.storeBytes(of: generator.next(), toByteOffset: index * 8, as: UInt64.self)
-            }
-        }
-        return Array(bytes.prefix(count))
-    }
 
-    static func eventually(_ condition: () -> Bool) {
-        for _ in 0..<200 where !condition() { Thread.sleep(forTimeInterval: 0.025) }
-    }
 
     // MARK: Tests
 
@@ -198,7 +153,7 @@ import WeftHTTP2
         let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
         defer { try? channel.close().wait() }
 
-        let payload = Self.randomBytes(3 << 20)
+        let payload = Command.randomBytes(3 << 20)
         let (recorder, _) = try Self.openTunnel(
             client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
         let seen = try recorder.closed.futureResult.wait()
@@ -218,7 +173,7 @@ import WeftHTTP2
         let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
         defer { try? channel.close().wait() }
 
-        let payload = Self.randomBytes(16 << 20)
+        let payload = Command.randomBytes(16 << 20)
         let (recorder, stream) = try Self.openTunnel(
             client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
         func pending() throws -> Int { try channel.eventLoop.submit { stream.value.pendingOutboundBytes }.wait() }
@@ -238,7 +193,7 @@ import WeftHTTP2
         #expect(target.receivedBytes.isEmpty)
 
         target.startReading()
-        Self.eventually { target.receivedBytes.count == payload.count }
+        Command.eventually { target.receivedBytes.count == payload.count }
         #expect(target.receivedBytes.count == payload.count)
         #expect(target.receivedBytes == payload)
         let seen = try recorder.closed.futureResult.wait()
@@ -252,7 +207,7 @@ import WeftHTTP2
         defer { try? channel.close().wait() }
 
         // A closed port: 502, and the stream ends cleanly.
-        let closedPort = try Self.freePort()
+        let closedPort = try HTTP2TestClient.freePort()
         let (dial, _) = try Self.openTunnel(client, on: channel, authority: "127.0.0.1:\(closedPort)", end: false)
         let dialed = try dial.closed.futureResult.wait()
         #expect(dialed.status == "502")
@@ -289,7 +244,7 @@ import WeftHTTP2
 
         // The client keeps its side open and sends more than the target takes.
         let (recorder, _) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Self.randomBytes(1 << 20), end: false)
+            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Command.randomBytes(1 << 20), end: false)
         let seen = try recorder.closed.futureResult.wait()
         #expect(seen.status == "200")
         #expect(seen.closedWith == .connectError)
@@ -319,23 +274,17 @@ import WeftHTTP2
         defer { try? entry.close().wait() }
 
         let body = String(repeating: "tunnel ", count: 20_000)
-        let scratch = try EchoServerTests.Scratch()
+        let scratch = try Scratch()
         defer { scratch.cleanup() }
         try body.write(toFile: scratch.file("body"), atomically: true, encoding: .utf8)
-        let result = try EchoServerTests.curl([
+        let result = try Command.curl([
             "--http1.1", "--data-binary", "@" + scratch.file("body"), "http://\(authority)/through",
             "--connect-to", "\(authority):127.0.0.1:\(entry.localAddress!.port!)",
         ])
         #expect(result.status == 0, "\(result.errors)")
-        let report = try EchoServerTests.report(result.output)
+        let report = try Command.object(result.output)
         #expect(report["path"] as? String == "/through")
         #expect(report["body"] as? String == body)
     }
 
-    static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
-        let port = channel.localAddress!.port!
-        try channel.close().wait()
-        return port
-    }
 }

@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftHTTP2
 
 /// A TCP tunnel over one HTTP/2 stream (RFC 9113 section 8.5, `CONNECT`): raw
 /// bytes cross between the stream and a TCP channel, both ways, each direction

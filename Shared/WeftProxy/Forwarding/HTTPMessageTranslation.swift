@@ -1,4 +1,5 @@
 public import NIOHTTP1
+public import WeftHTTP2
 
 /// Translation between HTTP/1.1 message heads (NIOHTTP1) and HTTP/2 header
 /// blocks, for the application-facing side of a proxy: an app speaks HTTP/1.1 to

@@ -6,13 +6,14 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftHTTP2
+import WeftProxy
+import WeftTestSupport
 
 /// HTTP1ToHTTP2Bridge with real peers: curl speaks HTTP/1.1 to the bridge, which
 /// carries each request over an HTTP2ConnectionPool to weft-echo (h2c).
 @Suite(.serialized) struct HTTP1ToHTTP2BridgeTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    typealias Scratch = EchoServerTests.Scratch
-
+    
     /// Runs a bridge on a free port whose upstream is `upstreamPort`.
     static func withBridge<T>(upstreamPort: Int, _ body: (Int) throws -> T) throws -> T {
         let loop = group.next()
@@ -40,18 +41,18 @@ import WeftHTTP2
     }
 
     static func withEchoAndBridge<T>(_ body: (Int) throws -> T) throws -> T {
-        let echo = try EchoServer.start(.init(port: 0), group: EchoServerTests.group)
+        let echo = try EchoServer.start(.init(port: 0), group: HTTP2TestClient.group)
         defer { try? echo.close() }
         return try withBridge(upstreamPort: echo.port, body)
     }
 
-    static let curl = EchoServerTests.curl
-    static let report = EchoServerTests.report
+    static let curl = Command.curl
+    static let report = Command.object
 
     @Test func streamsAChunkedUploadAndAChunkedResponseIntact() throws {
         let scratch = try Scratch()
         defer { scratch.cleanup() }
-        let payload = HTTP2TunnelTests.randomBytes(3 << 20)
+        let payload = Command.randomBytes(3 << 20)
         try Data(payload).write(to: URL(fileURLWithPath: scratch.file("up")))
         try Self.withEchoAndBridge { port in
             let result = try Self.curl([
@@ -119,7 +120,7 @@ import WeftHTTP2
     }
 
     @Test func reportsAnUnreachableUpstreamAsBadGateway() throws {
-        let closed = try HTTP2TunnelTests.freePort()
+        let closed = try HTTP2TestClient.freePort()
         try Self.withBridge(upstreamPort: closed) { port in
             let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
             #expect(result.output == "502")
@@ -169,7 +170,7 @@ import WeftHTTP2
         -> T
     {
         let seen = NIOLockedValueBox<[HTTP2Header]>([])
-        let server = try ServerBootstrap(group: EchoServerTests.group)
+        let server = try ServerBootstrap(group: HTTP2TestClient.group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

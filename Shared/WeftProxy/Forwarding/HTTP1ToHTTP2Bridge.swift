@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftHTTP2
 public import NIOHTTP1
 
 /// Carries HTTP/1.1 requests from an application's connection onto HTTP/2 streams

@@ -1,6 +1,7 @@
 import NIOHTTP1
 import Testing
 import WeftHTTP2
+import WeftProxy
 
 @Suite struct HTTPMessageTranslationTests {
     static func head(_ method: HTTPMethod = .GET, _ uri: String, _ headers: [(String, String)]) -> HTTPRequestHead {

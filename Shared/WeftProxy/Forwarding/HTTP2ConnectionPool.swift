@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftHTTP2
 
 /// HTTP/2 connections to one upstream, on one event loop (pools are per loop, so
 /// balancing and dispatch never cross threads: DESIGN.md, Threading).
