@@ -95,6 +95,7 @@ let package = Package(
             name: "WeftProxy",
             dependencies: [
                 "WeftHTTP2", "WeftTLS", "WeftProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -148,6 +149,29 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/Echo/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "WeftSidecar",
+            dependencies: [
+                "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftService", "WeftTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Services/Sidecar/WeftSidecar",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weft-sidecar",
+            dependencies: [
+                "WeftProtocol", "WeftService", "WeftSidecar",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Sidecar/Main",
             swiftSettings: swiftSettings
         ),
 
@@ -300,6 +324,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftProxyTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSidecarTests",
+            dependencies: [
+                "WeftEcho", "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftSidecar", "WeftTLS", "WeftTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/WeftSidecarTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

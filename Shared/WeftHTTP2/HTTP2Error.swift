@@ -40,7 +40,8 @@ public struct HTTP2Error: Error, Equatable, CustomStringConvertible, Sendable {
     /// REFUSED_STREAM, so those count as refused too.
     public static func streamClosed(_ streamID: Int32, with errorCode: HTTP2ErrorCode) -> HTTP2Error {
         let kind: Kind = errorCode == .refusedStream ? .refused : .streamFailed
-        return HTTP2Error(kind, code: Int32(bitPattern: errorCode.rawValue), reason: "stream \(streamID) closed with \(errorCode)")
+        return HTTP2Error(
+            kind, code: Int32(bitPattern: errorCode.rawValue), reason: "stream \(streamID) closed with \(errorCode)")
     }
 
     public var description: String { "\(kind.rawValue) (\(code)): \(reason)" }

@@ -14,6 +14,14 @@ public enum WeftHeaders {
     /// an application's own errors can be told apart.
     public static let proxyGenerated = "x-weft-proxy"
 
+    /// The caller's SPIFFE ID, set by the inbound sidecar from the caller's verified
+    /// certificate. Whatever a client sends under this name is removed first, so
+    /// an application may trust it.
+    public static let callerIdentity = "x-weft-caller-identity"
+    /// Why a proxy answered a request itself (`no-endpoints`, `denied`, …), on the
+    /// responses it generates.
+    public static let error = "x-weft-error"
+
     public static let traceParent = "traceparent"
     public static let traceState = "tracestate"
     public static let grpcTimeout = "grpc-timeout"

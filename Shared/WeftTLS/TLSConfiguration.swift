@@ -29,6 +29,10 @@ public struct TLSConfiguration: Sendable {
     /// When set, the peer's leaf must carry exactly one `spiffe://` URI SAN in this
     /// trust domain: a Weft workload.
     public var requireSPIFFEIdentity: Bool
+    /// When set (with `requireSPIFFEIdentity`), the peer's SPIFFE ID must be in
+    /// this trust domain: a bundle that also holds another mesh's roots does not
+    /// let that mesh's workloads in.
+    public var trustDomain: String?
     /// When false, a peer certificate outside its validity period still completes
     /// the handshake (the chain, signatures, and key possession are checked as
     /// always). Only for a server that checks validity itself and answers with a
@@ -60,11 +64,13 @@ public struct TLSConfiguration: Sendable {
     /// and verified against the bundle, SPIFFE identity required.
     public static func mesh(
         role: Role, certificateChain: [Certificate], privateKey: PrivateKey, trustRoots: [Certificate],
-        revokedSerials: Set<String> = []
+        revokedSerials: Set<String> = [], trustDomain: String? = nil
     ) -> TLSConfiguration {
-        TLSConfiguration(
+        var configuration = TLSConfiguration(
             role: role, certificateChain: certificateChain, privateKey: privateKey, trustRoots: trustRoots,
             requirePeerCertificate: true, applicationProtocols: ["h2"], minimumVersion: .tls13,
             revokedSerials: revokedSerials, requireSPIFFEIdentity: true)
+        configuration.trustDomain = trustDomain
+        return configuration
     }
 }

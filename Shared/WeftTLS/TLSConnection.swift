@@ -140,6 +140,11 @@ final class TLSConnection {
                 X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
                 return false
             }
+            if let trustDomain = configuration.trustDomain, !identity.hasPrefix("spiffe://\(trustDomain)/") {
+                verificationFailure = "the peer is \(identity), outside this mesh's trust domain \(trustDomain)"
+                X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+                return false
+            }
             if let expected = expectedPeerIdentity, identity != expected {
                 verificationFailure = "the peer is \(identity), not the expected \(expected)"
                 X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)

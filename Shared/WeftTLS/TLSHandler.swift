@@ -117,12 +117,15 @@ public final class TLSHandler: ChannelDuplexHandler {
                 applicationProtocol: connection.negotiatedApplicationProtocol, peerIdentity: connection.peerIdentity,
                 peerCertificate: connection.peerCertificate, version: connection.negotiatedVersion)
             handshakeInfo = info
-            context.fireUserInboundEventTriggered(TLSEvent.handshakeCompleted(info))
+            // Held writes go first: whoever hears of the handshake may write at
+            // once (a connection pool opening its first stream), and those bytes
+            // must not overtake what was written before (HTTP/2's preface).
             let held = heldWrites
             heldWrites.removeAll()
             for (buffer, promise) in held { encryptAndWrite(context: context, buffer, promise: promise) }
             if flushHeld || !held.isEmpty { context.flush() }
             flushHeld = false
+            context.fireUserInboundEventTriggered(TLSEvent.handshakeCompleted(info))
             // Application data may have arrived with the last handshake flight.
             decryptAndForward(context: context)
         }

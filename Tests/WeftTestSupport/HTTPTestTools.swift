@@ -16,6 +16,7 @@ public struct Scratch: Sendable {
 public enum Command {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs a command; returns its exit status and standard output (stderr apart).

@@ -1,6 +1,6 @@
 public import NIOCore
-public import WeftHTTP2
 public import NIOHTTP1
+public import WeftHTTP2
 
 /// Carries HTTP/1.1 requests from an application's connection onto HTTP/2 streams
 /// and their responses back: the application-facing side of a proxy. It sits on
@@ -38,13 +38,22 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
 
     private let scheme: String
     private let openStream: StreamOpener
+    let errors: ProxyErrorResponse
+    let makeObserver: (() -> RequestObserver)?
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var readPending = false
 
     /// `scheme` is the `:scheme` of the requests (`http` for plain applications).
-    public init(scheme: String = "http", openStream: @escaping StreamOpener) {
+    /// The opener fails with a `ProxyError` to have it answered; `errors` renders
+    /// every failure.
+    public init(
+        scheme: String = "http", errors: ProxyErrorResponse = ProxyErrorResponse(proxyName: "weft"),
+        makeObserver: (() -> RequestObserver)? = nil, openStream: @escaping StreamOpener
+    ) {
         self.scheme = scheme
+        self.errors = errors
+        self.makeObserver = makeObserver
         self.openStream = openStream
     }
 
@@ -125,17 +134,19 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
         let hasBody =
             head.headers[canonicalForm: "transfer-encoding"].isEmpty == false
             || (head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0) > 0
-        let exchange = Exchange(bridge: self, eventLoop: context.eventLoop, request: head, requestHasBody: hasBody)
+        let exchange = Exchange(
+            bridge: self, eventLoop: context.eventLoop, request: head, requestHasBody: hasBody,
+            observer: makeObserver?())
         self.exchange = exchange
         if head.method == .CONNECT {
-            exchange.answer(.notImplemented, close: true)
+            exchange.answer(.badRequest("CONNECT is not offered on this port"), close: true)
             return
         }
         var headers: [HTTP2Header]
         do {
             headers = try HTTPMessageTranslation.http2RequestHeaders(for: head, scheme: scheme)
         } catch {
-            exchange.answer(.badRequest, close: true)
+            exchange.answer(.badRequest(error.reason), close: true)
             return
         }
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -163,12 +174,19 @@ private final class Exchange: HTTP2StreamHandler {
     private var bufferedTowardsStream = 0
     private var responseStarted = false
     private var finished = false
+    private let observer: RequestObserver?
+    private let grpc: Bool
 
-    init(bridge: HTTP1ToHTTP2Bridge, eventLoop: any EventLoop, request: HTTPRequestHead, requestHasBody: Bool) {
+    init(
+        bridge: HTTP1ToHTTP2Bridge, eventLoop: any EventLoop, request: HTTPRequestHead, requestHasBody: Bool,
+        observer: RequestObserver?
+    ) {
         self.bridge = bridge
         self.eventLoop = eventLoop
         self.request = request
         self.requestEnded = !requestHasBody
+        self.observer = observer
+        self.grpc = ProxyErrorResponse.isGRPC(contentType: request.headers.first(name: "content-type"))
     }
 
     /// Whether the application's connection should not be read: the stream is not
@@ -194,9 +212,7 @@ private final class Exchange: HTTP2StreamHandler {
                 if let trailers = heldEnd { finishRequest(on: stream, trailers: trailers) }
                 bridge?.resumeReading()
             case .failure(let error):
-                let status: HTTPResponseStatus =
-                    (error as? HTTP2ConnectionPool.Failure) == .exhausted ? .serviceUnavailable : .badGateway
-                answer(status, close: !requestEnded)
+                answer(error as? ProxyError ?? .upstreamReset("\(error)"), close: !requestEnded)
             }
         }
     }
@@ -267,7 +283,7 @@ private final class Exchange: HTTP2StreamHandler {
             head = try HTTPMessageTranslation.http1ResponseHead(for: headers)
         } catch {
             stream.reset(.protocolError)
-            answer(.badGateway, close: !requestEnded)
+            answer(.badResponse(error.reason), close: !requestEnded)
             return
         }
         head.version = request.version
@@ -277,6 +293,7 @@ private final class Exchange: HTTP2StreamHandler {
             head.headers.replaceOrAdd(name: "connection", value: "close")
         }
         responseStarted = true
+        observer?.responseBegan(status: Int(head.status.code))
         bridge?.write(.head(head))
         if endStream { complete(trailers: nil) }
     }
@@ -301,30 +318,43 @@ private final class Exchange: HTTP2StreamHandler {
         if responseStarted {
             // Cut after the head: only closing tells the application.
             finished = true
+            observer?.completed(status: 502)
             bridge?.exchangeFinished(self, trailers: nil, cut: true, close: true)
         } else {
-            answer(errorCode == .refusedStream ? .serviceUnavailable : .badGateway, close: !requestEnded)
+            answer(.streamClosed(errorCode, upstream: "the upstream"), close: !requestEnded)
         }
     }
 
     private func complete(trailers: HTTPHeaders?) {
         guard !finished else { return }
         finished = true
+        observer?.completed()
         bridge?.exchangeFinished(self, trailers: trailers, close: !request.isKeepAlive || !requestEnded)
     }
 
-    /// Answers with an empty response of `status` from the proxy itself.
-    func answer(_ status: HTTPResponseStatus, close: Bool) {
-        guard !finished else { return }
+    /// Answers with the proxy's own response for `error`.
+    func answer(_ error: ProxyError, close: Bool) {
+        guard !finished, let bridge else { return }
         finished = true
         held.removeAll()
-        var headers = HTTPHeaders()
-        headers.add(name: "content-length", value: "0")
+        observer?.completed(status: error.status.code, error: error)
         let closing = close || !request.isKeepAlive
-        if closing { headers.add(name: "connection", value: "close") }
-        bridge?.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
+        if grpc {
+            // gRPC over HTTP/1.1 is not gRPC; still, say it the way the caller reads.
+            var (head, _) = bridge.errors.http1(error, version: request.version, close: closing)
+            let (fields, _) = bridge.errors.http2(error, grpc: true)
+            head.status = .ok
+            head.headers = HTTPHeaders(fields.filter { !$0.name.hasPrefix(":") }.map { ($0.name, $0.value) })
+            head.headers.add(name: "content-length", value: "0")
+            if closing { head.headers.add(name: "connection", value: "close") }
+            bridge.write(.head(head))
+        } else {
+            let (head, body) = bridge.errors.http1(error, version: request.version, close: closing)
+            bridge.write(.head(head))
+            bridge.write(.body(.byteBuffer(body)))
+        }
         stream?.reset(.cancel)
-        bridge?.exchangeFinished(self, trailers: nil, close: closing)
+        bridge.exchangeFinished(self, trailers: nil, close: closing)
     }
 
     /// The application went away: stop the upstream stream.

@@ -98,6 +98,16 @@ public final class HTTP2ConnectionPool {
     }
 
     /// Opens the waiter's stream on a connection with room; false if none has room.
+    /// Stops taking streams and lets the open ones finish: each connection closes
+    /// once its last stream ends (a snapshot dropped the endpoint, or the proxy is
+    /// shutting down). Waiting requests fail with `.closed`.
+    public func drain() {
+        eventLoop.preconditionInEventLoop()
+        closed = true
+        while let waiter = waiters.popFirst() { waiter.promise.fail(Failure.closed) }
+        for connection in connections { connection.handler.beginGracefulShutdown() }
+    }
+
     private func serve(_ waiter: Waiter) -> Bool {
         guard
             let connection = connections.first(where: {

@@ -1,0 +1,65 @@
+public import WeftProtocol
+
+/// Everything a sidecar is started with: who it is, where its application
+/// listens, the ports it opens, its certificate and trust bundle, and where its
+/// configuration comes from. Built by `weft-sidecar`'s flags; tests build it
+/// directly.
+public struct SidecarConfiguration: Sendable {
+    /// An upstream the application reaches on a loopback port of its own.
+    public struct UpstreamPort: Sendable, Equatable {
+        public var name: String
+        public var host: String
+        public var port: Int
+        public init(name: String, host: String, port: Int) {
+            self.name = name
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The service this sidecar's application is (its identity must match).
+    public var service: ServiceReference
+    /// The mesh port other proxies call (mutual TLS, HTTP/2).
+    public var inbound: ListenAddress
+    /// The application: address, port, protocol.
+    public var applicationHost: String
+    public var applicationPort: Int
+    public var applicationProtocol: ServiceProtocol
+    public var upstreams: [UpstreamPort]
+    /// The HTTP proxy port (`HTTP_PROXY=http://127.0.0.1:15001`), when wanted.
+    public var outboundProxy: ListenAddress?
+    /// `/live`, `/ready`, `/metrics`.
+    public var admin: ListenAddress?
+    /// PEM files: our chain (leaf first), its key, the trust bundle.
+    public var certificateFile: String
+    public var keyFile: String
+    public var bundleFile: String
+    /// Serials (hex) refused anywhere in a peer's chain.
+    public var revokedSerials: Set<String> = []
+    /// A discovery snapshot in a file (the registry's answer, as JSON), reread
+    /// when it changes.
+    public var snapshotFile: String
+    public var threads: Int = 1
+    /// How long in-flight requests may take to finish on SIGTERM.
+    public var drainTimeout: Int = 10
+
+    public init(
+        service: ServiceReference, inbound: ListenAddress, applicationHost: String = "127.0.0.1", applicationPort: Int,
+        applicationProtocol: ServiceProtocol = .http, upstreams: [UpstreamPort] = [],
+        outboundProxy: ListenAddress? = nil,
+        admin: ListenAddress? = nil, certificateFile: String, keyFile: String, bundleFile: String, snapshotFile: String
+    ) {
+        self.service = service
+        self.inbound = inbound
+        self.applicationHost = applicationHost
+        self.applicationPort = applicationPort
+        self.applicationProtocol = applicationProtocol
+        self.upstreams = upstreams
+        self.outboundProxy = outboundProxy
+        self.admin = admin
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.bundleFile = bundleFile
+        self.snapshotFile = snapshotFile
+    }
+}

@@ -1,0 +1,81 @@
+public import WeftHTTP2
+
+/// Why a proxy could not carry a request, as every layer reports it. One function
+/// (`ProxyErrorResponse`) turns these into what the caller sees; no layer writes an
+/// error response of its own.
+public enum ProxyError: Error, Equatable, Sendable {
+    /// The request could not be read or translated (bad Host, bad target).
+    case badRequest(String)
+    /// No upstream of that name is known to this proxy.
+    case unknownUpstream(String)
+    /// The upstream is known but has no endpoint receiving traffic.
+    case noEndpoints(String)
+    /// Every connection to the upstream is busy and the waiting line is full.
+    case overloaded(String)
+    /// The endpoint could not be reached (TCP or TLS failed; a peer presenting
+    /// the wrong identity is a TLS failure). Nothing was sent.
+    case connectFailed(endpoint: String, reason: String)
+    /// The upstream refused the stream before processing it (REFUSED_STREAM,
+    /// GOAWAY): nothing was done.
+    case refused(String)
+    /// The stream failed after the request was sent, before a response began.
+    case upstreamReset(String)
+    /// The upstream's response could not be translated for the caller.
+    case badResponse(String)
+    /// The caller may not call this service (intentions, mesh default).
+    case denied(String)
+    /// The local application could not be reached.
+    case applicationUnavailable(String)
+    /// The proxy is shutting down and takes no new requests.
+    case shuttingDown
+
+    /// The HTTP status, and the short reason that goes in `x-weft-error`.
+    public var status: (code: Int, reason: String) {
+        switch self {
+        case .badRequest: return (400, "bad-request")
+        case .unknownUpstream: return (404, "unknown-upstream")
+        case .noEndpoints: return (503, "no-endpoints")
+        case .overloaded: return (503, "overloaded")
+        case .connectFailed: return (503, "connect-failed")
+        case .refused: return (503, "upstream-refused")
+        case .upstreamReset: return (502, "upstream-reset")
+        case .badResponse: return (502, "bad-upstream-response")
+        case .denied: return (403, "denied")
+        case .applicationUnavailable: return (503, "application-unavailable")
+        case .shuttingDown: return (503, "shutting-down")
+        }
+    }
+
+    /// Whether the request was certainly not processed (safe to retry anywhere).
+    public var wasRefusedBeforeProcessing: Bool {
+        switch self {
+        case .unknownUpstream, .noEndpoints, .overloaded, .connectFailed, .refused, .shuttingDown: return true
+        case .badRequest, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
+        }
+    }
+
+    /// One sentence for the problem document's detail and the log.
+    public var detail: String {
+        switch self {
+        case .badRequest(let reason): return reason
+        case .unknownUpstream(let name): return "no upstream named \(name) is known to this proxy"
+        case .noEndpoints(let name): return "\(name) has no endpoint receiving traffic"
+        case .overloaded(let name): return "every connection to \(name) is busy and the waiting line is full"
+        case .connectFailed(let endpoint, let reason): return "cannot connect to \(endpoint): \(reason)"
+        case .refused(let reason): return "the upstream refused the request before processing it: \(reason)"
+        case .upstreamReset(let reason): return "the upstream failed the request: \(reason)"
+        case .badResponse(let reason): return "the upstream's response is invalid: \(reason)"
+        case .denied(let reason): return reason
+        case .applicationUnavailable(let reason): return "the local application is unavailable: \(reason)"
+        case .shuttingDown: return "the proxy is shutting down"
+        }
+    }
+
+    /// The error of an upstream stream that closed before its response began.
+    public static func streamClosed(_ errorCode: HTTP2ErrorCode, upstream: String) -> ProxyError {
+        let error = HTTP2Error.streamClosed(0, with: errorCode)
+        return error.isSafeToRetry
+            ? .refused("\(upstream) answered \(errorCode)")
+            : .upstreamReset("\(upstream) reset the stream with \(errorCode)")
+    }
+}

@@ -1,0 +1,86 @@
+public import NIOCore
+import WeftHTTP2
+import WeftProtocol
+public import WeftTLS
+
+/// The inbound pipeline: the mesh's requests to the local application.
+public enum InboundPipeline {
+    /// Builds the pipeline of one accepted mesh connection.
+    ///
+    /// - Parameters:
+    ///   - tls: the mesh server context (TLS 1.3, ALPN `h2`, client certificate
+    ///     required and verified against the trust bundle and its revoked serials,
+    ///     SPIFFE identity required).
+    ///   - refused: told why a connection was refused or failed (the log).
+    public static func configure(
+        _ channel: any Channel, tls: TLSContextProvider, loops: ProxyLoops, policy: InboundRequestPolicy,
+        errors: ProxyErrorResponse, refused: @escaping @Sendable (String) -> Void
+    ) throws {
+        let loop = loops.loop(channel.eventLoop)
+        let peerAddress = channel.remoteAddress?.ipAddress
+        let pipeline = channel.pipeline.syncOperations
+        // 1. Mutual TLS. Plaintext, a client without a certificate, a foreign CA or
+        //    trust domain, a revoked serial: refused in the handshake, before any
+        //    HTTP is read.
+        try pipeline.addHandler(try tls.makeHandler())
+        // 2. Once the handshake is done, HTTP/2 (the only protocol the mesh offers
+        //    in ALPN), with the caller's verified identity captured for every stream.
+        try pipeline.addHandler(
+            ApplicationProtocolRouter { info, pipeline, router in
+                let caller = info.peerIdentity.flatMap { try? SPIFFEID(validating: $0) }
+                let eventLoop = pipeline.eventLoop
+                // 3. Each stream: authorize and rewrite (InboundRequestPolicy), then
+                //    to the application in the protocol it speaks.
+                let http2 = try HTTP2ConnectionHandler { stream in
+                    let observer = RequestObserver(metrics: loop.metrics, direction: .inbound)
+                    let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
+                        policy.prepare(headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot)
+                    }
+                    if let pool = loop.applicationHTTP1Pool() {
+                        return HTTP2ToHTTP1Forwarder(
+                            downstream: stream, eventLoop: eventLoop, pool: pool, errors: errors, observer: observer,
+                            prepare: prepare)
+                    }
+                    return HTTP2StreamForwarder(
+                        downstream: stream, eventLoop: eventLoop, errors: errors, observer: observer
+                    ) { headers, endStream, handler in
+                        switch prepare(headers) {
+                        case .success(let rewritten):
+                            return loop.openApplicationStream(rewritten, endStream: endStream, handler: handler)
+                        case .failure(let error):
+                            return eventLoop.makeFailedFuture(error)
+                        }
+                    }
+                }
+                try pipeline.addHandler(http2, position: .after(router))
+            })
+        // 4. Report what ended a connection abnormally, then close it.
+        try pipeline.addHandler(ConnectionErrorReporter(peer: peerAddress ?? "?", report: refused))
+        try pipeline.addHandler(CloseOnErrorHandler())
+    }
+}
+
+/// Tells the log why a connection failed (a refused handshake, a protocol
+/// violation), once per connection.
+final class ConnectionErrorReporter: ChannelInboundHandler {
+    typealias InboundIn = Any
+    private let peer: String
+    private let report: @Sendable (String) -> Void
+    private var reported = false
+
+    init(peer: String, report: @escaping @Sendable (String) -> Void) {
+        self.peer = peer
+        self.report = report
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !reported {
+            reported = true
+            report("connection from \(peer): \(error)")
+        }
+        context.fireErrorCaught(error)
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionErrorReporter: Sendable {}

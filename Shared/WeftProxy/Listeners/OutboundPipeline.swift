@@ -1,0 +1,87 @@
+public import NIOCore
+import NIOHTTP1
+import WeftHTTP2
+
+/// The outbound pipeline: an application's plain requests into the mesh.
+///
+/// The application connects to a loopback port: one per declared upstream
+/// (`--upstream cart=127.0.0.1:9001`, every request goes to `cart`), or the HTTP
+/// proxy port, where `Host`/`:authority` names the upstream (`cart`,
+/// `cart.shop`, `cart.shop.mesh`). Each request becomes a stream on a pooled
+/// mutual-TLS HTTP/2 connection to one of the upstream's endpoints.
+public enum OutboundPipeline {
+    /// Where the requests of a port go.
+    public enum Target: Sendable {
+        /// Every request to this upstream, whatever its authority.
+        case upstream(String)
+        /// The upstream the request's authority names.
+        case byAuthority
+    }
+
+    /// Builds the pipeline of one accepted application connection.
+    public static func configure(
+        _ channel: any Channel, target: Target, loops: ProxyLoops, errors: ProxyErrorResponse
+    ) throws {
+        let loop = loops.loop(channel.eventLoop)
+        let dispatch = Self.dispatch(target: target, loop: loop)
+        let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
+        let pipeline = channel.pipeline.syncOperations
+        // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
+        //    prior knowledge, gRPC) or anything else (HTTP/1.1). It holds at most
+        //    24 bytes, and leaves once it has built the rest.
+        try pipeline.addHandler(
+            CleartextProtocolSniffer { detected, pipeline, sniffer in
+                switch detected {
+                case .http1:
+                    // 2a. NIO's HTTP/1.1 server codec. Pipelining assistance hands the
+                    //     bridge one request at a time; the error handler answers what
+                    //     the parser refuses (Content-Length with Transfer-Encoding,
+                    //     two lengths, bad chunk sizes, obs-fold, bare CR or LF: the
+                    //     request smuggling shapes) with 400 and closes, so nothing
+                    //     ambiguous is ever forwarded.
+                    try pipeline.configureHTTPServerPipeline(
+                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: true)
+                    // 3a. The bridge: each request becomes one mesh stream; failures
+                    //     are answered through `errors`.
+                    try pipeline.addHandler(
+                        HTTP1ToHTTP2Bridge(scheme: "http", errors: errors, makeObserver: makeObserver) {
+                            headers, endStream, handler in dispatch(headers, endStream, handler)
+                        })
+                case .http2:
+                    // 2b. An HTTP/2 server whose every stream is forwarded, stream to
+                    //     stream, with flow control linked end to end.
+                    let eventLoop = pipeline.eventLoop
+                    try pipeline.addHandler(
+                        try HTTP2ConnectionHandler { stream in
+                            HTTP2StreamForwarder(
+                                downstream: stream, eventLoop: eventLoop, errors: errors, observer: makeObserver(),
+                                dispatch: dispatch)
+                        }, position: .after(sniffer))
+                }
+            })
+        // Last: whatever error reaches the end of the pipeline closes the connection.
+        try pipeline.addHandler(CloseOnErrorHandler())
+    }
+
+    /// Resolves the upstream on the loop's current snapshot and opens a mesh stream.
+    static func dispatch(target: Target, loop: ProxyLoop) -> HTTP2StreamForwarder.Dispatch {
+        { headers, endStream, handler in
+            let snapshot = loop.snapshot
+            let upstream: ProxySnapshot.Upstream?
+            let name: String
+            switch target {
+            case .upstream(let fixed):
+                name = fixed
+                upstream = snapshot.upstream(named: fixed)
+            case .byAuthority:
+                let authority = headers[first: ":authority"] ?? ""
+                name = authority
+                upstream = snapshot.upstream(forAuthority: Substring(authority))
+            }
+            guard let upstream else {
+                return loop.eventLoop.makeFailedFuture(ProxyError.unknownUpstream(String(name.prefix(255))))
+            }
+            return loop.openMeshStream(to: upstream, headers, endStream: endStream, handler: handler)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+public import NIOCore
+import NIOPosix
+public import WeftHTTP2
+
+/// One listening socket of a proxy and the connections it accepted: `configure`
+/// builds each connection's pipeline; `shutdown` stops accepting, asks every
+/// connection to finish what is in flight (HTTP/2 GOAWAY, HTTP/1.1 after the
+/// current response), and closes what remains at the deadline.
+public final class ProxyListener: Sendable {
+    public let channel: any Channel
+    public let connections: ConnectionDrainer
+    public let name: String
+
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    private init(name: String, channel: any Channel, connections: ConnectionDrainer) {
+        self.name = name
+        self.channel = channel
+        self.connections = connections
+    }
+
+    public static func bind(
+        name: String, host: String, port: Int, group: any EventLoopGroup,
+        configure: @escaping @Sendable (any Channel) throws -> Void
+    ) -> EventLoopFuture<ProxyListener> {
+        let connections = ConnectionDrainer()
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                connections.track(channel)
+                return channel.eventLoop.makeCompletedFuture { try configure(channel) }
+            }
+            .bind(host: host, port: port)
+            .map { ProxyListener(name: name, channel: $0, connections: connections) }
+    }
+
+    public func shutdown(deadline: TimeAmount) -> EventLoopFuture<Void> {
+        let eventLoop = channel.eventLoop
+        return channel.close().flatMapError { _ in eventLoop.makeSucceededVoidFuture() }.flatMap { [connections] in
+            connections.drain(deadline: deadline, on: eventLoop)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import NIOConcurrencyHelpers
+public import NIOCore
+import WeftHTTP2
+
+/// Every event loop's `ProxyLoop`, and how a new snapshot reaches them: `apply`
+/// hands the same immutable snapshot to each loop on that loop, so a loop never
+/// sees half a configuration, and requests already dispatched finish on what they
+/// started with. Reading a loop's state costs a dictionary lookup, no lock.
+public final class ProxyLoops: Sendable {
+    private let loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>]
+    private let latest: NIOLockedValueBox<ProxySnapshot>
+
+    public init(
+        group: any EventLoopGroup, snapshot: ProxySnapshot, mesh: MeshConnector,
+        poolConfiguration: HTTP2ConnectionPool.Configuration = HTTP2ConnectionPool.Configuration(),
+        application: LocalApplication?
+    ) throws {
+        var loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>] = [:]
+        for eventLoop in group.makeIterator() {
+            let state = try eventLoop.submit {
+                NIOLoopBound(
+                    ProxyLoop(
+                        eventLoop: eventLoop, snapshot: snapshot, mesh: mesh, poolConfiguration: poolConfiguration,
+                        application: application), eventLoop: eventLoop)
+            }.wait()
+            loops[ObjectIdentifier(eventLoop)] = state
+        }
+        self.loops = loops
+        self.latest = NIOLockedValueBox(snapshot)
+    }
+
+    /// The state of `eventLoop`; call on that loop.
+    public func loop(_ eventLoop: any EventLoop) -> ProxyLoop {
+        guard let state = loops[ObjectIdentifier(eventLoop)] else {
+            preconditionFailure("a channel on an event loop outside the proxy's group")
+        }
+        return state.value
+    }
+
+    /// The snapshot most recently applied.
+    public var snapshot: ProxySnapshot { latest.withLockedValue { $0 } }
+
+    /// Swaps `snapshot` in on every loop.
+    public func apply(_ snapshot: ProxySnapshot) {
+        latest.withLockedValue { $0 = snapshot }
+        for state in loops.values {
+            state.eventLoop.execute { state.value.apply(snapshot) }
+        }
+    }
+
+    /// Drains every loop's pools (shutdown).
+    public func drain() -> EventLoopFuture<Void> {
+        let futures = loops.values.map { state in state.eventLoop.submit { state.value.drain() } }
+        return EventLoopFuture.andAllComplete(futures, on: futures[0].eventLoop)
+    }
+
+    /// The counters of every loop, summed.
+    public func metrics() -> EventLoopFuture<ProxyMetrics.Totals> {
+        let futures = loops.values.map { state in state.eventLoop.submit { state.value.metrics.snapshot() } }
+        return EventLoopFuture.whenAllSucceed(futures, on: futures[0].eventLoop).map { ProxyMetrics.Totals.merged($0) }
+    }
+}

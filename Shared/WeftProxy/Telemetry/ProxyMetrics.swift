@@ -1,0 +1,114 @@
+/// A proxy's request counters for one event loop: requests by direction and status
+/// class, a latency histogram per direction, and errors by reason. Each loop owns
+/// one and only its loop writes it (no atomics or locks per request); the admin
+/// endpoint sums the loops' copies when scraped (`ProxyMetrics.merged`).
+public final class ProxyMetrics {
+    public enum Direction: Int, CaseIterable, Sendable {
+        case inbound, outbound
+        var label: String { self == .inbound ? "inbound" : "outbound" }
+    }
+
+    /// Upper bounds of the latency buckets, in seconds (plus +Inf).
+    public static let bucketBounds: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]
+    static let statusClasses = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"]
+
+    /// [direction][status class]
+    public private(set) var requests: [[UInt64]]
+    /// [direction][bucket] (the last is +Inf), cumulative only when exposed.
+    public private(set) var buckets: [[UInt64]]
+    public private(set) var latencySum: [Double]
+    public private(set) var errors: [String: [UInt64]] = [:]
+
+    public init() {
+        let directions = Direction.allCases.count
+        requests = Array(repeating: Array(repeating: 0, count: Self.statusClasses.count), count: directions)
+        buckets = Array(repeating: Array(repeating: 0, count: Self.bucketBounds.count + 1), count: directions)
+        latencySum = Array(repeating: 0, count: directions)
+    }
+
+    public func record(_ direction: Direction, status: Int, seconds: Double) {
+        let statusClass = (100..<600).contains(status) ? status / 100 : 0
+        requests[direction.rawValue][statusClass] += 1
+        var bucket = Self.bucketBounds.count
+        for (index, bound) in Self.bucketBounds.enumerated() where seconds <= bound {
+            bucket = index
+            break
+        }
+        buckets[direction.rawValue][bucket] += 1
+        latencySum[direction.rawValue] += seconds
+    }
+
+    public func recordError(_ direction: Direction, reason: String) {
+        errors[reason, default: [0, 0]][direction.rawValue] += 1
+    }
+
+    /// A copy, to be summed off the loop.
+    public func snapshot() -> Totals {
+        Totals(requests: requests, buckets: buckets, latencySum: latencySum, errors: errors)
+    }
+
+    /// Counters summed over loops, and their Prometheus text.
+    public struct Totals: Sendable {
+        public var requests: [[UInt64]]
+        public var buckets: [[UInt64]]
+        public var latencySum: [Double]
+        public var errors: [String: [UInt64]]
+
+        public static func merged(_ parts: [Totals]) -> Totals {
+            var total = ProxyMetrics().snapshot()
+            for part in parts {
+                for d in 0..<part.requests.count {
+                    for c in 0..<part.requests[d].count { total.requests[d][c] += part.requests[d][c] }
+                    for b in 0..<part.buckets[d].count { total.buckets[d][b] += part.buckets[d][b] }
+                    total.latencySum[d] += part.latencySum[d]
+                }
+                for (reason, counts) in part.errors {
+                    var sum = total.errors[reason] ?? [0, 0]
+                    for d in 0..<counts.count { sum[d] += counts[d] }
+                    total.errors[reason] = sum
+                }
+            }
+            return total
+        }
+
+        /// The Prometheus text exposition, with `prefix` on every name.
+        public func exposition(prefix: String) -> String {
+            var text = "# HELP \(prefix)_requests_total Requests handled, by direction and status class.\n"
+            text += "# TYPE \(prefix)_requests_total counter\n"
+            for direction in Direction.allCases {
+                for (index, name) in ProxyMetrics.statusClasses.enumerated() {
+                    let value = requests[direction.rawValue][index]
+                    guard value > 0 || index == 2 else { continue }
+                    text += "\(prefix)_requests_total{direction=\"\(direction.label)\",status=\"\(name)\"} \(value)\n"
+                }
+            }
+            text += "# HELP \(prefix)_request_duration_seconds Time from a request's headers to its response's end.\n"
+            text += "# TYPE \(prefix)_request_duration_seconds histogram\n"
+            for direction in Direction.allCases {
+                var cumulative: UInt64 = 0
+                let label = "direction=\"\(direction.label)\""
+                for (index, count) in buckets[direction.rawValue].enumerated() {
+                    cumulative += count
+                    let bound = index < ProxyMetrics.bucketBounds.count ? "\(ProxyMetrics.bucketBounds[index])" : "+Inf"
+                    text += "\(prefix)_request_duration_seconds_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+                }
+                text += "\(prefix)_request_duration_seconds_sum{\(label)} \(latencySum[direction.rawValue])\n"
+                text += "\(prefix)_request_duration_seconds_count{\(label)} \(cumulative)\n"
+            }
+            text += "# HELP \(prefix)_proxy_errors_total Requests the proxy answered or cut itself, by reason.\n"
+            text += "# TYPE \(prefix)_proxy_errors_total counter\n"
+            for (reason, counts) in errors.sorted(by: { $0.key < $1.key }) {
+                for direction in Direction.allCases where counts[direction.rawValue] > 0 {
+                    text +=
+                        "\(prefix)_proxy_errors_total{direction=\"\(direction.label)\",reason=\"\(reason)\"} \(counts[direction.rawValue])\n"
+                }
+            }
+            return text
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ProxyMetrics: Sendable {}

@@ -1,0 +1,124 @@
+import Foundation
+import WeftTLS
+import WeftTestSupport
+
+/// A small mesh of real processes for tests: a CA made with WeftTLS, workload
+/// certificates written as PEM files, snapshot files, weft-echo as the
+/// application and weft-sidecar processes in front of it and beside the client.
+final class MeshFixture: @unchecked Sendable {
+    static let sidecarBinary = ChildProcess.builtProduct("weft-sidecar")
+    static let echoBinary = ChildProcess.builtProduct("weft-echo")
+    static let trustDomain = "weft.local"
+
+    let scratch: Scratch
+    let root: CertificateIssuer
+    let bundle: String
+    private var processes: [ChildProcess] = []
+
+    init() throws {
+        scratch = try Scratch()
+        let now = Int64(Date().timeIntervalSince1970)
+        root = try CertificateIssuer.selfSignedRoot(
+            key: try PrivateKey.generateP256(), commonName: "Weft test root", notBefore: now - 60,
+            notAfter: now + 86_400, pathLength: 0)
+        bundle = try scratch.write("bundle.pem", try root.certificate.pemString())
+    }
+
+    static func identity(_ service: String, namespace: String = "default", trustDomain: String = trustDomain) -> String
+    {
+        "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(service)"
+    }
+
+    /// Writes a certificate and key for `identity`, signed by `issuer` (this
+    /// mesh's root by default); returns their paths.
+    func credentials(
+        for identity: String, issuer: CertificateIssuer? = nil, name: String? = nil, lifetime: Int64 = 86_400
+    ) throws -> (certificate: String, key: String) {
+        let now = Int64(Date().timeIntervalSince1970)
+        let key = try PrivateKey.generateP256()
+        let leaf = try (issuer ?? root).issueLeaf(
+            for: key, uri: identity, notBefore: now - 60, notAfter: now + lifetime)
+        let base = name ?? String(identity.split(separator: "/").last!)
+        return (
+            try scratch.write("\(base).pem", try leaf.pemString()),
+            try scratch.write("\(base).key", try key.pkcs8PEM())
+        )
+    }
+
+    /// A discovery snapshot file.
+    func snapshot(
+        _ name: String, version: Int = 1, upstreams: [(service: String, protocol: String, ports: [Int])] = [],
+        intentions: [(source: String, destination: String, action: String)] = [], defaultAction: String = "deny"
+    ) throws -> String {
+        let upstreamJSON = upstreams.map { upstream in
+            let endpoints = upstream.ports.enumerated().map { index, port in
+                #"{"instance": "\#(upstream.service)-\#(index)", "address": "127.0.0.1", "port": \#(port)}"#
+            }.joined(separator: ", ")
+            return
+                #"{"service": {"service": "\#(upstream.service)"}, "protocol": "\#(upstream.protocol)", "endpoints": [\#(endpoints)]}"#
+        }.joined(separator: ", ")
+        let intentionJSON = intentions.map {
+            #"{"source": "\#($0.source)", "destination": "\#($0.destination)", "action": "\#($0.action)"}"#
+        }.joined(separator: ", ")
+        let text = """
+            {"version": \(version), "generated_at": "2026-11-27T00:00:00Z",
+             "defaults": {"default_action": "\(defaultAction)", "trust_domain": "\(Self.trustDomain)"},
+             "upstreams": [\(upstreamJSON)], "inbound_intentions": [\(intentionJSON)]}
+            """
+        return try scratch.write(name, text)
+    }
+
+    /// Starts weft-echo on a free port (h2c and HTTP/1.1).
+    func startEcho() throws -> Int {
+        let port = try HTTP2TestClient.freePort()
+        let echo = try ChildProcess(Self.echoBinary, ["--listen", "127.0.0.1:\(port)", "--threads", "1"])
+        processes.append(echo)
+        guard echo.waitForOutput("listening") else { throw Command.Failure(description: echo.output) }
+        return port
+    }
+
+    struct Sidecar {
+        let process: ChildProcess
+        let inbound: Int
+        let proxy: Int
+        let admin: Int
+        let upstreams: [String: Int]
+    }
+
+    /// Starts weft-sidecar for `service` with its own certificate.
+    func startSidecar(
+        _ service: String, app: Int, appProtocol: String = "http", snapshot: String, upstreams: [String] = [],
+        credentials: (certificate: String, key: String)? = nil, extra: [String] = []
+    ) throws -> Sidecar {
+        let material = try credentials ?? self.credentials(for: Self.identity(service))
+        let inbound = try HTTP2TestClient.freePort()
+        let proxy = try HTTP2TestClient.freePort()
+        let admin = try HTTP2TestClient.freePort()
+        var ports: [String: Int] = [:]
+        var arguments = [
+            "--service", service, "--inbound", "127.0.0.1:\(inbound)", "--app", "127.0.0.1:\(app)",
+            "--app-protocol", appProtocol, "--outbound-proxy", "127.0.0.1:\(proxy)", "--admin", "127.0.0.1:\(admin)",
+            "--certificate", material.certificate, "--key", material.key, "--trust-bundle", bundle,
+            "--snapshot-file", snapshot, "--drain-timeout", "5",
+        ]
+        for upstream in upstreams {
+            let port = try HTTP2TestClient.freePort()
+            ports[upstream] = port
+            arguments += ["--upstream", "\(upstream)=127.0.0.1:\(port)"]
+        }
+        let process = try ChildProcess(Self.sidecarBinary, arguments + extra)
+        processes.append(process)
+        guard process.waitForOutput("ready") else {
+            throw Command.Failure(description: "weft-sidecar did not start: \(process.output)")
+        }
+        return Sidecar(process: process, inbound: inbound, proxy: proxy, admin: admin, upstreams: ports)
+    }
+
+    func stop() {
+        for process in processes.reversed() { process.stop() }
+        processes.removeAll()
+        scratch.cleanup()
+    }
+
+    deinit { stop() }
+}
