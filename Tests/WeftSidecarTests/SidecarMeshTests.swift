@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import WeftHTTP2
+import WeftTLS
 import WeftTestSupport
 
 /// Requests crossing the mesh for real: curl → weft-sidecar (frontend) → mutual
@@ -54,6 +56,139 @@ import WeftTestSupport
             #expect(viaProxy.status == 0, "\(viaProxy.errors)")
             #expect(try Command.object(viaProxy.output)["path"] as? String == "/through-proxy")
             _ = (mesh, backend)
+        }
+    }
+}
+
+extension SidecarMeshTests {
+    @Test func bodiesOfEverySizeCrossIntactBothWays() throws {
+        try Self.withMesh { mesh, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            for size in [0, 1024, 8 << 20] {
+                let bytes = Command.randomBytes(size)
+                let file = mesh.scratch.file("body-\(size)")
+                try Data(bytes).write(to: URL(fileURLWithPath: file))
+                for flag in ["--http1.1", "--http2-prior-knowledge"] {
+                    let out = mesh.scratch.file("out-\(size)")
+                    let result = try Self.curl([
+                        flag, "-H", "x-echo-stream: 1", "--data-binary", "@" + file, "-o", out,
+                        "-w", "%{http_code}", "http://127.0.0.1:\(port)/stream",
+                    ])
+                    #expect(result.status == 0 && result.output == "200", "\(size) \(flag): \(result.errors)")
+                    let back = try Data(contentsOf: URL(fileURLWithPath: out))
+                    #expect(back == Data(bytes), "\(size) bytes over \(flag) came back as \(back.count)")
+                }
+            }
+        }
+    }
+
+    @Test func anH2cApplicationGetsTrailersAndTheCallerKeepsThem() throws {
+        try Self.withMesh(backendProtocol: "http2") { _, frontend, _ in
+            let (channel, client) = try HTTP2TestClient.connect(port: frontend.upstreams["backend"]!)
+            defer { try? channel.close().wait() }
+            let response = try HTTP2TestClient.request(
+                client, on: channel, method: "POST", path: "/t", authority: "backend", body: "payload",
+                trailers: [.init("x-checksum", "abc")])
+            #expect(response.status == "200")
+            let report = try Command.object(response.text)
+            #expect(report["protocol"] as? String == "h2")
+            #expect(report["body"] as? String == "payload")
+            let trailers = report["trailers"] as? [[String]] ?? []
+            #expect(trailers.contains(["x-checksum", "abc"]), "\(report)")
+        }
+    }
+
+    /// The proxy's own answers: status, reason header, problem document.
+    @Test func failuresAreAnsweredPreciselyForHTTPAndGRPCCallers() throws {
+        try Self.withMesh(intentions: [(MeshFixture.identity("frontend"), "backend", "deny")]) { mesh, frontend, _ in
+            func problem(_ arguments: [String]) throws -> (String, String, [String: Any]) {
+                let headers = mesh.scratch.file("headers")
+                let result = try Self.curl(["-D", headers, "-w", "%{http_code}", "-o", mesh.scratch.file("body")] + arguments)
+                let head = (try? String(contentsOfFile: headers, encoding: .utf8)) ?? ""
+                let reason = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-weft-error:") }
+                    .map { String($0.dropFirst("x-weft-error:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+                let body = (try? String(contentsOfFile: mesh.scratch.file("body"), encoding: .utf8)) ?? ""
+                return (result.output, reason, (try? Command.object(body)) ?? [:])
+            }
+            // Denied by the backend's intentions: 403.
+            let (denied, deniedReason, deniedBody) = try problem(["http://127.0.0.1:\(frontend.upstreams["backend"]!)/"])
+            #expect(denied == "403" && deniedReason == "denied")
+            #expect((deniedBody["detail"] as? String)?.contains("may not call default/backend") == true, "\(deniedBody)")
+            // A name nobody declared, through the proxy port: 404.
+            let (unknown, unknownReason, _) = try problem(["--proxy", "http://127.0.0.1:\(frontend.proxy)", "http://nowhere/"])
+            #expect(unknown == "404" && unknownReason == "unknown-upstream")
+            // A gRPC caller gets a trailers-only answer with the matching status.
+            let (channel, client) = try HTTP2TestClient.connect(port: frontend.proxy)
+            defer { try? channel.close().wait() }
+            let grpc = try HTTP2TestClient.request(
+                client, on: channel, method: "POST", path: "/pkg.Service/Call", authority: "nowhere",
+                headers: [.init("content-type", "application/grpc"), .init("te", "trailers")], body: "")
+            #expect(grpc.status == "200")
+            #expect(grpc.headers[first: "grpc-status"] == "12", "\(grpc.headers)")
+            #expect(grpc.headers[first: "x-weft-error"] == "unknown-upstream")
+        }
+    }
+
+    @Test func anUpstreamWithoutEndpointsOrBehindAnImpostorIsRefusedBeforeSending() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let echo = try mesh.startEcho()
+        // A sidecar presenting the identity "impostor" where "backend" is expected.
+        let impostor = try mesh.startSidecar(
+            "impostor", app: echo,
+            snapshot: try mesh.snapshot("impostor.json", intentions: [("*", "impostor", "allow")]))
+        let snapshot = try mesh.snapshot(
+            "frontend.json", upstreams: [("backend", "http", [impostor.inbound]), ("empty", "http", [])])
+        let frontend = try mesh.startSidecar("frontend", app: 1, snapshot: snapshot, upstreams: ["backend", "empty"])
+        let wrong = try Self.curl(["-w", "\n%{http_code}", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/"])
+        #expect(wrong.output.hasSuffix("503"), "\(wrong.output)")
+        #expect(wrong.output.contains("not the expected spiffe://weft.local/ns/default/sa/backend"), "\(wrong.output)")
+        let empty = try Self.curl(["-w", "\n%{http_code}", "http://127.0.0.1:\(frontend.upstreams["empty"]!)/"])
+        #expect(empty.output.hasSuffix("503") && empty.output.contains("no-endpoints"), "\(empty.output)")
+    }
+
+    @Test func theMeshPortRefusesPlaintextAnonymousAndForeignCallers() throws {
+        try Self.withMesh { mesh, _, backend in
+            let url = "https://127.0.0.1:\(backend.inbound)/"
+            // Plaintext HTTP/2.
+            let plain = try Self.curl(["--http2-prior-knowledge", "http://127.0.0.1:\(backend.inbound)/"])
+            #expect(plain.status != 0)
+            // TLS without a client certificate.
+            let anonymous = try Self.curl(["--http2", "-k", url])
+            #expect(anonymous.status != 0)
+            // A certificate from another CA.
+            let now = Int64(Date().timeIntervalSince1970)
+            let foreignRoot = try CertificateIssuer.selfSignedRoot(
+                key: try PrivateKey.generateP256(), commonName: "foreign", notBefore: now - 60, notAfter: now + 3600)
+            let foreign = try mesh.credentials(
+                for: MeshFixture.identity("frontend"), issuer: foreignRoot, name: "foreign")
+            let refused = try Self.curl(["--http2", "-k", "--cert", foreign.certificate, "--key", foreign.key, url])
+            #expect(refused.status != 0)
+            // Our CA, another trust domain.
+            let outsider = try mesh.credentials(
+                for: MeshFixture.identity("frontend", trustDomain: "other.mesh"), name: "outsider")
+            let outside = try Self.curl(["--http2", "-k", "--cert", outsider.certificate, "--key", outsider.key, url])
+            #expect(outside.status != 0)
+            #expect(backend.process.output.contains("outside this mesh's trust domain weft.local"))
+            #expect(backend.process.output.contains("unknown ca") || backend.process.output.contains("unable to get"))
+        }
+    }
+
+    @Test func requestSmugglingShapesFromTheAppAreRefusedAndTheConnectionClosed() throws {
+        try Self.withMesh { _, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            let shapes = [
+                "POST / HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd",
+                "POST / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: b\r\nX-Folded: a\r\n b\r\n\r\n",
+                "GET / HTTP/1.1\rHost: b\r\n\r\n",
+                "GET / HTTP/1.1\nHost: b\n\n",
+            ]
+            for shape in shapes {
+                let answer = try RawHTTP.exchange(port: port, shape)
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(shape.debugDescription): \(answer.prefix(80).debugDescription)")
+            }
         }
     }
 }
