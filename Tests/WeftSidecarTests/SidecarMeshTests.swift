@@ -103,19 +103,25 @@ extension SidecarMeshTests {
         try Self.withMesh(intentions: [(MeshFixture.identity("frontend"), "backend", "deny")]) { mesh, frontend, _ in
             func problem(_ arguments: [String]) throws -> (String, String, [String: Any]) {
                 let headers = mesh.scratch.file("headers")
-                let result = try Self.curl(["-D", headers, "-w", "%{http_code}", "-o", mesh.scratch.file("body")] + arguments)
+                let result = try Self.curl(
+                    ["-D", headers, "-w", "%{http_code}", "-o", mesh.scratch.file("body")] + arguments)
                 let head = (try? String(contentsOfFile: headers, encoding: .utf8)) ?? ""
-                let reason = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-weft-error:") }
+                let reason =
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-weft-error:") }
                     .map { String($0.dropFirst("x-weft-error:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
                 let body = (try? String(contentsOfFile: mesh.scratch.file("body"), encoding: .utf8)) ?? ""
                 return (result.output, reason, (try? Command.object(body)) ?? [:])
             }
             // Denied by the backend's intentions: 403.
-            let (denied, deniedReason, deniedBody) = try problem(["http://127.0.0.1:\(frontend.upstreams["backend"]!)/"])
+            let (denied, deniedReason, deniedBody) = try problem(["http://127.0.0.1:\(frontend.upstreams["backend"]!)/"]
+            )
             #expect(denied == "403" && deniedReason == "denied")
-            #expect((deniedBody["detail"] as? String)?.contains("may not call default/backend") == true, "\(deniedBody)")
+            #expect(
+                (deniedBody["detail"] as? String)?.contains("may not call default/backend") == true, "\(deniedBody)")
             // A name nobody declared, through the proxy port: 404.
-            let (unknown, unknownReason, _) = try problem(["--proxy", "http://127.0.0.1:\(frontend.proxy)", "http://nowhere/"])
+            let (unknown, unknownReason, _) = try problem([
+                "--proxy", "http://127.0.0.1:\(frontend.proxy)", "http://nowhere/",
+            ])
             #expect(unknown == "404" && unknownReason == "unknown-upstream")
             // A gRPC caller gets a trailers-only answer with the matching status.
             let (channel, client) = try HTTP2TestClient.connect(port: frontend.proxy)
@@ -187,7 +193,9 @@ extension SidecarMeshTests {
             ]
             for shape in shapes {
                 let answer = try RawHTTP.exchange(port: port, shape)
-                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(shape.debugDescription): \(answer.prefix(80).debugDescription)")
+                #expect(
+                    answer.hasPrefix("HTTP/1.1 400"), "\(shape.debugDescription): \(answer.prefix(80).debugDescription)"
+                )
             }
         }
     }

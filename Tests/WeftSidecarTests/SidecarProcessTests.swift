@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The weft-sidecar executable: flags, refusals at start, the admin port, the
+/// drain on SIGTERM; and its place in the image and the compose file.
+@Suite(.serialized) struct SidecarProcessTests {
+    static let binary = MeshFixture.sidecarBinary
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func documentsEveryFlagAndRefusesBadOnesWithExit64() throws {
+        let help = try ChildProcess.run(Self.binary, ["--help"])
+        #expect(help.status == 0)
+        for flag in [
+            "--service", "--namespace", "--inbound", "--app", "--app-protocol", "--upstream", "--outbound-proxy",
+            "--admin", "--certificate", "--key", "--trust-bundle", "--snapshot-file", "--threads", "--drain-timeout",
+            "--log-level",
+        ] {
+            #expect(help.output.contains(flag), "--help does not mention \(flag)")
+        }
+        let base = [
+            "--service", "web", "--app", "127.0.0.1:8080", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b",
+            "--snapshot-file", "/s",
+        ]
+        let cases: [([String], String)] = [
+            (Array(base.dropFirst(2)), "--service is required"),
+            (base + ["--app-protocol", "smtp"], "--app-protocol: expected http, http2 or grpc"),
+            (base + ["--upstream", "cart"], "expected name=host:port"),
+            (base + ["--upstream", "Bad_Name=127.0.0.1:1"], "is not a service name"),
+            (base + ["--inbound", "nope"], "--inbound"),
+            (base + ["--threads", "0"], "--threads must be"),
+            (["--service", "UPPER"] + base.dropFirst(2), "--service"),
+        ]
+        for (arguments, message) in cases {
+            let result = try ChildProcess.run(Self.binary, arguments)
+            #expect(result.status == 64, "\(arguments): exit \(result.status)")
+            #expect(result.output.contains(message), "\(arguments): \(result.output)")
+        }
+    }
+
+    @Test func refusesToStartWithAnotherServicesCertificateOrABadSnapshot() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let snapshot = try mesh.snapshot("s.json")
+        let other = try mesh.credentials(for: MeshFixture.identity("someone-else"))
+        let arguments = [
+            "--service", "web", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy", "off",
+            "--admin", "off", "--trust-bundle", mesh.bundle,
+        ]
+        let wrong = try ChildProcess.run(
+            Self.binary,
+            arguments + ["--certificate", other.certificate, "--key", other.key, "--snapshot-file", snapshot])
+        #expect(wrong.status == 78)
+        #expect(wrong.output.contains("it is for spiffe://weft.local/ns/default/sa/someone-else"), "\(wrong.output)")
+        let mine = try mesh.credentials(for: MeshFixture.identity("web"))
+        let bad = try mesh.scratch.write("bad.json", #"{"version": 1, "generated_at": "x", "upstreams": []}"#)
+        let invalid = try ChildProcess.run(
+            Self.binary, arguments + ["--certificate", mine.certificate, "--key", mine.key, "--snapshot-file", bad])
+        #expect(invalid.status == 78)
+        #expect(invalid.output.contains("--snapshot-file"), "\(invalid.output)")
+        let mismatched = try ChildProcess.run(
+            Self.binary,
+            arguments + ["--certificate", mine.certificate, "--key", other.key, "--snapshot-file", snapshot])
+        #expect(mismatched.status == 78)
+        #expect(mismatched.output.contains("--key: it is not the key"), "\(mismatched.output)")
+    }
+
+    @Test func theAdminPortCountsRequestsAndSigtermDrains() throws {
+        try SidecarMeshTests.withMesh { mesh, frontend, backend in
+            for _ in 0..<3 {
+                _ = try Command.curl(["http://127.0.0.1:\(frontend.upstreams["backend"]!)/"])
+            }
+            let live = try Command.curl([
+                "-w", "%{http_code}", "-o", "/dev/null", "http://127.0.0.1:\(frontend.admin)/live",
+            ])
+            #expect(live.output == "200")
+            let ready = try Command.curl(["http://127.0.0.1:\(frontend.admin)/ready"])
+            #expect(ready.output.hasPrefix("ready: snapshot version 1"), "\(ready.output)")
+            let metrics = try Command.curl(["http://127.0.0.1:\(frontend.admin)/metrics"]).output
+            #expect(
+                metrics.contains(#"weft_sidecar_requests_total{direction="outbound",status="2xx"} 3"#), "\(metrics)")
+            let inbound = try Command.curl(["http://127.0.0.1:\(backend.admin)/metrics"]).output
+            #expect(inbound.contains(#"weft_sidecar_requests_total{direction="inbound",status="2xx"} 3"#), "\(inbound)")
+            #expect(metrics.contains("weft_sidecar_certificate_expiry_seconds"))
+
+            // A new snapshot file is applied without a restart: the upstream is gone.
+            _ = try mesh.snapshot("frontend.json", version: 2)
+            Command.eventually { frontend.process.output.contains("applied snapshot version 2") }
+            let gone = try Command.curl([
+                "-w", "%{http_code}", "-o", "/dev/null", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",
+            ])
+            #expect(gone.output == "404")
+            // A broken one is refused and the last good one kept.
+            _ = try mesh.scratch.write("frontend.json", "{not json")
+            Command.eventually { frontend.process.output.contains("refused the changed snapshot file") }
+            #expect(frontend.process.output.contains("keeping version 2"))
+
+            backend.process.signal(SIGTERM)
+            let status = backend.process.stop(grace: 8)
+            #expect(ChildProcess.succeeded(status), "\(backend.process.output)")
+            #expect(backend.process.output.contains("weft-sidecar stopped"))
+        }
+    }
+
+    /// Docker cannot run here: the image's build stage and the compose file are
+    /// checked against Package.swift and the executable statically.
+    @Test func theImageCopiesEveryTargetPathAndBuildsTheSidecar() throws {
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        let copied = dockerfile.split(separator: "\n").filter { $0.hasPrefix("COPY ") }
+            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }.filter { !$0.hasPrefix("--") }
+        let paths = manifest.matches(of: /path: "([^"]+)"/).map { String($0.1) }
+        #expect(paths.count > 20)
+        for path in paths {
+            #expect(
+                copied.contains { path == $0 || path.hasPrefix($0 + "/") }, "deploy/Dockerfile does not copy \(path)")
+        }
+        #expect(dockerfile.contains("--product weft-sidecar"))
+        #expect(dockerfile.contains(".build/release/weft-sidecar"))
+    }
+}
