@@ -111,8 +111,6 @@ import WeftTestSupport
             .bind(host: "127.0.0.1", port: 0).wait()
     }
 
-
-
     /// A client connection to the proxy.
     static func connectClient(port: Int) throws -> (any Channel, NIOLoopBound<HTTP2ConnectionHandler>) {
         try HTTP2TestClient.connect(port: port, group: group)
@@ -140,8 +138,6 @@ import WeftTestSupport
             return (recorder, NIOLoopBound(stream, eventLoop: channel.eventLoop))
         }.wait()
     }
-
-
 
     // MARK: Tests
 
@@ -244,7 +240,8 @@ import WeftTestSupport
 
         // The client keeps its side open and sends more than the target takes.
         let (recorder, _) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Command.randomBytes(1 << 20), end: false)
+            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Command.randomBytes(1 << 20),
+            end: false)
         let seen = try recorder.closed.futureResult.wait()
         #expect(seen.status == "200")
         #expect(seen.closedWith == .connectError)

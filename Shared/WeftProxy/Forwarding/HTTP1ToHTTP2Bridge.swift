@@ -212,7 +212,10 @@ private final class Exchange: HTTP2StreamHandler {
                 if let trailers = heldEnd { finishRequest(on: stream, trailers: trailers) }
                 bridge?.resumeReading()
             case .failure(let error):
-                answer(error as? ProxyError ?? .upstreamReset("\(error)"), close: !requestEnded)
+                answer(
+                    error as? ProxyError
+                        ?? ProxyLoop.proxyError(error, upstream: "the upstream", endpoint: "its address"),
+                    close: !requestEnded)
             }
         }
     }

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The mesh hop, side by side in one run, on release builds: the direct path
+# (load generator → weft-echo), a weft-sidecar pair, an nghttpx pair and an
+# HAProxy pair, all carrying mutual TLS HTTP/2 between the two proxies with the
+# same certificates, each proxy on one thread.
+#
+#   client --HTTP/1.1--> proxy A --mTLS h2--> proxy B --HTTP/1.1--> weft-echo
+#
+# For each path: an open-loop run at RATE req/s with 1 KiB bodies (latency from
+# each request's scheduled send: p50/p90/p99), the CPU seconds each proxy used
+# per 1,000 requests, its peak RSS; then the most req/s h2load gets through it.
+# Needs: nghttp2-proxy (nghttpx), haproxy, nghttp2-client (h2load), golang-go,
+# openssl. Usage: Benchmarks/mesh.sh [RATE] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-1000}
+seconds=${2:-20}
+for tool in nghttpx haproxy h2load go openssl; do
+    command -v $tool >/dev/null || { echo "mesh.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
+done
+swift build -c release --product weft-sidecar >/dev/null
+swift build -c release --product weft-echo >/dev/null
+bin=.build/release
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Certificates: one CA; SPIFFE leaves (serverAuth+clientAuth) for A and B; B's also
+# names backend.local for the proxies that check host names.
+cd "$work"
+openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+openssl req -x509 -new -key ca.key -subj /CN=bench-ca -days 2 -out ca.pem \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+leaf() {  # name, SAN
+    openssl ecparam -name prime256v1 -genkey -noout -out "$1.ec" 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$1.ec" -out "$1.key"
+    openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$2" > "$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+    cat "$1.pem" "$1.key" > "$1.combined"
+}
+leaf a "URI:spiffe://weft.local/ns/default/sa/frontend"
+leaf b "URI:spiffe://weft.local/ns/default/sa/backend,DNS:backend.local"
+cd - >/dev/null
+
+app=18080
+"$bin/weft-echo" --listen 127.0.0.1:$app --threads 1 >"$work/echo.log" 2>&1 & pids+=($!)
+
+# weft: B (backend) in front of the app, A (frontend) with a local port for backend.
+cat > "$work/b.json" <<JSON
+{"version": 1, "generated_at": "2026-11-27T00:00:00Z",
+ "inbound_intentions": [{"source": "spiffe://weft.local/ns/default/sa/frontend", "destination": "backend", "action": "allow"}]}
+JSON
+cat > "$work/a.json" <<JSON
+{"version": 1, "generated_at": "2026-11-27T00:00:00Z",
+ "upstreams": [{"service": {"service": "backend"}, "endpoints": [{"instance": "b-1", "address": "127.0.0.1", "port": 18443}]}]}
+JSON
+common=(--threads 1 --trust-bundle "$work/ca.pem" --outbound-proxy off --admin off --log-level warning)
+"$bin/weft-sidecar" --service backend --inbound 127.0.0.1:18443 --app 127.0.0.1:$app --certificate "$work/b.pem" \
+    --key "$work/b.key" --snapshot-file "$work/b.json" "${common[@]}" >"$work/wb.log" 2>&1 & pids+=($!); weft_b=$!
+"$bin/weft-sidecar" --service frontend --inbound 127.0.0.1:18444 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18001 \
+    --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/a.json" "${common[@]}" >"$work/wa.log" 2>&1 & pids+=($!); weft_a=$!
+
+# nghttpx: B terminates TLS and requires client certificates; A dials B over TLS h2
+# with its certificate and verifies B's.
+nghttpx --workers=1 --frontend="127.0.0.1,18543" --backend="127.0.0.1,$app" --verify-client \
+    --verify-client-cacert="$work/ca.pem" --no-ocsp --errorlog-file="$work/nb.log" "$work/b.key" "$work/b.pem" & pids+=($!); nghttpx_b=$!
+nghttpx --workers=1 --frontend="127.0.0.1,18002;no-tls" --backend="127.0.0.1,18543;;proto=h2;tls;sni=backend.local" \
+    --cacert="$work/ca.pem" --client-private-key-file="$work/a.key" --client-cert-file="$work/a.pem" \
+    --no-ocsp --errorlog-file="$work/na.log" & pids+=($!); nghttpx_a=$!
+
+# HAProxy: the same shape.
+cat > "$work/hb.cfg" <<CFG
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend mesh
+    bind 127.0.0.1:18643 ssl crt $work/b.combined ca-file $work/ca.pem verify required alpn h2
+    default_backend app
+backend app
+    server echo 127.0.0.1:$app
+CFG
+cat > "$work/ha.cfg" <<CFG
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend local
+    bind 127.0.0.1:18003
+    default_backend mesh
+backend mesh
+    server b 127.0.0.1:18643 ssl crt $work/a.combined ca-file $work/ca.pem verify required sni str(backend.local) alpn h2
+CFG
+haproxy -db -f "$work/hb.cfg" >"$work/hb.log" 2>&1 & pids+=($!); haproxy_b=$!
+haproxy -db -f "$work/ha.cfg" >"$work/ha.log" 2>&1 & pids+=($!); haproxy_a=$!
+sleep 2
+
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # clock ticks
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }  # kB
+ticks=$(getconf CLK_TCK)
+(cd Benchmarks/openloop && go build -o "$work/openloop" .)
+
+run() {  # name url [pidA pidB]
+    local name=$1 url=$2 a=${3:-} b=${4:-}
+    local a0=0 b0=0
+    [ -n "$a" ] && a0=$(cpu "$a") && b0=$(cpu "$b")
+    local result
+    result=$("$work/openloop" -url "$url" -rate "$rate" -duration "${seconds}s" -body 1024)
+    local line="$name at $rate req/s: $result"
+    if [ -n "$a" ]; then
+        local total=$(( (seconds + 3) * rate ))
+        local ca cb
+        ca=$(awk -v d=$(( $(cpu "$a") - a0 )) -v t="$ticks" -v n="$total" 'BEGIN {printf "%.3f", d / t / n * 1000}')
+        cb=$(awk -v d=$(( $(cpu "$b") - b0 )) -v t="$ticks" -v n="$total" 'BEGIN {printf "%.3f", d / t / n * 1000}')
+        line="$line cpu_s_per_1000: A=$ca B=$cb peak_rss_kB: A=$(hwm "$a") B=$(hwm "$b")"
+    fi
+    echo "$line"
+}
+saturate() {  # name url
+    local result
+    result=$(h2load -n 200000 -c 16 -m 16 -t 1 -d /dev/null "$2" 2>&1 | awk '/finished in/ {print $4, $5}')
+    echo "$1 saturated (h2load -n 200000 -c 16 -m 16, h2c): $result"
+}
+
+echo "mesh.sh: $(nproc) cores, $(uname -r), rate $rate req/s for ${seconds}s, 1 KiB bodies, $(date -u +%FT%TZ)"
+run direct "http://127.0.0.1:$app/"
+run weft "http://127.0.0.1:18001/" "$weft_a" "$weft_b"
+run nghttpx "http://127.0.0.1:18002/" "$nghttpx_a" "$nghttpx_b"
+run haproxy "http://127.0.0.1:18003/" "$haproxy_a" "$haproxy_b"
+saturate direct "http://127.0.0.1:$app/"
+saturate weft "http://127.0.0.1:18001/"
+saturate nghttpx "http://127.0.0.1:18002/"
+saturate haproxy "http://127.0.0.1:18003/"
+echo "peak RSS after saturation (kB): weft A=$(hwm $weft_a) B=$(hwm $weft_b) nghttpx A=$(hwm $nghttpx_a) B=$(hwm $nghttpx_b) haproxy A=$(hwm $haproxy_a) B=$(hwm $haproxy_b)"

@@ -1,0 +1,3 @@
+module weft.dev/benchmarks/openloop
+
+go 1.19
