@@ -64,9 +64,9 @@ common=(--threads 1 --trust-bundle "$work/ca.pem" --outbound-proxy off --admin o
 
 # nghttpx: B terminates TLS and requires client certificates; A dials B over TLS h2
 # with its certificate and verifies B's.
-nghttpx --workers=1 --frontend="127.0.0.1,18543" --backend="127.0.0.1,$app" --verify-client \
+nghttpx --conf=/dev/null --workers=1 --frontend="127.0.0.1,18543" --backend="127.0.0.1,$app" --verify-client \
     --verify-client-cacert="$work/ca.pem" --no-ocsp --errorlog-file="$work/nb.log" "$work/b.key" "$work/b.pem" & pids+=($!); nghttpx_b=$!
-nghttpx --workers=1 --frontend="127.0.0.1,18002;no-tls" --backend="127.0.0.1,18543;;proto=h2;tls;sni=backend.local" \
+nghttpx --conf=/dev/null --workers=1 --frontend="127.0.0.1,18002;no-tls" --backend="127.0.0.1,18543;;proto=h2;tls;sni=backend.local" \
     --cacert="$work/ca.pem" --client-private-key-file="$work/a.key" --client-cert-file="$work/a.pem" \
     --no-ocsp --errorlog-file="$work/na.log" & pids+=($!); nghttpx_a=$!
 
