@@ -200,6 +200,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         } catch {
             // Deliver what was understood, send the GOAWAY, report, close.
             dispatch(session.takeEvents())
+            reading = false
             flushOutput()
             context.fireErrorCaught(error)
             context.close(promise: nil)

@@ -38,9 +38,20 @@ final class NGHTTP2Session {
     private var emptyDataFrames = 0
     /// Set by a callback that found the peer abusive; ends the connection.
     private var abuse: String?
+    /// Set by a callback that found the peer breaking a rule nghttp2 does not
+    /// enforce itself; ends the connection with PROTOCOL_ERROR.
+    private var violation: String?
+    /// The highest stream id a client has opened, and the odd ids below it it
+    /// skipped (a few ranges, most recent last): HEADERS on a skipped id is a
+    /// connection error (RFC 9113 5.1.1), which nghttp2 leaves to the application
+    /// because it cannot tell it from trailers racing a reset.
+    private var highestOpened: Int32 = 0
+    private var skipped: [ClosedRange<Int32>] = []
     /// How many frames of each type were received (for tests and diagnostics):
     /// counters, not a log, so a long-lived connection does not grow it.
     private var receivedFrameCounts = [Int](repeating: 0, count: 11)
+    /// The client's stream resets, as a token bucket (server only).
+    private var resetAllowance: ResetAllowance
 
     /// How many frames of `type` were received so far.
     func receivedFrames(_ type: HTTP2FrameType) -> Int {
@@ -67,10 +78,13 @@ final class NGHTTP2Session {
     init(role: Role, configuration: HTTP2Configuration = HTTP2Configuration()) throws(HTTP2Error) {
         self.role = role
         self.configuration = configuration
+        self.resetAllowance = ResetAllowance(
+            burst: configuration.streamResetBurst, perSecond: configuration.streamResetRatePerSecond)
         var callbacks: OpaquePointer?
         var rc = nghttp2_session_callbacks_new(&callbacks)
         guard rc == 0, let callbacks else { throw Self.error(rc) }
         defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, onBeginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
         // No on_invalid_header callback: with HTTP messaging validation on (the
@@ -89,8 +103,13 @@ final class NGHTTP2Session {
         nghttp2_option_set_max_outbound_ack(options, configuration.maximumOutboundAcks)
         nghttp2_option_set_max_settings(options, configuration.maximumSettingsEntries)
         nghttp2_option_set_max_continuations(options, configuration.maximumContinuations)
+        // Rapid reset (CVE-2023-44487) is counted here, on the RST_STREAM frames a
+        // client sends, so that it ends in GOAWAY ENHANCE_YOUR_CALM as RFC 9113
+        // 10.5 suggests; nghttp2's own limiter (which says INTERNAL_ERROR, and also
+        // counts the resets a server sends for malformed streams) stays as the
+        // backstop at twice the allowance.
         nghttp2_option_set_stream_reset_rate_limit(
-            options, configuration.streamResetBurst, configuration.streamResetRatePerSecond)
+            options, configuration.streamResetBurst * 2, configuration.streamResetRatePerSecond * 2)
 
         // The user data is unretained: the session cannot outlive `self`, which
         // deletes it in `deinit`.
@@ -146,7 +165,20 @@ final class NGHTTP2Session {
             nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
             throw HTTP2Error(.protocolViolation, code: Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue), reason: abuse)
         }
-        if consumed < 0 { throw Self.error(Int32(consumed), fromPeer: true) }
+        if let violation {
+            nghttp2_session_terminate_session(session, HTTP2ErrorCode.protocolError.rawValue)
+            throw HTTP2Error(.protocolViolation, code: Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue), reason: violation)
+        }
+        if consumed < 0 {
+            // Some fatal errors (a CONTINUATION flood, an output flood) end the
+            // session without a GOAWAY queued: say why before the connection closes.
+            // (Where nghttp2 already queued one, this changes nothing.)
+            let code = Int32(consumed)
+            let floods = [NGHTTP2_ERR_FLOODED.rawValue, NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue]
+            let reason: HTTP2ErrorCode = floods.contains(code) ? .enhanceYourCalm : .protocolError
+            nghttp2_session_terminate_session(session, reason.rawValue)
+            throw Self.error(code, fromPeer: true)
+        }
     }
 
     func receive(_ bytes: [UInt8]) throws(HTTP2Error) {
@@ -310,6 +342,25 @@ final class NGHTTP2Session {
 
     // MARK: Callback bodies
 
+    /// A HEADERS frame begins (server): a new id opens a stream (the ids between
+    /// it and the last are skipped for good); an id the client skipped may never
+    /// be used. Trailers come on ids that were opened and pass.
+    fileprivate func beginRequest(streamID: Int32) -> Bool {
+        if streamID > highestOpened {
+            if streamID > highestOpened + 2 {
+                skipped.append((highestOpened + 2)...(streamID - 2))
+                if skipped.count > 16 { skipped.removeFirst() }
+            }
+            highestOpened = streamID
+            return true
+        }
+        guard !skipped.contains(where: { $0.contains(streamID) }) else {
+            violation = "HEADERS on stream \(streamID), below the highest stream the client opened (\(highestOpened))"
+            return false
+        }
+        return true
+    }
+
     fileprivate func beginHeaders(streamID: Int32) {
         blockStreamID = streamID
         blockHeaders = []
@@ -355,6 +406,13 @@ final class NGHTTP2Session {
             }
             if endStream {
                 events.append(.data(streamID: header.stream_id, bytes: allocator.buffer(capacity: 0), endStream: true))
+            }
+        case NGHTTP2_RST_STREAM.rawValue where role == .server:
+            guard resetAllowance.take(at: NIODeadline.now()) else {
+                abuse =
+                    "rapid reset: more than \(configuration.streamResetBurst) stream resets at once, "
+                    + "or \(configuration.streamResetRatePerSecond) per second"
+                return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
             }
         case NGHTTP2_GOAWAY.rawValue:
             let goaway = frame.pointee.goaway
@@ -474,6 +532,36 @@ final class NGHTTP2Session {
     }
 }
 
+/// A token bucket of stream resets: `burst` at once, refilled at `perSecond`.
+struct ResetAllowance {
+    let burst: UInt64
+    let perSecond: UInt64
+    private var tokens: UInt64
+    private var refilledAt: NIODeadline?
+
+    init(burst: UInt64, perSecond: UInt64) {
+        self.burst = burst
+        self.perSecond = perSecond
+        self.tokens = burst
+    }
+
+    /// Takes one reset's token; false when none is left.
+    mutating func take(at now: NIODeadline) -> Bool {
+        if let refilledAt {
+            let seconds = UInt64(max(0, (now - refilledAt).nanoseconds) / 1_000_000_000)
+            if seconds > 0 {
+                tokens = min(burst, tokens + seconds * perSecond)
+                self.refilledAt = refilledAt + .seconds(Int64(seconds))
+            }
+        } else {
+            refilledAt = now
+        }
+        guard tokens > 0 else { return false }
+        tokens -= 1
+        return true
+    }
+}
+
 /// The frame types of RFC 9113, section 6.
 enum HTTP2FrameType: UInt8 {
     case data = 0
@@ -493,6 +581,17 @@ private func onBeginHeaders(
     guard let frame, let owner = owner(userData) else { return 0 }
     owner.beginHeaders(streamID: frame.pointee.hd.stream_id)
     return 0
+}
+
+/// Sees every frame's header before nghttp2 processes it: where a client's
+/// HEADERS on a skipped stream id is caught (nghttp2 ignores those silently).
+private func onBeginFrame(
+    _ session: OpaquePointer?, _ header: UnsafePointer<nghttp2_frame_hd>?, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let header, header.pointee.type == UInt8(NGHTTP2_HEADERS.rawValue), let owner = owner(userData),
+        owner.role == .server, header.pointee.stream_id > 0
+    else { return 0 }
+    return owner.beginRequest(streamID: header.pointee.stream_id) ? 0 : Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
 }
 
 private func onHeader(

@@ -397,4 +397,34 @@ import Testing
             link.clientEvents.contains { if case .goAway(_, let code) = $0, code != .noError { true } else { false } })
         #expect(!link.server.isAlive)
     }
+
+    @Test func resetAllowanceIsABurstThenARate() {
+        var allowance = ResetAllowance(burst: 3, perSecond: 2)
+        let start = NIODeadline.uptimeNanoseconds(0)
+        // (seconds after the start, expected answer)
+        let steps: [(Int64, Bool)] = [
+            (0, true), (0, true), (0, true), (0, false),  // the burst, then none
+            (1, true), (1, true), (1, false),  // two a second come back
+            (10, true), (10, true), (10, true), (10, false),  // never more than the burst
+        ]
+        for (index, (second, expected)) in steps.enumerated() {
+            #expect(allowance.take(at: start + .seconds(second)) == expected, "step \(index)")
+        }
+    }
+
+    @Test func headersOnASkippedStreamIdIsAConnectionError() throws {
+        let server = try NGHTTP2Session(role: .server)
+        let block: [UInt8] = [0x82, 0x86, 0x84, 0x41, 0x01, 0x61]  // GET http / host "a"
+        let opening = Self.preface + Self.frame(type: 4)
+            + Self.frame(type: 1, flags: 0x5, stream: 1, payload: block)
+            + Self.frame(type: 1, flags: 0x5, stream: 5, payload: block)
+        try server.receive(opening)
+        #expect {
+            try server.receive(Self.frame(type: 1, flags: 0x5, stream: 3, payload: block))
+        } throws: { error in
+            (error as? HTTP2Error)?.reason.contains("below the highest stream") == true
+        }
+        let goaway = Array(try server.drainOutput().readableBytesView)
+        #expect(goaway.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } == HTTP2ErrorCode.protocolError.rawValue)
+    }
 }

@@ -77,6 +77,17 @@ final class MeshFixture: @unchecked Sendable {
         return port
     }
 
+    /// Starts any other process the mesh needs (an application, a client), stopped
+    /// with the mesh; waits for `ready` in its output.
+    func start(_ executable: String, _ arguments: [String], ready: String) throws -> ChildProcess {
+        let process = try ChildProcess(executable, arguments)
+        processes.append(process)
+        guard process.waitForOutput(ready) else {
+            throw Command.Failure(description: "\(executable) did not start: \(process.output)")
+        }
+        return process
+    }
+
     struct Sidecar {
         let process: ChildProcess
         let inbound: Int
@@ -112,6 +123,20 @@ final class MeshFixture: @unchecked Sendable {
             throw Command.Failure(description: "weft-sidecar did not start: \(process.output)")
         }
         return Sidecar(process: process, inbound: inbound, proxy: proxy, admin: admin, upstreams: ports)
+    }
+
+    /// The usual pair: `backend`'s sidecar in front of `app`, allowing `frontend`,
+    /// whose sidecar has a local port for `backend`.
+    func startPair(
+        app: Int, appProtocol: String = "http",
+        intentions: [(source: String, destination: String, action: String)]? = nil
+    ) throws -> (frontend: Sidecar, backend: Sidecar) {
+        let backendSnapshot = try snapshot(
+            "backend.json", intentions: intentions ?? [(Self.identity("frontend"), "backend", "allow")])
+        let backend = try startSidecar("backend", app: app, appProtocol: appProtocol, snapshot: backendSnapshot)
+        let frontendSnapshot = try snapshot("frontend.json", upstreams: [("backend", appProtocol, [backend.inbound])])
+        let frontend = try startSidecar("frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"])
+        return (frontend, backend)
     }
 
     func stop() {

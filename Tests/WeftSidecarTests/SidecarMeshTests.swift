@@ -15,15 +15,7 @@ import WeftTestSupport
         let mesh = try MeshFixture()
         defer { mesh.stop() }
         let echo = try mesh.startEcho()
-        let backendSnapshot = try mesh.snapshot(
-            "backend.json",
-            intentions: intentions ?? [(MeshFixture.identity("frontend"), "backend", "allow")])
-        let backend = try mesh.startSidecar(
-            "backend", app: echo, appProtocol: backendProtocol, snapshot: backendSnapshot)
-        let frontendSnapshot = try mesh.snapshot(
-            "frontend.json", upstreams: [("backend", backendProtocol, [backend.inbound])])
-        let frontend = try mesh.startSidecar(
-            "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"])
+        let (frontend, backend) = try mesh.startPair(app: echo, appProtocol: backendProtocol, intentions: intentions)
         return try body(mesh, frontend, backend)
     }
 

@@ -6,6 +6,8 @@ public import WeftHTTP2
 public enum ProxyError: Error, Equatable, Sendable {
     /// The request could not be read or translated (bad Host, bad target).
     case badRequest(String)
+    /// The request's header section is larger than the proxy accepts.
+    case headersTooLarge(String)
     /// No upstream of that name is known to this proxy.
     case unknownUpstream(String)
     /// The upstream is known but has no endpoint receiving traffic.
@@ -33,6 +35,7 @@ public enum ProxyError: Error, Equatable, Sendable {
     public var status: (code: Int, reason: String) {
         switch self {
         case .badRequest: return (400, "bad-request")
+        case .headersTooLarge: return (431, "headers-too-large")
         case .unknownUpstream: return (404, "unknown-upstream")
         case .noEndpoints: return (503, "no-endpoints")
         case .overloaded: return (503, "overloaded")
@@ -50,7 +53,7 @@ public enum ProxyError: Error, Equatable, Sendable {
     public var wasRefusedBeforeProcessing: Bool {
         switch self {
         case .unknownUpstream, .noEndpoints, .overloaded, .connectFailed, .refused, .shuttingDown: return true
-        case .badRequest, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
+        case .badRequest, .headersTooLarge, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
         }
     }
 
@@ -58,6 +61,7 @@ public enum ProxyError: Error, Equatable, Sendable {
     public var detail: String {
         switch self {
         case .badRequest(let reason): return reason
+        case .headersTooLarge(let reason): return reason
         case .unknownUpstream(let name): return "no upstream named \(name) is known to this proxy"
         case .noEndpoints(let name): return "\(name) has no endpoint receiving traffic"
         case .overloaded(let name): return "every connection to \(name) is busy and the waiting line is full"

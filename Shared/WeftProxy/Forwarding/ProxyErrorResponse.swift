@@ -28,6 +28,7 @@ public struct ProxyErrorResponse: Sendable {
         case 401: return 16  // UNAUTHENTICATED
         case 403: return 7  // PERMISSION_DENIED
         case 404: return 12  // UNIMPLEMENTED
+        case 431: return 13  // INTERNAL
         case 429: return 14  // UNAVAILABLE
         case 504: return 4  // DEADLINE_EXCEEDED
         default: return 14  // UNAVAILABLE: 502, 503
@@ -99,6 +100,7 @@ public struct ProxyErrorResponse: Sendable {
         case 400: return "Bad Request"
         case 403: return "Forbidden"
         case 404: return "Not Found"
+        case 431: return "Request Header Fields Too Large"
         case 502: return "Bad Gateway"
         case 503: return "Service Unavailable"
         case 504: return "Gateway Timeout"

@@ -12,6 +12,18 @@ public enum InboundPipeline {
     ///     required and verified against the trust bundle and its revoked serials,
     ///     SPIFFE identity required).
     ///   - refused: told why a connection was refused or failed (the log).
+    /// HTTP/2 on the mesh port: the defaults, but with ten times the allowance of
+    /// stream resets. The peer is an authenticated sidecar relaying its callers'
+    /// cancellations over one connection, and each of those callers is already
+    /// held to the default allowance on its own connection there; one abusive
+    /// caller must not get the shared mesh connection closed for everyone.
+    static let meshServerHTTP2: HTTP2Configuration = {
+        var configuration = HTTP2Configuration()
+        configuration.streamResetBurst *= 10
+        configuration.streamResetRatePerSecond *= 10
+        return configuration
+    }()
+
     public static func configure(
         _ channel: any Channel, tls: TLSContextProvider, loops: ProxyLoops, policy: InboundRequestPolicy,
         errors: ProxyErrorResponse, refused: @escaping @Sendable (String) -> Void
@@ -31,7 +43,7 @@ public enum InboundPipeline {
                 let eventLoop = pipeline.eventLoop
                 // 3. Each stream: authorize and rewrite (InboundRequestPolicy), then
                 //    to the application in the protocol it speaks.
-                let http2 = try HTTP2ConnectionHandler { stream in
+                let http2 = try HTTP2ConnectionHandler(configuration: Self.meshServerHTTP2) { stream in
                     let observer = RequestObserver(metrics: loop.metrics, direction: .inbound)
                     let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
                         policy.prepare(headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot)

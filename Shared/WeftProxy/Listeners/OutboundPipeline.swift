@@ -26,6 +26,7 @@ public enum OutboundPipeline {
         let dispatch = Self.dispatch(target: target, loop: loop)
         let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
         let pipeline = channel.pipeline.syncOperations
+        let closer = CloseOnErrorHandler()
         // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
         //    prior knowledge, gRPC) or anything else (HTTP/1.1). It holds at most
         //    24 bytes, and leaves once it has built the rest.
@@ -34,19 +35,23 @@ public enum OutboundPipeline {
                 switch detected {
                 case .http1:
                     // 2a. NIO's HTTP/1.1 server codec. Pipelining assistance hands the
-                    //     bridge one request at a time; the error handler answers what
-                    //     the parser refuses (Content-Length with Transfer-Encoding,
-                    //     two lengths, bad chunk sizes, obs-fold, bare CR or LF: the
-                    //     request smuggling shapes) with 400 and closes, so nothing
-                    //     ambiguous is ever forwarded.
+                    //     bridge one request at a time.
                     try pipeline.configureHTTPServerPipeline(
-                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: true)
-                    // 3a. The bridge: each request becomes one mesh stream; failures
+                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: false)
+                    // 3a. What the parser refuses is answered and the connection
+                    //     closed: 431 for an oversized header section, 400 for the
+                    //     rest (the request smuggling shapes: Content-Length with
+                    //     Transfer-Encoding, two lengths, bad chunk sizes, obs-fold,
+                    //     bare CR or LF), so nothing ambiguous is ever forwarded.
+                    // 4a. The bridge: each request becomes one mesh stream; failures
                     //     are answered through `errors`.
-                    try pipeline.addHandler(
-                        HTTP1ToHTTP2Bridge(scheme: "http", errors: errors, makeObserver: makeObserver) {
-                            headers, endStream, handler in dispatch(headers, endStream, handler)
-                        })
+                    try pipeline.addHandlers(
+                        [
+                            HTTP1ParserErrorResponder(errors: errors),
+                            HTTP1ToHTTP2Bridge(scheme: "http", errors: errors, makeObserver: makeObserver) {
+                                headers, endStream, handler in dispatch(headers, endStream, handler)
+                            },
+                        ], position: .before(closer))
                 case .http2:
                     // 2b. An HTTP/2 server whose every stream is forwarded, stream to
                     //     stream, with flow control linked end to end.
@@ -60,7 +65,7 @@ public enum OutboundPipeline {
                 }
             })
         // Last: whatever error reaches the end of the pipeline closes the connection.
-        try pipeline.addHandler(CloseOnErrorHandler())
+        try pipeline.addHandler(closer)
     }
 
     /// Resolves the upstream on the loop's current snapshot and opens a mesh stream.

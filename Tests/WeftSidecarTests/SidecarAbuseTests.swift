@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import WeftHTTP2
+import WeftTestSupport
+
+/// Hostile HTTP/2 on a real socket against the frontend sidecar's h2c port, each
+/// attack with its exact outcome pinned, and the sidecar still serving afterwards.
+@Suite(.serialized) struct SidecarAbuseTests {
+    typealias Raw = RawHTTP2
+
+    static func goAway(_ frames: [Raw.Frame]) -> UInt32? {
+        frames.last { $0.type == Raw.FrameType.goaway.rawValue }?.errorCode
+    }
+
+    /// The mesh still carries a request on a fresh connection.
+    static func stillServes(_ port: Int) throws {
+        let result = try Command.curl(["--http2-prior-knowledge", "http://127.0.0.1:\(port)/after"])
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((try? Command.object(result.output))?["path"] as? String == "/after", "\(result.output)")
+    }
+
+    @Test func rapidResetEndsInGoAwayEnhanceYourCalmAfterTheBurst() throws {
+        try SidecarMeshTests.withMesh { _, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            var attack: [UInt8] = []
+            for index in 0..<3000 {
+                let stream = UInt32(2 * index + 1)
+                attack += Raw.frame(
+                    .headers, flags: Raw.endHeaders, stream: stream, Raw.headerBlock(Raw.get("/reset")))
+                attack += Raw.frame(.rstStream, stream: stream, Raw.bigEndian(HTTP2ErrorCode.cancel.rawValue))
+            }
+            let (frames, closed) = try Raw.exchange(port: port, attack)
+            #expect(Self.goAway(frames) == HTTP2ErrorCode.enhanceYourCalm.rawValue, "\(frames.suffix(3))")
+            #expect(closed)
+            // Not before the burst: the first thousand resets are a client's right.
+            let goAway = frames.last { $0.type == Raw.FrameType.goaway.rawValue }
+            let lastStream = goAway.map { UInt32(bytes: $0.payload[0..<4]) } ?? 0
+            #expect(lastStream >= 2 * 1000 + 1, "GOAWAY names stream \(lastStream)")
+            try Self.stillServes(port)
+        }
+    }
+
+    @Test func floodsAndForbiddenFramesEndTheConnectionWithTheirCode() throws {
+        try SidecarMeshTests.withMesh { _, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            let block = Raw.headerBlock(Raw.get())
+            // A header block that never ends: CONTINUATION after CONTINUATION.
+            var continuations = Raw.frame(.headers, stream: 1, block)
+            for _ in 0..<64 {
+                continuations += Raw.frame(.continuation, stream: 1, Raw.headerBlock([("x-pad", "0123456789")]))
+            }
+            // SETTINGS with more entries than any peer needs (there are six kinds).
+            let settings = Raw.frame(
+                .settings, Array((0..<100).flatMap { _ in [0x00, 0x03] + Raw.bigEndian(100) }))
+            // A client may not push (RFC 9113 8.4).
+            let push = Raw.frame(
+                .headers, flags: Raw.endHeaders | Raw.endStream, stream: 1, block)
+                + Raw.frame(.pushPromise, flags: Raw.endHeaders, stream: 1, Raw.bigEndian(2) + block)
+            // Stream ids only grow (RFC 9113 5.1.1).
+            let backwards = Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
+                + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 3, block)
+            // DATA on stream 0 is a connection error (RFC 9113 6.1).
+            let dataOnZero = Raw.frame(.data, stream: 0, [1, 2, 3])
+
+            let cases: [(String, [UInt8], HTTP2ErrorCode)] = [
+                ("CONTINUATION flood", continuations, .enhanceYourCalm),
+                ("oversized SETTINGS", settings, .enhanceYourCalm),
+                ("PUSH_PROMISE from a client", push, .protocolError),
+                ("a stream id lower than an earlier one", backwards, .protocolError),
+                ("DATA on stream 0", dataOnZero, .protocolError),
+            ]
+            for (name, attack, expected) in cases {
+                let (frames, closed) = try Raw.exchange(port: port, attack)
+                #expect(Self.goAway(frames) == expected.rawValue, "\(name): \(frames)")
+                #expect(closed, "\(name): the connection stayed open")
+            }
+            try Self.stillServes(port)
+        }
+    }
+
+    @Test func streamErrorsResetOnlyTheirStream() throws {
+        try SidecarMeshTests.withMesh { _, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            // Extended CONNECT (RFC 8441) is not offered: `:protocol` makes the request
+            // malformed. A header block over SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB) is
+            // refused. Uppercase field names are malformed (RFC 9113 8.2.1). Each resets
+            // its own stream; a request after them on the same connection is answered.
+            let extended = Raw.headerBlock([
+                (":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"), (":authority", "backend"),
+                (":path", "/chat"),
+            ])
+            // (Seven fields of 10 KB: one field over 64 KiB is a connection error in
+            // nghttp2's HPACK decoder, which is not what this case is about.)
+            let big = Raw.headerBlock(
+                Raw.get() + (0..<7).map { ("x-big-\($0)", String(repeating: "a", count: 10_000)) })
+            var oversized = Raw.frame(.headers, stream: 3, Array(big.prefix(16_000)))
+            var offset = 16_000
+            while offset < big.count {
+                let end = min(offset + 16_000, big.count)
+                oversized += Raw.frame(
+                    .continuation, flags: end == big.count ? Raw.endHeaders : 0, stream: 3, Array(big[offset..<end]))
+                offset = end
+            }
+            let uppercase = Raw.headerBlock(Raw.get() + [("X-Upper", "1")])
+            let attack =
+                Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 1, extended) + oversized
+                + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, uppercase)
+                + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 7, Raw.headerBlock(Raw.get()))
+            let (frames, _) = try Raw.exchange(port: port, attack)
+            let resets = Dictionary(
+                frames.filter { $0.type == Raw.FrameType.rstStream.rawValue }.map { ($0.stream, $0.errorCode!) },
+                uniquingKeysWith: { first, _ in first })
+            #expect(resets[1] == HTTP2ErrorCode.protocolError.rawValue, "\(frames)")
+            #expect(resets[3] != nil, "\(frames)")
+            #expect(resets[5] == HTTP2ErrorCode.protocolError.rawValue, "\(frames)")
+            #expect(Self.goAway(frames) == nil, "\(frames)")
+            #expect(
+                frames.contains { $0.type == Raw.FrameType.headers.rawValue && $0.stream == 7 },
+                "stream 7 was not answered: \(frames)")
+        }
+    }
+
+    @Test func oversizedHTTP1HeadersAreAnswered431() throws {
+        try SidecarMeshTests.withMesh { _, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            let request =
+                "GET / HTTP/1.1\r\nHost: backend\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n"
+            let answer = try RawHTTP.exchange(port: port, request)
+            #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(120).debugDescription)")
+            try Self.stillServes(port)
+        }
+    }
+}

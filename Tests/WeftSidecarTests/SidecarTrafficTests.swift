@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Real clients through the sidecar pair: gRPC (grpcio, both ends), h2load, and
+/// an upload to an application that never reads.
+@Suite(.serialized) struct SidecarTrafficTests {
+    /// grpcio from the tools environment `scripts/install-deps` prepares.
+    static let python = "/opt/weft-tools/venv/bin/python"
+    static let grpcPeer = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Peers/grpc_peer.py").path
+
+    @Test func grpcUnaryStreamingStatusTrailersAndDeadlineCrossTheMesh() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let app = try HTTP2TestClient.freePort()
+        _ = try mesh.start(Self.python, [Self.grpcPeer, "server", "\(app)"], ready: "listening")
+        let (frontend, _) = try mesh.startPair(app: app, appProtocol: "grpc")
+
+        let client = try Command.run(Self.python, [Self.grpcPeer, "client", "\(frontend.upstreams["backend"]!)"])
+        #expect(client.status == 0, "\(client.errors)")
+        let report = try Command.object(client.output)
+        #expect(report["unary"] as? String == "echo:hello")
+        #expect(report["code"] as? String == "OK")
+        #expect(report["trailer"] as? String == "kept", "trailing metadata lost: \(report)")
+        #expect(report["caller"] as? String == MeshFixture.identity("frontend"))
+        // The client's 5 s deadline reached the server as grpc-timeout, less the trip.
+        let deadline = Int(report["deadline_ms"] as? String ?? "") ?? -1
+        #expect(deadline > 3_000 && deadline <= 5_000, "deadline at the server: \(report)")
+        #expect(report["stream_intact"] as? Bool == true, "stream: \(report["stream"] ?? "none")")
+        #expect(report["fail"] as? String == "NOT_FOUND")
+        #expect(report["fail_details"] as? String == "no such thing")
+    }
+
+    @Test func h2loadDrivesThousandsOfRequestsThroughThePair() throws {
+        try SidecarMeshTests.withMesh { mesh, frontend, _ in
+            let port = frontend.upstreams["backend"]!
+            let body = try mesh.scratch.write("body", String(repeating: "x", count: 1024))
+            for (protocolFlags, count) in [([String](), 4000), (["--h1"], 1000)] {
+                let run = try Command.run(
+                    "/usr/bin/h2load",
+                    protocolFlags + ["-n", "\(count)", "-c", "4", "-m", "8", "-d", body, "http://127.0.0.1:\(port)/load"])
+                #expect(
+                    run.output.contains("\(count) succeeded, 0 failed, 0 errored"),
+                    "\(protocolFlags): \(run.output.split(separator: "\n").filter { $0.contains("requests:") })")
+                #expect(run.output.contains("status codes: \(count) 2xx"), "\(protocolFlags)")
+            }
+        }
+    }
+
+    /// An application that accepts connections and never reads: the kernel's
+    /// backlog completes the handshake, nobody calls accept or recv.
+    final class DeafListener {
+        let fd: Int32
+        let port: Int
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.fd = fd
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        deinit { close(fd) }
+    }
+
+    static func residentKiB(_ pid: Int32, _ field: String = "VmHWM") -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+
+    @Test func aLargeUploadToAnAppThatNeverReadsIsHeldAtTheWindowNotInTheProxy() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let app = try DeafListener()
+        let (frontend, backend) = try mesh.startPair(app: app.port)
+        let upload = mesh.scratch.file("upload")
+        let size = 256 << 20
+        FileManager.default.createFile(atPath: upload, contents: Data(count: size))
+        let before = (Self.residentKiB(frontend.process.pid), Self.residentKiB(backend.process.pid))
+
+        for flag in ["--http1.1", "--http2-prior-knowledge"] {
+            // curl streams the file and gives up after four seconds of being held.
+            let result = try Command.curl([
+                flag, "--max-time", "4", "-T", upload, "-w", "%{size_upload}", "-o", "/dev/null",
+                "http://127.0.0.1:\(frontend.upstreams["backend"]!)/upload",
+            ])
+            #expect(result.status == 28, "\(flag): curl should have been held, not \(result.status) \(result.errors)")
+            let uploaded = Int(Double(result.output) ?? -1)
+            // Kernel socket buffers on four loopback sockets, the TLS record and one
+            // HTTP/2 window: tens of MiB at most, nowhere near the 256 MiB offered.
+            #expect(uploaded > 0 && uploaded < 64 << 20, "\(flag): \(uploaded) bytes left curl")
+        }
+        let after = (Self.residentKiB(frontend.process.pid), Self.residentKiB(backend.process.pid))
+        #expect(after.0 - before.0 < 16 * 1024, "frontend peak RSS grew \(before.0) → \(after.0) KiB")
+        #expect(after.1 - before.1 < 16 * 1024, "backend peak RSS grew \(before.1) → \(after.1) KiB")
+    }
+}
