@@ -11,6 +11,8 @@
 # per 1,000 requests, its peak RSS; then the most req/s h2load gets through it.
 # Needs: nghttp2-proxy (nghttpx), haproxy, nghttp2-client (h2load), golang-go,
 # openssl. Usage: Benchmarks/mesh.sh [RATE] [SECONDS]
+# With PERF=DIR, both weft sidecars are profiled (perf record -g) during their
+# saturation run: perf report -i DIR/weft-a.data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
@@ -103,8 +105,10 @@ haproxy -db -f "$work/hb.cfg" >"$work/hb.log" 2>&1 & pids+=($!); haproxy_b=$!
 haproxy -db -f "$work/ha.cfg" >"$work/ha.log" 2>&1 & pids+=($!); haproxy_a=$!
 sleep 2
 
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # clock ticks
-hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }  # kB
+# A proxy's process and its children (nghttpx serves from a forked worker).
+family() { echo "$1" $(pgrep -P "$1" || true); }
+cpu() { local t=0; for p in $(family "$1"); do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo $t; }  # clock ticks
+hwm() { local m=0 v; for p in $(family "$1"); do v=$(awk '/VmHWM/ {print $2}' "/proc/$p/status"); [ "$v" -gt "$m" ] && m=$v; done; echo $m; }  # kB, the largest
 ticks=$(getconf CLK_TCK)
 (cd Benchmarks/openloop && go build -o "$work/openloop" .)
 
@@ -126,8 +130,8 @@ run() {  # name url [pidA pidB]
 }
 saturate() {  # name url
     local result
-    result=$(h2load -n 200000 -c 16 -m 16 -t 1 -d /dev/null "$2" 2>&1 | awk '/finished in/ {print $4, $5}')
-    echo "$1 saturated (h2load -n 200000 -c 16 -m 16, h2c): $result"
+    result=$(h2load -n 200000 -c 16 -m 16 -t 1 "$2" 2>&1 | awk '/finished in/ {printf "%s %s ", $4, $5} /^requests:/ {print}' || true)
+    echo "$1 saturated (h2load -n 200000 -c 16 -m 16, h2c GET): $result"
 }
 
 echo "mesh.sh: $(nproc) cores, $(uname -r), rate $rate req/s for ${seconds}s, 1 KiB bodies, $(date -u +%FT%TZ)"
@@ -136,7 +140,15 @@ run weft "http://127.0.0.1:18001/" "$weft_a" "$weft_b"
 run nghttpx "http://127.0.0.1:18002/" "$nghttpx_a" "$nghttpx_b"
 run haproxy "http://127.0.0.1:18003/" "$haproxy_a" "$haproxy_b"
 saturate direct "http://127.0.0.1:$app/"
+if [ -n "${PERF:-}" ]; then
+    # PERF=DIR: profile both weft sidecars while h2load saturates them.
+    mkdir -p "$PERF"
+    perf record -F 999 -g -o "$PERF/weft-a.data" -p "$weft_a" 2>/dev/null & perf_a=$!
+    perf record -F 999 -g -o "$PERF/weft-b.data" -p "$weft_b" 2>/dev/null & perf_b=$!
+    sleep 1
+fi
 saturate weft "http://127.0.0.1:18001/"
+if [ -n "${PERF:-}" ]; then kill -INT $perf_a $perf_b; wait $perf_a $perf_b 2>/dev/null || true; fi
 saturate nghttpx "http://127.0.0.1:18002/"
 saturate haproxy "http://127.0.0.1:18003/"
 echo "peak RSS after saturation (kB): weft A=$(hwm $weft_a) B=$(hwm $weft_b) nghttpx A=$(hwm $nghttpx_a) B=$(hwm $nghttpx_b) haproxy A=$(hwm $haproxy_a) B=$(hwm $haproxy_b)"

@@ -37,7 +37,7 @@ import WeftTestSupport
     }
 
     @Test func h2loadDrivesThousandsOfRequestsThroughThePair() throws {
-        try SidecarMeshTests.withMesh { mesh, frontend, _ in
+        try SidecarMeshTests.withMesh { mesh, frontend, backend in
             let port = frontend.upstreams["backend"]!
             let body = try mesh.scratch.write("body", String(repeating: "x", count: 1024))
             for (protocolFlags, count) in [([String](), 4000), (["--h1"], 1000)] {
@@ -49,6 +49,20 @@ import WeftTestSupport
                     "\(protocolFlags): \(run.output.split(separator: "\n").filter { $0.contains("requests:") })")
                 #expect(run.output.contains("status codes: \(count) 2xx"), "\(protocolFlags)")
             }
+            // 5,000 requests, at most 32 at a time: connections are reused, not
+            // dialled per request (the application pool holds at most 64, the mesh
+            // pool 4).
+            func dials(_ sidecar: MeshFixture.Sidecar, _ peer: String) throws -> Int {
+                let metrics = try Command.curl(["http://127.0.0.1:\(sidecar.admin)/metrics"]).output
+                let line = metrics.split(separator: "\n").first {
+                    $0.hasPrefix("weft_sidecar_connections_opened_total{peer=\"\(peer)\"}")
+                }
+                return Int(line?.split(separator: " ").last ?? "") ?? -1
+            }
+            let application = try dials(backend, "application")
+            let meshConnections = try dials(frontend, "mesh")
+            #expect(application >= 1 && application <= 64, "backend dialled the app \(application) times")
+            #expect(meshConnections >= 1 && meshConnections <= 4, "frontend dialled the mesh \(meshConnections) times")
         }
     }
 

@@ -56,6 +56,8 @@ public final class HTTP2ConnectionPool {
     private var closed = false
     /// Connections dialled so far (for tests and metrics).
     public private(set) var connectionsOpened = 0
+    /// Called for every connection dialled (the proxy's metrics).
+    public var onDial: (() -> Void)?
     public var connectionCount: Int { connections.count }
 
     public init(
@@ -152,6 +154,7 @@ public final class HTTP2ConnectionPool {
         guard dialling < wanted else { return }
         dialling += 1
         connectionsOpened += 1
+        onDial?()
         connector(eventLoop).assumeIsolated().whenComplete { result in
             self.dialling -= 1
             switch result {

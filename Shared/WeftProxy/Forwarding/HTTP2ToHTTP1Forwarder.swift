@@ -188,7 +188,18 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
             }
             downstream.write(chunk, promise: written)
         case .end(let trailers):
+            // The exchange is over and the connection goes back to the pool first:
+            // ending the stream below closes it at once, and `streamClosed` must
+            // not find an exchange still holding a connection (it would throw a
+            // perfectly reusable connection away, one per request).
             responseEnded = true
+            finished = true
+            if let connection {
+                self.connection = nil
+                connection.receiver = nil
+                pool.release(connection, reusable: keepAlive && requestWritten)
+            }
+            observer?.completed()
             if let trailers, !trailers.isEmpty {
                 do {
                     try downstream.writeTrailers(HTTPMessageTranslation.regularHeaders(trailers))
@@ -197,13 +208,6 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
                 }
             } else {
                 downstream.write(ByteBuffer(), endStream: true)
-            }
-            observer?.completed()
-            finished = true
-            if let connection {
-                self.connection = nil
-                connection.receiver = nil
-                pool.release(connection, reusable: keepAlive && requestWritten)
             }
             if !requestEnded { downstream.reset(.noError) }
         }

@@ -38,7 +38,7 @@ public struct MeshConnector: Sendable {
                     try pipeline.addHandler(CloseOnErrorHandler())
                 }
             }
-            .connect(host: host, port: port)
+            .connect(endpoint: host, port: port)
             .flatMapError { error in
                 handshake.fail(error)
                 return eventLoop.makeFailedFuture(error)

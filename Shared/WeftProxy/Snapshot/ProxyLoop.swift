@@ -88,6 +88,7 @@ public final class ProxyLoop {
             pool = HTTP2ConnectionPool(eventLoop: eventLoop, configuration: poolConfiguration) { loop in
                 mesh.connect(host: endpoint.host, port: endpoint.port, identity: identity, on: loop)
             }
+            pool.onDial = { [metrics] in metrics.recordDial(.mesh) }
             meshPools[key] = pool
         }
         return pool.openStream(headers, endStream: endStream, handler: handler).flatMapErrorThrowing { error in
@@ -120,6 +121,7 @@ public final class ProxyLoop {
         let pool = HTTP1ConnectionPool(
             host: application.host, port: application.port, eventLoop: eventLoop,
             configuration: application.http1Configuration)
+        pool.onDial = { [metrics] in metrics.recordDial(.application) }
         applicationHTTP1 = pool
         return pool
     }
@@ -147,7 +149,7 @@ public final class ProxyLoop {
                             try channel.pipeline.syncOperations.addHandler(CloseOnErrorHandler())
                         }
                     }
-                    .connect(host: host, port: port)
+                    .connect(endpoint: host, port: port)
             }
             applicationHTTP2 = pool
         }

@@ -20,6 +20,15 @@ public final class ProxyMetrics {
     public private(set) var buckets: [[UInt64]]
     public private(set) var latencySum: [Double]
     public private(set) var errors: [String: [UInt64]] = [:]
+    /// Connections dialled, [application, mesh]: a number that climbs with the
+    /// request count means keep-alive or pooling is failing.
+    public private(set) var dials: [UInt64] = [0, 0]
+
+    /// Who a dialled connection goes to.
+    public enum Peer: Int, CaseIterable, Sendable {
+        case application, mesh
+        var label: String { self == .application ? "application" : "mesh" }
+    }
 
     public init() {
         let directions = Direction.allCases.count
@@ -44,9 +53,13 @@ public final class ProxyMetrics {
         errors[reason, default: [0, 0]][direction.rawValue] += 1
     }
 
+    public func recordDial(_ peer: Peer) {
+        dials[peer.rawValue] += 1
+    }
+
     /// A copy, to be summed off the loop.
     public func snapshot() -> Totals {
-        Totals(requests: requests, buckets: buckets, latencySum: latencySum, errors: errors)
+        Totals(requests: requests, buckets: buckets, latencySum: latencySum, errors: errors, dials: dials)
     }
 
     /// Counters summed over loops, and their Prometheus text.
@@ -55,6 +68,7 @@ public final class ProxyMetrics {
         public var buckets: [[UInt64]]
         public var latencySum: [Double]
         public var errors: [String: [UInt64]]
+        public var dials: [UInt64]
 
         public static func merged(_ parts: [Totals]) -> Totals {
             var total = ProxyMetrics().snapshot()
@@ -64,6 +78,7 @@ public final class ProxyMetrics {
                     for b in 0..<part.buckets[d].count { total.buckets[d][b] += part.buckets[d][b] }
                     total.latencySum[d] += part.latencySum[d]
                 }
+                for peer in 0..<part.dials.count { total.dials[peer] += part.dials[peer] }
                 for (reason, counts) in part.errors {
                     var sum = total.errors[reason] ?? [0, 0]
                     for d in 0..<counts.count { sum[d] += counts[d] }
@@ -104,6 +119,11 @@ public final class ProxyMetrics {
                     text +=
                         "\(prefix)_proxy_errors_total{direction=\"\(direction.label)\",reason=\"\(reason)\"} \(counts[direction.rawValue])\n"
                 }
+            }
+            text += "# HELP \(prefix)_connections_opened_total Connections dialled, by peer.\n"
+            text += "# TYPE \(prefix)_connections_opened_total counter\n"
+            for peer in Peer.allCases {
+                text += "\(prefix)_connections_opened_total{peer=\"\(peer.label)\"} \(dials[peer.rawValue])\n"
             }
             return text
         }
