@@ -10,6 +10,9 @@ func pump(client: NGHTTP2Session, channel: EmbeddedChannel, events: inout [HTTP2
     var moved = true
     while moved {
         moved = false
+        // The handler writes what the application asked for at the end of the
+        // event-loop turn: let the turn end.
+        channel.embeddedEventLoop.run()
         let output = try client.drainOutput()
         if output.readableBytes > 0, channel.isActive {
             try channel.writeInbound(output)

@@ -1,6 +1,7 @@
 public import NIOCore
 public import NIOHTTP1
 import NIOPosix
+import WeftHTTP2
 
 /// Keep-alive HTTP/1.1 connections to one local application, on one event loop:
 /// the inbound side's client for apps that speak HTTP/1.1.
@@ -162,6 +163,7 @@ public final class HTTP1ClientConnection: ChannelInboundHandler {
     }
 
     private var context: ChannelHandlerContext?
+    private let flusher = FlushCoalescer()
     public weak var receiver: (any Receiver)?
     var idleTimer: Scheduled<Void>?
     private var active = true
@@ -196,7 +198,8 @@ public final class HTTP1ClientConnection: ChannelInboundHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        context.writeAndFlush(wrapOutboundOut(part), promise: promise)
+        context.write(wrapOutboundOut(part), promise: promise)
+        flusher.flushSoon(context)
     }
 
     public func read() { context?.read() }

@@ -41,6 +41,7 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
     let errors: ProxyErrorResponse
     let makeObserver: (() -> RequestObserver)?
     private var context: ChannelHandlerContext?
+    private let flusher = FlushCoalescer()
     private var exchange: Exchange?
     private var readPending = false
 
@@ -105,6 +106,8 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
         if exchange === finished { exchange = nil }
         guard let context else { return }
         if cut {
+            // What was written reaches the caller first; then the cut shows.
+            context.flush()
             context.close(promise: nil)
             return
         }
@@ -112,7 +115,8 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
         if close {
             written.futureResult.assumeIsolated().whenComplete { [self] _ in self.context?.close(promise: nil) }
         }
-        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        context.write(wrapOutboundOut(.end(trailers)), promise: written)
+        flusher.flushSoon(context)
         if !close { resumeReading() }
     }
 
@@ -121,7 +125,8 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        context.writeAndFlush(wrapOutboundOut(part), promise: promise)
+        context.write(wrapOutboundOut(part), promise: promise)
+        flusher.flushSoon(context)
     }
 
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
