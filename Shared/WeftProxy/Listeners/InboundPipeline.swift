@@ -46,7 +46,9 @@ public enum InboundPipeline {
                 let http2 = try HTTP2ConnectionHandler(configuration: Self.meshServerHTTP2) { stream in
                     let observer = RequestObserver(metrics: loop.metrics, direction: .inbound)
                     let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
-                        policy.prepare(headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot)
+                        policy.prepare(
+                            headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot,
+                            traceIDs: loop.traceIDs)
                     }
                     if let pool = loop.applicationHTTP1Pool() {
                         return HTTP2ToHTTP1Forwarder(

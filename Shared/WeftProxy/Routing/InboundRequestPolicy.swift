@@ -27,7 +27,8 @@ public struct InboundRequestPolicy: Sendable {
     }
 
     public func prepare(
-        _ headers: [HTTP2Header], caller: SPIFFEID?, peerAddress: String?, snapshot: ProxySnapshot
+        _ headers: [HTTP2Header], caller: SPIFFEID?, peerAddress: String?, snapshot: ProxySnapshot,
+        traceIDs: TraceIDGenerator
     ) -> Result<[HTTP2Header], ProxyError> {
         guard let caller else {
             return .failure(.denied("the caller presented no Weft identity"))
@@ -70,7 +71,7 @@ public struct InboundRequestPolicy: Sendable {
             result.append(HTTP2Header("x-forwarded-for", forwardedFor))
         }
         if !hasProto { result.append(HTTP2Header("x-forwarded-proto", "https")) }
-        if !traceValid { result.append(HTTP2Header(WeftHeaders.traceParent, Self.newTraceParent())) }
+        if !traceValid { result.append(HTTP2Header(WeftHeaders.traceParent, traceIDs.traceParent())) }
         return .success(result)
     }
 
@@ -90,17 +91,5 @@ public struct InboundRequestPolicy: Sendable {
         guard bytes[0..<2] != [UInt8(ascii: "f"), UInt8(ascii: "f")] else { return false }
         let zero = UInt8(ascii: "0")
         return bytes[3..<35].contains { $0 != zero } && bytes[36..<52].contains { $0 != zero }
-    }
-
-    static func newTraceParent() -> String {
-        var generator = SystemRandomNumberGenerator()
-        func hex(_ value: UInt64) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - text.count) + text
-        }
-        let high = generator.next() as UInt64
-        let low = (generator.next() as UInt64) | 1  // never all zero
-        let span = (generator.next() as UInt64) | 1
-        return "00-\(hex(high))\(hex(low))-\(hex(span))-01"
     }
 }

@@ -12,6 +12,7 @@ public final class ProxyLoop {
     public let eventLoop: any EventLoop
     public private(set) var snapshot: ProxySnapshot
     public let metrics = ProxyMetrics()
+    public let traceIDs = TraceIDGenerator()
     private let mesh: MeshConnector
     private let poolConfiguration: HTTP2ConnectionPool.Configuration
     /// Keyed by identity and endpoint: a new identity for the same address is a
