@@ -20,8 +20,9 @@ seconds=${2:-20}
 for tool in nghttpx haproxy h2load go openssl; do
     command -v $tool >/dev/null || { echo "mesh.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
 done
-swift build -c release --product weft-sidecar >/dev/null
-swift build -c release --product weft-echo >/dev/null
+# Built as the image builds them (deploy/Dockerfile): the standard library static.
+swift build -c release --static-swift-stdlib --product weft-sidecar >/dev/null
+swift build -c release --static-swift-stdlib --product weft-echo >/dev/null
 bin=.build/release
 work=$(mktemp -d)
 pids=()

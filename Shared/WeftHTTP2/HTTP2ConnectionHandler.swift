@@ -23,10 +23,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private let makeStreamHandler: ((HTTP2Stream) -> any HTTP2StreamHandler)?
     private var streams: [Int32: (stream: HTTP2Stream, handler: any HTTP2StreamHandler)] = [:]
     private var context: ChannelHandlerContext?
-    private var reading = false
-    private var flushScheduled = false
+    /// Streams, GOAWAY, shutdown, keepalive and output timing: the rules live in
+    /// `HTTP2ConnectionLifecycle`; this handler performs what it answers.
+    private var lifecycle: HTTP2ConnectionLifecycle
     /// Set when the peer sent GOAWAY: no new streams on this connection.
-    public private(set) var peerWentAway = false
+    public var peerWentAway: Bool { lifecycle.peerHasGoneAway }
     private let configuration: HTTP2Configuration
     private var idleTask: Scheduled<Void>?
     private var keepaliveTask: Scheduled<Void>?
@@ -34,7 +35,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var shutdownDeadlineTask: Scheduled<Void>?
     /// Set once a graceful shutdown has begun: the connection closes when the last
     /// stream ends (or at the deadline).
-    public private(set) var isShuttingDown = false
+    public var isShuttingDown: Bool { lifecycle.isShuttingDown }
     private static let keepalivePayload: UInt64 = 0x5745_4654_5045_4E47  // "WEFTPENG"
 
     /// A server connection: `streamHandlerFactory` makes the handler of each
@@ -46,6 +47,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.session = try NGHTTP2Session(role: .server, configuration: configuration)
         self.makeStreamHandler = streamHandlerFactory
         self.configuration = configuration
+        self.lifecycle = HTTP2ConnectionLifecycle(isServer: true, hasIdleTimeout: configuration.idleTimeout != nil)
     }
 
     /// A client connection: streams are opened with `openStream`.
@@ -53,11 +55,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.session = try NGHTTP2Session(role: .client, configuration: configuration)
         self.makeStreamHandler = nil
         self.configuration = configuration
+        self.lifecycle = HTTP2ConnectionLifecycle(isServer: false, hasIdleTimeout: configuration.idleTimeout != nil)
     }
 
     /// Whether new streams may be opened (client): false after the peer's GOAWAY
     /// or once the channel is gone.
-    public var isAcceptingStreams: Bool { context != nil && !peerWentAway && session.isAlive }
+    public var isAcceptingStreams: Bool { context != nil && lifecycle.refusalReason == nil && session.isAlive }
 
     /// Opens a stream with request `headers` (client), handled by `handler`. Call
     /// on the channel's event loop.
@@ -69,16 +72,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                 .internalFailure, code: -501, reason: "streams are opened by clients on an active connection")
         }
         context.eventLoop.preconditionInEventLoop()
-        guard !peerWentAway else {
-            throw HTTP2Error(.refused, code: -534, reason: "the peer sent GOAWAY; open a new connection")
-        }
-        guard !isShuttingDown else {
-            throw HTTP2Error(.refused, code: -534, reason: "the connection is shutting down")
-        }
+        if let reason = lifecycle.refusalReason { throw HTTP2Error(.refused, code: -534, reason: reason) }
         let id = try session.submitRequest(headers, endStream: endStream)
         let stream = HTTP2Stream(id: id, connection: self)
         streams[id] = (stream, handler)
-        streamsChanged()
+        perform(lifecycle.streamOpened())
         flushSoon()
         return stream
     }
@@ -112,7 +110,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     // MARK: Lifecycle: idle timeout, keepalive, graceful shutdown
 
     private func startTimers() {
-        streamsChanged()
+        perform(lifecycle.activated())
         scheduleKeepalive()
     }
 
@@ -131,22 +129,24 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         return context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in body(self) }
     }
 
-    /// Starts the idle clock when the last stream ends; stops it when one opens; and
-    /// completes a graceful shutdown once nothing is in flight.
-    private func streamsChanged() {
-        if !streams.isEmpty {
+    /// Does what the lifecycle asks when streams open and close: the idle clock
+    /// runs only while nothing is open, and a graceful shutdown ends with its
+    /// last stream.
+    private func perform(_ action: HTTP2ConnectionLifecycle.StreamsAction) {
+        switch action {
+        case .none:
+            break
+        case .cancelIdleTimer:
             idleTask?.cancel()
             idleTask = nil
-            return
-        }
-        if isShuttingDown {
+        case .startIdleTimer:
+            guard let timeout = configuration.idleTimeout else { return }
+            idleTask = schedule(in: timeout) { handler in
+                handler.idleTask = nil
+                if handler.lifecycle.idleTimerFired() == .beginGracefulShutdown { handler.beginGracefulShutdown() }
+            }
+        case .close:
             context?.close(promise: nil)
-            return
-        }
-        guard idleTask == nil, let timeout = configuration.idleTimeout else { return }
-        idleTask = schedule(in: timeout) { handler in
-            handler.idleTask = nil
-            if handler.streams.isEmpty { handler.beginGracefulShutdown() }
         }
     }
 
@@ -155,11 +155,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         keepaliveTask?.cancel()
         keepaliveTask = schedule(in: interval) { handler in
             handler.keepaliveTask = nil
-            guard handler.pingTimeoutTask == nil else { return }
+            guard handler.lifecycle.keepaliveTimerFired() == .sendPing else { return }
             handler.session.ping(payload: Self.keepalivePayload)
             handler.flushOutput()
             handler.pingTimeoutTask = handler.schedule(in: handler.configuration.keepaliveTimeout) { handler in
                 handler.pingTimeoutTask = nil
+                guard handler.lifecycle.pingTimedOut() == .failAndClose else { return }
                 handler.context?.fireErrorCaught(
                     HTTP2Error(
                         .protocolViolation, code: -902,
@@ -174,18 +175,22 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     /// final one, naming the last stream it took, right after; a client just stops
     /// opening streams. Call on the event loop; safe to call more than once.
     public func beginGracefulShutdown() {
-        guard !isShuttingDown, let context else { return }
-        isShuttingDown = true
-        if makeStreamHandler != nil {
+        guard let context, case .shutDown(let sendGoAway, let closeNow) = lifecycle.beginGracefulShutdown() else {
+            return
+        }
+        if sendGoAway {
             session.announceShutdown()
             session.goAway()
         }
         flushOutput()
+        if closeNow {
+            context.close(promise: nil)
+            return
+        }
         shutdownDeadlineTask = schedule(in: configuration.gracefulShutdownTimeout) { handler in
             handler.shutdownDeadlineTask = nil
-            handler.context?.close(promise: nil)
+            if handler.lifecycle.shutdownDeadlineFired() == .close { handler.context?.close(promise: nil) }
         }
-        if streams.isEmpty { context.close(promise: nil) }
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -194,14 +199,13 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         // What processing this read makes nghttp2 (and the stream handlers) send
         // goes out in one write at channelReadComplete, after every read of this
         // event-loop turn.
-        reading = true
+        lifecycle.readBegan()
         do {
             try session.receive(unwrapInboundIn(data))
         } catch {
             // Deliver what was understood, send the GOAWAY, report, close.
             dispatch(session.takeEvents())
-            reading = false
-            flushOutput()
+            if lifecycle.readFailed() == .flushNow { flushOutput() }
             context.fireErrorCaught(error)
             context.close(promise: nil)
             return
@@ -210,12 +214,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        reading = false
-        flushOutput()
+        if lifecycle.readCompleted() == .flushNow { flushOutput() }
         context.fireChannelReadComplete()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        lifecycle.channelInactive()
         cancelTimers()
         let open = streams
         streams.removeAll()
@@ -236,7 +240,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                     let stream = HTTP2Stream(id: id, connection: self)
                     entry = (stream, makeStreamHandler(stream))
                     streams[id] = entry
-                    streamsChanged()
+                    perform(lifecycle.streamOpened())
                 } else {
                     continue  // a client never accepts streams (push is off)
                 }
@@ -247,14 +251,16 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .streamClosed(let id, let errorCode):
                 guard let entry = streams.removeValue(forKey: id) else { continue }
                 entry.handler.streamClosed(entry.stream, errorCode: errorCode)
-                streamsChanged()
+                perform(lifecycle.streamClosed())
             case .goAway(let lastStreamID, let errorCode):
-                peerWentAway = true
+                lifecycle.peerWentAway()
                 context?.fireUserInboundEventTriggered(
                     HTTP2ConnectionEvent.goAway(lastStreamID: lastStreamID, errorCode: errorCode))
             case .pingAcknowledged(let payload) where payload == Self.keepalivePayload:
-                pingTimeoutTask?.cancel()
-                pingTimeoutTask = nil
+                if lifecycle.pingAcknowledged() {
+                    pingTimeoutTask?.cancel()
+                    pingTimeoutTask = nil
+                }
             case .pingAcknowledged, .settingsReceived:
                 break
             }
@@ -266,18 +272,16 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     /// once the event loop has processed this turn's I/O: every stream written in
     /// the same turn shares one syscall instead of one each.
     private func flushSoon() {
-        guard !reading, !flushScheduled, let context else { return }
-        flushScheduled = true
+        guard let context, lifecycle.outputRequested() == .scheduleFlush else { return }
         context.eventLoop.assumeIsolated().execute { [self] in
-            flushScheduled = false
-            flushOutput()
+            if lifecycle.scheduledFlushRuns() == .flushNow { flushOutput() }
         }
     }
 
     /// Writes what nghttp2 wants sent, completing the promises of the body chunks
     /// it framed once the write is done.
     private func flushOutput() {
-        guard let context, !reading else { return }
+        guard let context, !lifecycle.reading else { return }
         let output: ByteBuffer
         do {
             output = try session.drainOutput()
