@@ -42,3 +42,65 @@ enum RawHTTP {
         return String(decoding: received, as: UTF8.self)
     }
 }
+
+extension RawHTTP {
+    /// Opens a tunnel with `CONNECT authority` on a proxy port, then sends
+    /// `payload` through it and reads as many bytes back (an echo at the far end).
+    /// Returns the proxy's answer to the CONNECT and what came back.
+    static func tunnel(port: Int, authority: String, payload: [UInt8]) throws -> (answer: String, echoed: [UInt8]) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        @Sendable func sendAll(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    if sent <= 0 { return }
+                    offset += sent
+                }
+            }
+        }
+        sendAll(Array("CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n\r\n".utf8))
+        // The answer's head, byte by byte so nothing of the tunnel is taken with it.
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !head.reversed().starts(with: [10, 13, 10, 13]), recv(fd, &byte, 1, 0) == 1 { head.append(byte) }
+        let answer = String(decoding: head, as: UTF8.self)
+        guard answer.hasPrefix("HTTP/1.1 200") else {
+            // A refusal: its body follows until the proxy closes.
+            var rest = [UInt8](repeating: 0, count: 4096)
+            var body: [UInt8] = []
+            while true {
+                let count = recv(fd, &rest, rest.count, 0)
+                if count <= 0 { break }
+                body += rest[0..<count]
+            }
+            return (answer + String(decoding: body, as: UTF8.self), [])
+        }
+        // Sent from another thread while this one reads: the echo comes back as
+        // the payload goes out, and neither side may wait for the other.
+        let sender = Thread { sendAll(payload) }
+        sender.start()
+        var echoed: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while echoed.count < payload.count {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            echoed += buffer[0..<count]
+        }
+        return (answer, echoed)
+    }
+}

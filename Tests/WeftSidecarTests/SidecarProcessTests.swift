@@ -29,7 +29,7 @@ import WeftTestSupport
         ]
         let cases: [([String], String)] = [
             (Array(base.dropFirst(2)), "--service is required"),
-            (base + ["--app-protocol", "smtp"], "--app-protocol: expected http, http2 or grpc"),
+            (base + ["--app-protocol", "smtp"], "--app-protocol: expected http, http2, grpc or tcp"),
             (base + ["--upstream", "cart"], "expected name=host:port"),
             (base + ["--upstream", "Bad_Name=127.0.0.1:1"], "is not a service name"),
             (base + ["--inbound", "nope"], "--inbound"),

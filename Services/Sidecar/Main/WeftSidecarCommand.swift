@@ -31,7 +31,10 @@ struct WeftSidecarCommand: ParsableCommand {
             Outbound: the application calls an upstream on its own loopback port \
             (--upstream cart=127.0.0.1:9001) or through the HTTP proxy port \
             (HTTP_PROXY=http://127.0.0.1:15001, then http://cart/...), in HTTP/1.1, h2c or \
-            gRPC; each request goes to an endpoint of the upstream over mutual-TLS HTTP/2.
+            gRPC; each request goes to an endpoint of the upstream over mutual-TLS HTTP/2. \
+            On the proxy port, CONNECT cart:5432 opens a TCP tunnel to cart's application, \
+            carried as an HTTP/2 CONNECT stream (the destination's sidecar dials only its \
+            own application, whatever port is named).
 
             Configuration comes from --snapshot-file, a discovery snapshot (the JSON the \
             registry's discovery API answers), reread when it changes. Admin port: /live, \
@@ -58,7 +61,7 @@ struct WeftSidecarCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "What the application speaks: http (HTTP/1.1), http2 or grpc (h2c) (default http). Env: WEFT_APP_PROTOCOL.",
+            "What the application speaks: http (HTTP/1.1), http2 or grpc (h2c), or tcp (reached only through CONNECT tunnels) (default http). Env: WEFT_APP_PROTOCOL.",
             valueName: "protocol"))
     var appProtocol: String?
 
@@ -147,10 +150,9 @@ struct WeftSidecarCommand: ParsableCommand {
             let appAddress = try address(app, "WEFT_APP", "--app", default: nil)
             guard let appAddress else { throw ValidationError("--app is required (or WEFT_APP)") }
             let protocolText = settings.value(appProtocol, "WEFT_APP_PROTOCOL") ?? "http"
-            guard let protocolKind = ServiceProtocol(rawValue: protocolText), protocolKind != .tcp else {
+            guard let protocolKind = ServiceProtocol(rawValue: protocolText) else {
                 throw ValidationError(
-                    "--app-protocol: expected http, http2 or grpc, got \(protocolText.prefix(40)) (tcp services are not carried yet)"
-                )
+                    "--app-protocol: expected http, http2, grpc or tcp, got \(protocolText.prefix(40))")
             }
             var upstreamTexts = upstreams
             if upstreamTexts.isEmpty, let variable = settings.environment["WEFT_UPSTREAMS"] {

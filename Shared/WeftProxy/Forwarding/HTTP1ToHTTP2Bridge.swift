@@ -1,6 +1,7 @@
 public import NIOCore
 public import NIOHTTP1
 public import WeftHTTP2
+import WeftProtocol
 
 /// Carries HTTP/1.1 requests from an application's connection onto HTTP/2 streams
 /// and their responses back: the application-facing side of a proxy. It sits on
@@ -26,7 +27,7 @@ public import WeftHTTP2
 ///
 /// Use on one event loop: the streams must live on the channel's loop (pools are
 /// per loop).
-public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
+public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias OutboundIn = HTTPServerResponsePart
     public typealias OutboundOut = HTTPServerResponsePart
@@ -38,6 +39,11 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
 
     private let scheme: String
     private let openStream: StreamOpener
+    /// Opens the mesh stream of a `CONNECT host:port` tunnel; nil where CONNECT
+    /// is not offered (answered 400).
+    private let openTunnel: StreamOpener?
+    /// A CONNECT is waiting for the peer's answer: nothing more is read.
+    private var tunnelPending = false
     let errors: ProxyErrorResponse
     let makeObserver: (() -> RequestObserver)?
     private var context: ChannelHandlerContext?
@@ -50,11 +56,13 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
     /// every failure.
     public init(
         scheme: String = "http", errors: ProxyErrorResponse = ProxyErrorResponse(proxyName: "weft"),
-        makeObserver: (() -> RequestObserver)? = nil, openStream: @escaping StreamOpener
+        makeObserver: (() -> RequestObserver)? = nil, openTunnel: StreamOpener? = nil,
+        openStream: @escaping StreamOpener
     ) {
         self.scheme = scheme
         self.errors = errors
         self.makeObserver = makeObserver
+        self.openTunnel = openTunnel
         self.openStream = openStream
     }
 
@@ -84,7 +92,7 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
     }
 
     public func read(context: ChannelHandlerContext) {
-        if exchange?.isHoldingReads == true {
+        if tunnelPending || exchange?.isHoldingReads == true {
             readPending = true
         } else {
             context.read()
@@ -144,7 +152,20 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
             observer: makeObserver?())
         self.exchange = exchange
         if head.method == .CONNECT {
-            exchange.answer(.badRequest("CONNECT is not offered on this port"), close: true)
+            guard let openTunnel else {
+                exchange.answer(.badRequest("CONNECT is not offered on this port"), close: true)
+                return
+            }
+            // The exchange only answers failures; a tunnel that opens replaces
+            // this whole HTTP/1.1 pipeline with raw bytes.
+            tunnelPending = true
+            let request = ConnectRequest(bridge: self, exchange: exchange)
+            openTunnel(HTTP2Tunnel.requestHeaders(authority: head.uri), false, request)
+                .assumeIsolated().whenFailure { error in
+                    request.failed(
+                        error as? ProxyError
+                            ?? ProxyLoop.proxyError(error, upstream: "the destination", endpoint: head.uri))
+                }
             return
         }
         var headers: [HTTP2Header]
@@ -164,6 +185,118 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension HTTP1ToHTTP2Bridge: Sendable {}
+
+extension HTTP1ToHTTP2Bridge {
+    /// The peer accepted the tunnel: the HTTP/1.1 handlers leave, the application
+    /// hears `200 Connection Established`, and raw bytes cross from here on.
+    fileprivate func switchToTunnel(
+        _ request: ConnectRequest, headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream
+    ) {
+        tunnelPending = false
+        exchange = nil
+        guard let context else {
+            stream.reset(.cancel)
+            return
+        }
+        let pipeline = context.pipeline.syncOperations
+        let channel = context.channel
+        do {
+            if let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) {
+                pipeline.removeHandler(encoder, promise: nil)
+            }
+            if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                pipeline.removeHandler(decoder, promise: nil)
+            }
+            if let pipelining = try? pipeline.handler(type: HTTPServerPipelineHandler.self) {
+                pipeline.removeHandler(pipelining, promise: nil)
+            }
+            if let validator = try? pipeline.handler(type: NIOHTTPResponseHeadersValidator.self) {
+                pipeline.removeHandler(validator, promise: nil)
+            }
+            if let responder = try? pipeline.handler(type: HTTP1ParserErrorResponder.self) {
+                pipeline.removeHandler(responder, promise: nil)
+            }
+            pipeline.removeHandler(context: context, promise: nil)
+            // Raw bytes from here on: the answer, then whatever the tunnel carries.
+            channel.writeAndFlush(ByteBuffer(string: "HTTP/1.1 200 Connection Established\r\n\r\n"), promise: nil)
+            let tunnel = try HTTP2Tunnel.connecting(channel: channel)
+            request.tunnel = tunnel
+            tunnel.headersReceived(headers, endStream: endStream, stream: stream)
+            // The read this bridge held back while the peer answered is the
+            // tunnel's to make now.
+            readPending = false
+            channel.read()
+        } catch {
+            stream.reset(.cancel)
+            channel.close(promise: nil)
+        }
+    }
+
+    fileprivate func tunnelRefused() {
+        tunnelPending = false
+    }
+}
+
+/// The mesh stream of a CONNECT until the peer answers: a 2xx turns the
+/// application's connection into a tunnel (and every later stream event goes to
+/// the `HTTP2Tunnel`); anything else is answered like any failed request, and
+/// the connection closes.
+private final class ConnectRequest: HTTP2StreamHandler {
+    private weak var bridge: HTTP1ToHTTP2Bridge?
+    private let exchange: Exchange
+    var tunnel: HTTP2Tunnel?
+    private var answered = false
+
+    init(bridge: HTTP1ToHTTP2Bridge, exchange: Exchange) {
+        self.bridge = bridge
+        self.exchange = exchange
+    }
+
+    func failed(_ error: ProxyError) {
+        guard !answered else { return }
+        answered = true
+        bridge?.tunnelRefused()
+        exchange.answer(error, close: true)
+    }
+
+    func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
+        if let tunnel {
+            tunnel.headersReceived(headers, endStream: endStream, stream: stream)
+            return
+        }
+        guard !answered, let code = headers[first: ":status"].flatMap({ Int($0) }), code >= 200 else { return }
+        guard (200..<300).contains(code), !endStream else {
+            // The peer refused (403 denied, 502 the application is unreachable): its
+            // reason travels in x-weft-error.
+            let reason = headers[first: WeftHeaders.error] ?? "status \(code)"
+            failed(code == 403 ? .denied("the destination refused the tunnel: \(reason)") : .upstreamReset(reason))
+            if !endStream { stream.reset(.cancel) }
+            return
+        }
+        answered = true
+        guard let bridge else {
+            stream.reset(.cancel)
+            return
+        }
+        bridge.switchToTunnel(self, headers: headers, endStream: endStream, stream: stream)
+    }
+
+    func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
+        guard let tunnel else {
+            stream.consume(data.readableBytes)
+            return
+        }
+        tunnel.dataReceived(data, endStream: endStream, stream: stream)
+    }
+
+    func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
+        if let tunnel {
+            tunnel.streamClosed(stream, errorCode: errorCode)
+            return
+        }
+        failed(ProxyError.streamClosed(errorCode, upstream: "the destination"))
+    }
+}
 
 /// One request and its response.
 private final class Exchange: HTTP2StreamHandler {

@@ -20,11 +20,19 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     /// headers, according to the pipeline that made this forwarder.
     public typealias Dispatch = (_ headers: [HTTP2Header], _ endStream: Bool, _ handler: any HTTP2StreamHandler) ->
         EventLoopFuture<HTTP2Stream>
+    /// Takes over a stream whose request is `CONNECT`, returning the handler that
+    /// now owns it; nil leaves the request to the forwarder.
+    public typealias TakeOver = (_ headers: [HTTP2Header], _ endStream: Bool, _ stream: HTTP2Stream) ->
+        (any HTTP2StreamHandler)?
 
     private let downstream: HTTP2Stream
     private let eventLoop: any EventLoop
     private let dispatch: Dispatch
     private let errors: ProxyErrorResponse
+    /// Who takes a CONNECT stream over (the inbound side's tunnels to the
+    /// application), and the handler that did: every later event goes to it.
+    private let takeOver: TakeOver?
+    private var replacement: (any HTTP2StreamHandler)?
     private let observer: RequestObserver?
     private var upstream: HTTP2Stream?
     private var opening = false
@@ -39,8 +47,9 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
 
     public init(
         downstream: HTTP2Stream, eventLoop: any EventLoop, errors: ProxyErrorResponse, observer: RequestObserver? = nil,
-        dispatch: @escaping Dispatch
+        takeOver: TakeOver? = nil, dispatch: @escaping Dispatch
     ) {
+        self.takeOver = takeOver
         self.downstream = downstream
         self.eventLoop = eventLoop
         self.errors = errors
@@ -51,6 +60,16 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     // MARK: HTTP2StreamHandler (both streams report here)
 
     public func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
+        if let replacement {
+            replacement.headersReceived(headers, endStream: endStream, stream: stream)
+            return
+        }
+        if stream === downstream, !opening, upstream == nil, !finished, let takeOver,
+            headers[first: ":method"] == "CONNECT", let handler = takeOver(headers, endStream, stream)
+        {
+            replacement = handler
+            return
+        }
         if stream === downstream {
             requestHeaders(headers, endStream: endStream)
         } else {
@@ -59,6 +78,10 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     }
 
     public func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
+        if let replacement {
+            replacement.dataReceived(data, endStream: endStream, stream: stream)
+            return
+        }
         let count = data.readableBytes
         if stream === downstream {
             if endStream { requestEnded = true }
@@ -83,6 +106,10 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     }
 
     public func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
+        if let replacement {
+            replacement.streamClosed(stream, errorCode: errorCode)
+            return
+        }
         if stream === downstream {
             // The caller is gone (or the exchange is over): stop the upstream too.
             if !responseEnded || !requestEnded { upstream?.reset(.cancel) }

@@ -18,11 +18,19 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     /// Checks and rewrites the request headers before they go to the application
     /// (authorization, identity, forwarding headers), or refuses the request.
     public typealias Prepare = (_ headers: [HTTP2Header]) -> Result<[HTTP2Header], ProxyError>
+    /// Takes over a stream whose request is `CONNECT`, returning the handler that
+    /// now owns it; nil leaves the request to the forwarder (which then answers
+    /// it as usual, a refusal included).
+    public typealias TakeOver = HTTP2StreamForwarder.TakeOver
 
     private let downstream: HTTP2Stream
     private let eventLoop: any EventLoop
     private let pool: HTTP1ConnectionPool
     private let errors: ProxyErrorResponse
+    /// Who takes a CONNECT stream over (the inbound side's tunnels to the
+    /// application), and the handler that did: every later event goes to it.
+    private let takeOver: TakeOver?
+    private var replacement: (any HTTP2StreamHandler)?
     private let observer: RequestObserver?
     private let prepare: Prepare
     private var connection: HTTP1ClientConnection?
@@ -40,8 +48,9 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
 
     public init(
         downstream: HTTP2Stream, eventLoop: any EventLoop, pool: HTTP1ConnectionPool, errors: ProxyErrorResponse,
-        observer: RequestObserver? = nil, prepare: @escaping Prepare
+        observer: RequestObserver? = nil, takeOver: TakeOver? = nil, prepare: @escaping Prepare
     ) {
+        self.takeOver = takeOver
         self.downstream = downstream
         self.eventLoop = eventLoop
         self.pool = pool
@@ -53,6 +62,16 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     // MARK: Request: stream → application
 
     public func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
+        if let replacement {
+            replacement.headersReceived(headers, endStream: endStream, stream: stream)
+            return
+        }
+        if !acquiring, connection == nil, !finished, let takeOver, headers[first: ":method"] == "CONNECT",
+            let handler = takeOver(headers, endStream, stream)
+        {
+            replacement = handler
+            return
+        }
         guard !finished else { return }
         if acquiring || connection != nil {
             requestEnded = true
@@ -115,6 +134,10 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     }
 
     public func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
+        if let replacement {
+            replacement.dataReceived(data, endStream: endStream, stream: stream)
+            return
+        }
         guard !finished else {
             stream.consume(data.readableBytes)
             return
@@ -149,6 +172,10 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     }
 
     public func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
+        if let replacement {
+            replacement.streamClosed(stream, errorCode: errorCode)
+            return
+        }
         guard !finished else { return }
         finished = true
         // The caller went away mid-exchange: the connection is mid-message.

@@ -1,4 +1,5 @@
 public import NIOCore
+import NIOPosix
 import WeftHTTP2
 import WeftProtocol
 public import WeftTLS
@@ -50,15 +51,35 @@ public enum InboundPipeline {
                             headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot,
                             traceIDs: loop.traceIDs)
                     }
+                    // A CONNECT the caller may make becomes a TCP tunnel to the
+                    // application's port, never to the address it names (the sidecar
+                    // is no open proxy); a refused one is answered by the forwarder.
+                    let takeOver: HTTP2StreamForwarder.TakeOver = { headers, endStream, stream in
+                        guard case .success = prepare(headers), let application = loop.application else { return nil }
+                        let (host, port) = (application.host, application.port)
+                        let tunnel = HTTP2Tunnel.accepting(eventLoop: eventLoop) { _, _, eventLoop in
+                            ClientBootstrap(group: eventLoop).connectTimeout(.seconds(2))
+                                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                                .connect(endpoint: host, port: port)
+                        }
+                        tunnel.headersReceived(headers, endStream: endStream, stream: stream)
+                        return tunnel
+                    }
                     if let pool = loop.applicationHTTP1Pool() {
                         return HTTP2ToHTTP1Forwarder(
                             downstream: stream, eventLoop: eventLoop, pool: pool, errors: errors, observer: observer,
-                            prepare: prepare)
+                            takeOver: takeOver, prepare: prepare)
                     }
+                    let speaksTCP = loop.application?.protocolKind == .tcp
                     return HTTP2StreamForwarder(
-                        downstream: stream, eventLoop: eventLoop, errors: errors, observer: observer
+                        downstream: stream, eventLoop: eventLoop, errors: errors, observer: observer,
+                        takeOver: takeOver
                     ) { headers, endStream, handler in
                         switch prepare(headers) {
+                        case .success where speaksTCP:
+                            return eventLoop.makeFailedFuture(
+                                ProxyError.badRequest(
+                                    "this service speaks TCP: reach it through a CONNECT tunnel"))
                         case .success(let rewritten):
                             return loop.openApplicationStream(rewritten, endStream: endStream, handler: handler)
                         case .failure(let error):

@@ -35,22 +35,28 @@ public enum OutboundPipeline {
                 switch detected {
                 case .http1:
                     // 2a. NIO's HTTP/1.1 server codec. Pipelining assistance hands the
-                    //     bridge one request at a time.
+                    //     bridge one request at a time. No outbound header validation:
+                    //     response fields come from HTTP/2 streams nghttp2 validated,
+                    //     or from the proxy itself.
                     try pipeline.configureHTTPServerPipeline(
-                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: false)
+                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: false,
+                        withOutboundHeaderValidation: false)
                     // 3a. What the parser refuses is answered and the connection
                     //     closed: 431 for an oversized header section, 400 for the
                     //     rest (the request smuggling shapes: Content-Length with
                     //     Transfer-Encoding, two lengths, bad chunk sizes, obs-fold,
                     //     bare CR or LF), so nothing ambiguous is ever forwarded.
                     // 4a. The bridge: each request becomes one mesh stream; failures
-                    //     are answered through `errors`.
+                    //     are answered through `errors`. A `CONNECT host:port` opens
+                    //     a CONNECT stream to that service's sidecar and, once it
+                    //     answers 2xx, turns the connection into a raw TCP tunnel.
                     try pipeline.addHandlers(
                         [
                             HTTP1ParserErrorResponder(errors: errors),
-                            HTTP1ToHTTP2Bridge(scheme: "http", errors: errors, makeObserver: makeObserver) {
-                                headers, endStream, handler in dispatch(headers, endStream, handler)
-                            },
+                            HTTP1ToHTTP2Bridge(
+                                scheme: "http", errors: errors, makeObserver: makeObserver,
+                                openTunnel: { headers, endStream, handler in dispatch(headers, endStream, handler) }
+                            ) { headers, endStream, handler in dispatch(headers, endStream, handler) },
                         ], position: .before(closer))
                 case .http2:
                     // 2b. An HTTP/2 server whose every stream is forwarded, stream to

@@ -21,7 +21,7 @@ public final class ProxyLoop {
     private var pickers: [ServiceReference: EndpointPicker] = [:]
     private var applicationHTTP1: HTTP1ConnectionPool?
     private var applicationHTTP2: HTTP2ConnectionPool?
-    private let application: LocalApplication?
+    public let application: LocalApplication?
     public private(set) var isDraining = false
 
     init(
