@@ -110,6 +110,9 @@ let package = Package(
             dependencies: [
                 "WeftProtocol",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/WeftService",
             swiftSettings: swiftSettings

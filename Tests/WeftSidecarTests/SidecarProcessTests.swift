@@ -19,7 +19,7 @@ import WeftTestSupport
         for flag in [
             "--service", "--namespace", "--inbound", "--app", "--app-protocol", "--upstream", "--outbound-proxy",
             "--admin", "--certificate", "--key", "--trust-bundle", "--snapshot-file", "--threads", "--drain-timeout",
-            "--log-level",
+            "--log-level", "--registry", "--registry-token-file", "WEFT_REGISTRY",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
@@ -34,6 +34,8 @@ import WeftTestSupport
             (base + ["--upstream", "Bad_Name=127.0.0.1:1"], "is not a service name"),
             (base + ["--inbound", "nope"], "--inbound"),
             (base + ["--threads", "0"], "--threads must be"),
+            (base + ["--registry", "ftp://registry:1"], "--registry: expected http://host:port"),
+            (base + ["--registry", "http://registry:8080"], "--registry needs --registry-token-file"),
             (["--service", "UPPER"] + base.dropFirst(2), "--service"),
         ]
         for (arguments, message) in cases {

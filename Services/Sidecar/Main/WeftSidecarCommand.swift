@@ -36,9 +36,12 @@ struct WeftSidecarCommand: ParsableCommand {
             carried as an HTTP/2 CONNECT stream (the destination's sidecar dials only its \
             own application, whatever port is named).
 
-            Configuration comes from --snapshot-file, a discovery snapshot (the JSON the \
-            registry's discovery API answers), reread when it changes. Admin port: /live, \
-            /ready, /metrics.
+            Configuration comes from the registry's discovery API (--registry, with \
+            --registry-token-file), watched with blocking queries for this service's \
+            upstreams and the intentions guarding it; each snapshot is validated before it \
+            is applied and kept in --snapshot-file, from which a restart begins when the \
+            registry is unreachable. Without --registry, --snapshot-file alone configures \
+            the sidecar and is reread when it changes. Admin port: /live, /ready, /metrics.
 
             Every option can also be set through the environment variable named in its help \
             (a flag wins). Exit status: 64 for a bad flag, 78 when the certificate, key, \
@@ -98,6 +101,17 @@ struct WeftSidecarCommand: ParsableCommand {
         help: ArgumentHelp(
             "Discovery snapshot JSON: upstreams, endpoints, intentions. Env: WEFT_SNAPSHOT_FILE.", valueName: "file"))
     var snapshotFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The registry to watch for configuration, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
+    var registry: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding the registry credential (wsc_… for this service, or the admin token). Env: WEFT_REGISTRY_TOKEN_FILE.",
+            valueName: "file"))
+    var registryTokenFile: String?
 
     @Option(help: ArgumentHelp("Event loop threads (default 1). Env: WEFT_THREADS.", valueName: "n"))
     var threads: Int?
@@ -187,6 +201,17 @@ struct WeftSidecarCommand: ParsableCommand {
                 keyFile: try required(key, "WEFT_KEY", "--key"),
                 bundleFile: try required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
                 snapshotFile: try required(snapshotFile, "WEFT_SNAPSHOT_FILE", "--snapshot-file"))
+            if let url = settings.value(registry, "WEFT_REGISTRY") {
+                do {
+                    configuration.registry = try ControlPlaneClient.Endpoint(url: url)
+                } catch {
+                    throw ValidationError("--registry: \(error)")
+                }
+                guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
+                    throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
+                }
+                configuration.registryTokenFile = tokenFile
+            }
             configuration.threads = try settings.integer(threads, "WEFT_THREADS", "--threads", 1...64) ?? 1
             configuration.drainTimeout =
                 try settings.integer(drainTimeout, "WEFT_DRAIN_TIMEOUT", "--drain-timeout", 0...3600) ?? 10

@@ -4,7 +4,14 @@ public import NIOPosix
 import WeftHTTP2
 public import WeftProtocol
 public import WeftProxy
+import WeftService
 import WeftTLS
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -29,13 +36,13 @@ public final class Sidecar: Sendable {
     public let inbound: ProxyListener
     public let outbound: [ProxyListener]
     public let admin: AdminServer?
-    private let watcher: SnapshotFileWatcher
+    private let watcher: ConfigurationWatcher
     private let logger: Logger
     public let identity: SPIFFEID
 
     private init(
         configuration: SidecarConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
-        inbound: ProxyListener, outbound: [ProxyListener], admin: AdminServer?, watcher: SnapshotFileWatcher,
+        inbound: ProxyListener, outbound: [ProxyListener], admin: AdminServer?, watcher: ConfigurationWatcher,
         logger: Logger, identity: SPIFFEID
     ) {
         self.configuration = configuration
@@ -51,21 +58,53 @@ public final class Sidecar: Sendable {
 
     public static func start(_ configuration: SidecarConfiguration, logger: Logger) throws -> Sidecar {
         // Configuration first: nothing listens until every input is known good.
+        // With a registry, the snapshot file is where the last good snapshot is
+        // kept; on a first start there is none yet, and the registry must answer.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let discovery: DiscoveryWatcher.Settings?
         let initial: DiscoverySnapshot
         do {
-            initial = try SnapshotFile.load(path: configuration.snapshotFile)
+            discovery = try configuration.registry.map { registry in
+                DiscoveryWatcher.Settings(
+                    client: ControlPlaneClient(endpoint: registry, group: group),
+                    tokenFile: configuration.registryTokenFile ?? "", request: try DiscoveryWatcher.request(for: configuration),
+                    namespace: configuration.service.namespace, snapshotFile: configuration.snapshotFile)
+            }
+            if let discovery, !FileManager.default.fileExists(atPath: configuration.snapshotFile) {
+                do {
+                    initial = try DiscoveryWatcher.snapshot(from: try DiscoveryWatcher.query(discovery, index: 0, wait: 0).wait())
+                } catch {
+                    throw StartupError(
+                        description: "no snapshot kept in \(configuration.snapshotFile) yet, and the registry at \(discovery.client.endpoint) gave none: \(error)")
+                }
+                DiscoveryWatcher.persist(initial, to: configuration.snapshotFile, logger: logger)
+            } else {
+                do {
+                    initial = try SnapshotFile.load(path: configuration.snapshotFile)
+                } catch {
+                    throw StartupError(description: "--snapshot-file: \(error)")
+                }
+            }
         } catch {
-            throw StartupError(description: "--snapshot-file: \(error)")
+            try? group.syncShutdownGracefully()
+            if let error = error as? StartupError { throw error }
+            throw StartupError(description: "\(error)")
         }
         let trustDomain = initial.defaults.trustDomain
         let identity = try SPIFFEID(
             trustDomain: trustDomain, namespace: configuration.service.namespace,
             service: configuration.service.service)
-        let material = try MeshMaterial.load(configuration, expecting: identity.description)
-        let serverTLS = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
-        let clientTLS = TLSContextProvider(try material.context(role: .client, trustDomain: trustDomain))
-
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let material: MeshMaterial
+        let serverTLS: TLSContextProvider
+        let clientTLS: TLSContextProvider
+        do {
+            material = try MeshMaterial.load(configuration, expecting: identity.description)
+            serverTLS = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
+            clientTLS = TLSContextProvider(try material.context(role: .client, trustDomain: trustDomain))
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
         do {
             let application = LocalApplication(
                 host: configuration.applicationHost, port: configuration.applicationPort,
@@ -100,9 +139,16 @@ public final class Sidecar: Sendable {
                         try OutboundPipeline.configure(channel, target: .byAuthority, loops: loops, errors: errors)
                     }.wait())
             }
-            let watcher = SnapshotFileWatcher(
-                path: configuration.snapshotFile, namespace: configuration.service.namespace, loops: loops,
-                logger: logger, eventLoop: group.next())
+            // The registry when there is one, else the file.
+            let watcher: ConfigurationWatcher
+            if let discovery {
+                watcher = .registry(DiscoveryWatcher(discovery, loops: loops, logger: logger))
+            } else {
+                watcher = .file(
+                    SnapshotFileWatcher(
+                        path: configuration.snapshotFile, namespace: configuration.service.namespace, loops: loops,
+                        logger: logger, eventLoop: group.next()))
+            }
             let certificateExpiry = material.chain[0].notAfter
             let admin = try configuration.admin.map { address in
                 try AdminServer.start(
@@ -199,6 +245,19 @@ struct MeshMaterial {
                     trustDomain: trustDomain))
         } catch {
             throw Sidecar.StartupError(description: "cannot build the mesh TLS context: \(error)")
+        }
+    }
+}
+
+/// Where a sidecar's snapshots come from.
+enum ConfigurationWatcher: Sendable {
+    case registry(DiscoveryWatcher)
+    case file(SnapshotFileWatcher)
+
+    func stop() {
+        switch self {
+        case .registry(let watcher): watcher.stop()
+        case .file(let watcher): watcher.stop()
         }
     }
 }

@@ -1,4 +1,5 @@
 public import WeftProtocol
+public import WeftService
 
 /// Everything a sidecar is started with: who it is, where its application
 /// listens, the ports it opens, its certificate and trust bundle, and where its
@@ -39,6 +40,11 @@ public struct SidecarConfiguration: Sendable {
     /// A discovery snapshot in a file (the registry's answer, as JSON), reread
     /// when it changes.
     public var snapshotFile: String
+    /// The registry whose discovery API this sidecar watches, and the file holding
+    /// its credential (a per-service `wsc_` credential, or the admin token). Nil:
+    /// the snapshot file alone configures the sidecar (reread when it changes).
+    public var registry: ControlPlaneClient.Endpoint?
+    public var registryTokenFile: String?
     public var threads: Int = 1
     /// How long in-flight requests may take to finish on SIGTERM.
     public var drainTimeout: Int = 10

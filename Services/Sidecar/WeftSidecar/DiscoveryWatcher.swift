@@ -1,0 +1,133 @@
+import Logging
+import NIOCore
+import WeftProtocol
+import WeftProxy
+import WeftService
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Watches the registry's discovery API (a Consul-style blocking query:
+/// `POST /v1/discovery?index=N&wait=30s`, scoped to this service's upstreams and
+/// the intentions guarding it) and applies each new snapshot to every event
+/// loop. Control-plane code: a task with async/await, never on the request path.
+///
+/// - Every snapshot is validated (decoding checks every field) before it is
+///   applied; one that fails is refused with the reason logged, and the last
+///   good one stays.
+/// - Errors (registry down, 5xx, a refused credential) are retried with capped
+///   exponential backoff and jitter (0.5 s doubling to 30 s); traffic keeps
+///   flowing on the last good snapshot meanwhile.
+/// - Each applied snapshot is written to the snapshot file (atomically, by
+///   rename), so a restart while the registry is unreachable starts from it.
+final class DiscoveryWatcher: Sendable {
+    struct Settings: Sendable {
+        var client: ControlPlaneClient
+        var tokenFile: String
+        var request: DiscoveryRequest
+        var namespace: NamespaceName
+        var snapshotFile: String
+        var wait: Int = 30
+    }
+
+    private let task: Task<Void, Never>
+
+    init(_ settings: Settings, loops: ProxyLoops, logger: Logger) {
+        task = Task { await Self.run(settings, loops: loops, logger: logger) }
+    }
+
+    func stop() {
+        task.cancel()
+    }
+
+    /// One discovery query: the registry's answer (the caller decodes it).
+    static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<ControlPlaneClient.Response> {
+        let token: String
+        do {
+            let text = try String(contentsOfFile: settings.tokenFile, encoding: .utf8)
+            token = String(text.split(whereSeparator: \.isWhitespace).first ?? "")
+        } catch {
+            return settings.client.group.next().makeFailedFuture(
+                ControlPlaneError("cannot read the registry token file \(settings.tokenFile): \(error)"))
+        }
+        let body = (try? WeftJSON.encode(settings.request)).map { Array($0) } ?? []
+        return settings.client.send(
+            .POST, "/v1/discovery?index=\(index)&wait=\(wait)s",
+            headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")], body: body,
+            deadline: .seconds(Int64(wait) + 15))
+    }
+
+    /// The snapshot in an answer, validated; or an error saying why not.
+    static func snapshot(from response: ControlPlaneClient.Response) throws -> DiscoverySnapshot {
+        guard response.status == 200 else {
+            let detail = (try? WeftJSON.decode(Problem.self, from: Data(response.body)))?.detail
+            throw ControlPlaneError("the registry answered \(response.status)\(detail.map { ": \($0)" } ?? "")")
+        }
+        do {
+            // Fields a newer registry adds are ignored: sidecars and registries upgrade
+            // apart.
+            return try WeftJSON.decode(
+                DiscoverySnapshot.self, from: Data(response.body), unknownFields: .ignore, maximumSize: 16 << 20)
+        } catch {
+            throw ControlPlaneError("the registry's snapshot is invalid, refused: \(error)")
+        }
+    }
+
+    /// The discovery request of a sidecar: its service, and the upstreams its
+    /// `--upstream` flags name (`cart`, `cart.shop`, `cart.shop.mesh`; a name
+    /// without a namespace is in the sidecar's own).
+    static func request(for configuration: SidecarConfiguration) throws -> DiscoveryRequest {
+        var upstreams: [ServiceReference] = []
+        for port in configuration.upstreams {
+            let labels = port.name.split(separator: ".")
+            let service = try ServiceName(validating: String(labels[0]))
+            let namespace =
+                labels.count > 1 ? try NamespaceName(validating: String(labels[1])) : configuration.service.namespace
+            let reference = ServiceReference(service: service, namespace: namespace)
+            if !upstreams.contains(reference) { upstreams.append(reference) }
+        }
+        return try DiscoveryRequest(kind: .sidecar, service: configuration.service, upstreams: upstreams)
+    }
+
+    private static func run(_ settings: Settings, loops: ProxyLoops, logger: Logger) async {
+        var index = loops.snapshot.version
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let snapshot = try Self.snapshot(from: try await query(settings, index: index, wait: settings.wait).get())
+                if failures > 0 { logger.info("discovery works again after \(failures) failed attempt(s)") }
+                failures = 0
+                guard snapshot.version != index else { continue }  // the wait ended without a change
+                loops.apply(ProxySnapshot(snapshot, namespace: settings.namespace))
+                index = snapshot.version
+                logger.info(
+                    "applied snapshot version \(snapshot.version) from the registry: \(snapshot.upstreams.count) upstream(s), \(snapshot.inboundIntentions.count) intention(s)"
+                )
+                persist(snapshot, to: settings.snapshotFile, logger: logger)
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                let ceiling = min(30.0, 0.5 * Double(1 << min(failures - 1, 6)))
+                let delay = ceiling * Double.random(in: 0.5...1.0)
+                logger.warning(
+                    "discovery failed (attempt \(failures)); serving snapshot version \(loops.snapshot.version), retrying in \((delay * 10).rounded() / 10) s: \(error)"
+                )
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            }
+        }
+    }
+
+    /// Writes the snapshot where the next start will find it: a temporary file
+    /// renamed over the old one, so a crash mid-write leaves the old one whole.
+    static func persist(_ snapshot: DiscoverySnapshot, to path: String, logger: Logger) {
+        do {
+            let data = try WeftJSON.encode(snapshot, pretty: true)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.warning("cannot keep snapshot version \(snapshot.version) in \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+/// Sidecars configured by a real weft-registry (on a real PostgreSQL) through its
+/// discovery API: first start from the registry, changes applied live, the last
+/// good snapshot kept and served from when the registry is gone.
+@Suite(.serialized) struct SidecarDiscoveryTests {
+    static let registryBinary = ChildProcess.builtProduct("weft-registry")
+    static let adminToken = "weft-admin-token-for-sidecar-tests-0123456789"
+
+    struct Registry {
+        let process: ChildProcess
+        let port: Int
+
+        /// An admin API call; returns the status and the body.
+        func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
+            var arguments = [
+                "-X", method, "-H", "authorization: Bearer \(SidecarDiscoveryTests.adminToken)", "-w", "\n%{http_code}",
+            ]
+            if let body { arguments += ["-H", "content-type: application/json", "--data-binary", body] }
+            let result = try Command.curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
+            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
+        }
+    }
+
+    static func startRegistry(_ postgres: TemporaryPostgres, _ mesh: MeshFixture) throws -> Registry {
+        let tokenFile = try mesh.scratch.write("admin-token", adminToken + "\n")
+        let process = try mesh.start(
+            registryBinary,
+            ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0"],
+            ready: "listening")
+        Command.eventually { process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) != nil }
+        guard let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+            throw Command.Failure(description: "no registry port in: \(process.output)")
+        }
+        return Registry(process: process, port: port)
+    }
+
+    @Test func sidecarsFollowTheRegistryAndKeepServingWhenItIsGone() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try Self.startRegistry(postgres, mesh)
+            for service in ["backend", "frontend"] {
+                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
+            }
+            #expect(
+                try registry.call(
+                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+                ).0 == 201)
+            func credential(_ service: String) throws -> String {
+                let (status, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
+                let secret = (try? Command.object(body))?["secret"] as? String
+                #expect(status == 201 && secret != nil, "\(status) \(body)")
+                return try mesh.scratch.write("\(service).token", (secret ?? "") + "\n")
+            }
+            let registryFlags = { (service: String) throws -> [String] in
+                ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential(service)]
+            }
+
+            // First starts: no snapshot kept yet, so each asks the registry.
+            let echo = try mesh.startEcho()
+            let backendFile = mesh.scratch.file("backend-kept.json")
+            let backend = try mesh.startSidecar(
+                "backend", app: echo, snapshot: backendFile, extra: try registryFlags("backend"))
+            let instance = #"{"id":"b-1","service":"backend","address":"127.0.0.1","port":\#(backend.inbound),"ttl":"600s"}"#
+            #expect(try registry.call("PUT", "/v1/instances/default/backend/b-1", instance).0 == 200)
+            let frontendFile = mesh.scratch.file("frontend-kept.json")
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendFile, upstreams: ["backend"], extra: try registryFlags("frontend"))
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/found"
+            func status() throws -> String {
+                try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", url]).output
+            }
+            Command.eventually { (try? status()) == "200" }
+            #expect(try status() == "200", "\(frontend.process.output)")
+            #expect(FileManager.default.fileExists(atPath: frontendFile), "the snapshot was not kept")
+
+            // A change reaches the sidecar while it runs: the endpoint goes, and comes back.
+            #expect(try registry.call("DELETE", "/v1/instances/default/backend/b-1").0 == 204)
+            Command.eventually { (try? status()) == "503" }
+            #expect(try status() == "503")
+            #expect(try registry.call("PUT", "/v1/instances/default/backend/b-1", instance).0 == 200)
+            Command.eventually { (try? status()) == "200" }
+            #expect(try status() == "200")
+
+            // The registry goes away: traffic flows on the last good snapshot, and a
+            // restart during the outage starts from the kept one.
+            registry.process.stop()
+            #expect(try status() == "200")
+            frontend.process.stop()
+            let restarted = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendFile, upstreams: ["backend"],
+                credentials: try mesh.credentials(for: MeshFixture.identity("frontend"), name: "frontend-2"),
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file",
+                    mesh.scratch.file("frontend.token"),
+                ])
+            let again = "http://127.0.0.1:\(restarted.upstreams["backend"]!)/after-restart"
+            #expect(try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", again]).output == "200")
+            #expect(restarted.process.output.contains("discovery failed"), "\(restarted.process.output)")
+        }
+    }
+
+    @Test func aFirstStartTheRegistryRefusesExitsWithTheReason() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try Self.startRegistry(postgres, mesh)
+            let wrong = try mesh.scratch.write("wrong.token", "wsc_not-a-real-credential\n")
+            let material = try mesh.credentials(for: MeshFixture.identity("frontend"))
+            let run = try ChildProcess.run(
+                MeshFixture.sidecarBinary,
+                [
+                    "--service", "frontend", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy", "off",
+                    "--admin", "off", "--certificate", material.certificate, "--key", material.key, "--trust-bundle",
+                    mesh.bundle, "--snapshot-file", mesh.scratch.file("none.json"), "--registry",
+                    "http://127.0.0.1:\(registry.port)", "--registry-token-file", wrong,
+                ])
+            #expect(run.status == 78, "exit \(run.status): \(run.output)")
+            #expect(run.output.contains("the registry answered 401"), "\(run.output)")
+        }
+    }
+}
