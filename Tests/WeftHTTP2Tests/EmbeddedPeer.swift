@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import Testing
 
 @testable import WeftHTTP2
 
@@ -23,5 +24,44 @@ func pump(client: NGHTTP2Session, channel: EmbeddedChannel, events: inout [HTTP2
             moved = true
         }
         events += client.takeEvents()
+    }
+}
+
+/// Ends a test of a handler on an EmbeddedChannel: whatever the handler wrote
+/// and the test did not read, or a read nobody consumed, fails the test, rather
+/// than being swallowed by `try? finish()`.
+func finishClean(_ channel: EmbeddedChannel, sourceLocation: SourceLocation = #_sourceLocation) {
+    channel.embeddedEventLoop.run()
+    do {
+        if case .leftOvers(let inbound, let outbound, let pending) = try channel.finish(acceptAlreadyClosed: true) {
+            #expect(
+                inbound.isEmpty && outbound.isEmpty && pending.isEmpty,
+                "left over: \(inbound.count) inbound, \(outbound.count) outbound, \(pending.count) pending",
+                sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("finish: \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Reads every frame the handler wrote and the test has not: (type, payload).
+func writtenFrames(_ channel: EmbeddedChannel) throws -> [(type: UInt8, payload: [UInt8])] {
+    var bytes: [UInt8] = []
+    while let buffer = try channel.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+    var frames: [(type: UInt8, payload: [UInt8])] = []
+    var offset = 0
+    while bytes.count - offset >= 9 {
+        let length = Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
+        guard bytes.count - offset - 9 >= length else { break }
+        frames.append((bytes[offset + 3], Array(bytes[(offset + 9)..<(offset + 9 + length)])))
+        offset += 9 + length
+    }
+    return frames
+}
+
+/// The error codes of the GOAWAY frames among `frames`.
+func goAwayCodes(_ frames: [(type: UInt8, payload: [UInt8])]) -> [HTTP2ErrorCode] {
+    frames.filter { $0.type == 7 && $0.payload.count >= 8 }.map { frame in
+        HTTP2ErrorCode(rawValue: frame.payload[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
     }
 }

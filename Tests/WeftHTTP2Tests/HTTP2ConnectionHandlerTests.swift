@@ -99,7 +99,7 @@ import Testing
         #expect(harness.streams.first?.closedWith == .noError)
         // The echo's write promise completed once its bytes were written.
         #expect(harness.streams.first?.writePromises.allSatisfy { (try? $0.wait()) != nil } == true)
-        _ = try harness.channel.finish()
+        finishClean(harness.channel)
     }
 
     @Test func aSlowReaderSlowsTheSenderEndToEnd() throws {
@@ -115,7 +115,7 @@ import Testing
         let stream = try #require(harness.streams.first)
         #expect(stream.received <= 65_535 && stream.received > 0)
         #expect(harness.client.pendingOutboundBytes(streamID: id) >= size - 65_535)
-        _ = try harness.channel.finish()
+        finishClean(harness.channel)
     }
 
     @Test func garbageGetsAGoawayAndAClose() throws {
@@ -123,7 +123,11 @@ import Testing
         try harness.channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: echo\r\n\r\n"))
         #expect(harness.errors.contains { ($0 as? HTTP2Error)?.kind == .protocolViolation })
         #expect(!harness.channel.isActive)
-        _ = try? harness.channel.finish()
+        // Our SETTINGS went out first, then the GOAWAY that says why.
+        let frames = try writtenFrames(harness.channel)
+        #expect(frames.first?.type == 4)
+        #expect(goAwayCodes(frames) == [.protocolError], "\(frames.map(\.type))")
+        finishClean(harness.channel)
     }
 
     @Test func openStreamsLearnWhenTheConnectionDrops() throws {
@@ -132,6 +136,6 @@ import Testing
         try harness.pump()
         try harness.channel.close().wait()
         #expect(harness.streams.first?.closedWith == .cancel)
-        _ = try? harness.channel.finish()
+        finishClean(harness.channel)
     }
 }

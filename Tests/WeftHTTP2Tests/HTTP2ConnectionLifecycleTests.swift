@@ -66,7 +66,7 @@ import Testing
         try server.pump()
         #expect(server.goAways().map(\.1) == [.noError, .noError])
         #expect(!server.channel.isActive)
-        _ = try? server.channel.finish()
+        finishClean(server.channel)
     }
 
     @Test func openStreamsKeepAConnectionFromIdling() throws {
@@ -80,10 +80,11 @@ import Testing
         try server.responders.first?.answer()
         try server.pump()
         #expect(server.clientEvents.contains { if case .streamClosed(id, .noError) = $0 { true } else { false } })
-        // Idle from now on: closed ten seconds later.
+        // Idle from now on: closed ten seconds later, with GOAWAY.
         server.channel.embeddedEventLoop.advanceTime(by: .seconds(11))
         #expect(!server.channel.isActive)
-        _ = try? server.channel.finish()
+        #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
+        finishClean(server.channel)
     }
 
     @Test func quiescingDrainsInFlightStreamsThenCloses() throws {
@@ -100,7 +101,7 @@ import Testing
         try server.pump()
         #expect(server.clientEvents.contains { if case .streamClosed(inFlight, .noError) = $0 { true } else { false } })
         #expect(!server.channel.isActive)
-        _ = try? server.channel.finish()
+        finishClean(server.channel)
     }
 
     @Test func aDrainThatNeverFinishesIsCutAtTheDeadline() throws {
@@ -115,7 +116,8 @@ import Testing
         server.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
         #expect(!server.channel.isActive)
         #expect(server.responders.first?.closedWith == .cancel)
-        _ = try? server.channel.finish()
+        #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
+        finishClean(server.channel)
     }
 
     @Test func keepalivePingsAndClosesADeadPeer() throws {
@@ -148,6 +150,11 @@ import Testing
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(3))  // t=13
         #expect(!channel.isActive)
-        _ = try? channel.finish()
+        #expect {
+            try channel.throwIfErrorCaught()
+        } throws: { error in
+            (error as? HTTP2Error)?.reason.contains("did not answer a PING") == true
+        }
+        finishClean(channel)
     }
 }

@@ -131,3 +131,35 @@ import WeftTestSupport
         }
     }
 }
+
+extension SidecarAbuseTests {
+    static let badApp = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Peers/bad_h2_app.py").path
+
+    /// Malformed HTTP/2 from the other side: an h2c application that answers the
+    /// backend sidecar with HTTP/1.1, a stream a server may not open, or an
+    /// oversized frame. The caller gets a precise error, and the sidecar goes on.
+    @Test func malformedHTTP2FromTheApplicationIsAnsweredAndContained() throws {
+        for mode in ["http1", "even-stream", "garbage"] {
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let app = try HTTP2TestClient.freePort()
+            _ = try mesh.start("/usr/bin/python3", [Self.badApp, mode, "\(app)"], ready: "listening")
+            let (frontend, backend) = try mesh.startPair(app: app, appProtocol: "http2")
+            for _ in 0..<3 {
+                let result = try Command.curl([
+                    "-i", "--max-time", "10", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",
+                ])
+                let head = result.output.lowercased()
+                #expect(
+                    head.hasPrefix("http/1.1 502") || head.hasPrefix("http/1.1 503"),
+                    "\(mode): \(result.output.prefix(300)) \(result.errors)")
+                #expect(
+                    head.contains("x-weft-error: application-unavailable") || head.contains("x-weft-error: upstream-reset"),
+                    "\(mode): \(result.output.prefix(300))")
+            }
+            let live = try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.admin)/live"])
+            #expect(live.output == "200", "\(mode): the backend sidecar is gone: \(backend.process.output.suffix(600))")
+        }
+    }
+}
