@@ -494,25 +494,33 @@ final class NGHTTP2Session {
     // MARK: Helpers
 
     /// Calls `body` with an nghttp2_nv array for `headers`, valid for the call
-    /// (nghttp2 copies names and values when a frame is submitted).
+    /// (nghttp2 copies names and values when a frame is submitted). Names and
+    /// values are copied once into scratch space that lives on the stack for the
+    /// usual header block, so submitting allocates nothing of its own.
     private func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        var storage: [UInt8] = []
-        var ranges: [(Range<Int>, Range<Int>)] = []
-        for header in headers {
-            let nameStart = storage.count
-            storage.append(contentsOf: header.name.utf8)
-            let valueStart = storage.count
-            storage.append(contentsOf: header.value.utf8)
-            ranges.append((nameStart..<valueStart, valueStart..<storage.count))
-        }
-        storage.append(0)  // never empty, so baseAddress is never nil
-        return storage.withUnsafeMutableBufferPointer { base in
-            let nva = ranges.map { name, value in
-                nghttp2_nv(
-                    name: base.baseAddress! + name.lowerBound, value: base.baseAddress! + value.lowerBound,
-                    namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+        var total = 1  // never empty, so baseAddress is never nil
+        for header in headers { total += header.name.utf8.count + header.value.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { storage in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(headers.count, 1)) { nva in
+                let base = storage.baseAddress!
+                var offset = 0
+                func copy(_ text: String) -> (UnsafeMutablePointer<UInt8>, Int) {
+                    let count = text.utf8.count
+                    let start = offset
+                    _ = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + count)]).initialize(from: text.utf8)
+                    offset += count
+                    return (base + start, count)
+                }
+                for (index, header) in headers.enumerated() {
+                    let (name, nameLength) = copy(header.name)
+                    let (value, valueLength) = copy(header.value)
+                    (nva.baseAddress! + index).initialize(
+                        to: nghttp2_nv(
+                            name: name, value: value, namelen: nameLength, valuelen: valueLength,
+                            flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                }
+                return body(UnsafePointer(nva.baseAddress!), headers.count)
             }
-            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
 

@@ -43,7 +43,7 @@ public final class ProxyLoop {
         pickers.removeAll()
         var wanted = Set<String>()
         for upstream in snapshot.upstreams.values {
-            for endpoint in upstream.endpoints { wanted.insert(Self.poolKey(upstream, endpoint)) }
+            for endpoint in upstream.endpoints { wanted.insert(endpoint.poolKey) }
         }
         for (key, pool) in meshPools where !wanted.contains(key) {
             pool.drain()
@@ -60,10 +60,6 @@ public final class ProxyLoop {
         applicationHTTP1?.close()
     }
 
-    static func poolKey(_ upstream: ProxySnapshot.Upstream, _ endpoint: ProxySnapshot.UpstreamEndpoint) -> String {
-        upstream.identity + "@" + endpoint.key
-    }
-
     // MARK: The mesh (outbound)
 
     /// Opens a stream to one endpoint of `upstream`, or fails with a `ProxyError`.
@@ -71,15 +67,17 @@ public final class ProxyLoop {
         to upstream: ProxySnapshot.Upstream, _ headers: [HTTP2Header], endStream: Bool, handler: any HTTP2StreamHandler
     ) -> EventLoopFuture<HTTP2Stream> {
         eventLoop.preconditionInEventLoop()
-        let name = upstream.reference.description
+        let name = upstream.name
         guard !isDraining else { return eventLoop.makeFailedFuture(ProxyError.shuttingDown) }
-        var picker = pickers[upstream.reference] ?? EndpointPicker(weights: upstream.endpoints.map(\.weight))
-        guard let index = picker.next() else {
+        // Mutated in place in the dictionary: no copy of the picker's state per request.
+        guard
+            let index = pickers[upstream.reference, default: EndpointPicker(weights: upstream.endpoints.map(\.weight))]
+                .next()
+        else {
             return eventLoop.makeFailedFuture(ProxyError.noEndpoints(name))
         }
-        pickers[upstream.reference] = picker
         let endpoint = upstream.endpoints[index]
-        let key = Self.poolKey(upstream, endpoint)
+        let key = endpoint.poolKey
         let pool: HTTP2ConnectionPool
         if let existing = meshPools[key] {
             pool = existing

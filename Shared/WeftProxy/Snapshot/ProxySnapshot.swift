@@ -17,6 +17,9 @@ public final class ProxySnapshot: Sendable {
         /// handshake: a peer with any other identity is refused.
         public let identity: String
         public let endpoints: [UpstreamEndpoint]
+        /// `name.namespace`, for error messages: formatted once per snapshot, not
+        /// per request.
+        public let name: String
     }
 
     /// Where to send one share of an upstream's traffic: its sidecar's mesh port.
@@ -26,8 +29,11 @@ public final class ProxySnapshot: Sendable {
         public let instance: String
         public let weight: Int
         public let zone: String?
-        /// `host:port`, the key of the endpoint's connection pool.
-        public var key: String { "\(host):\(port)" }
+        /// `host:port`, for error messages.
+        public let key: String
+        /// `identity@host:port`, the key of the endpoint's connection pool: a new
+        /// identity at the same address is a new pool. Built once per snapshot.
+        public let poolKey: String
     }
 
     public let version: UInt64
@@ -51,13 +57,15 @@ public final class ProxySnapshot: Sendable {
             let reference = upstream.service
             let identity = "spiffe://\(snapshot.defaults.trustDomain)/ns/\(reference.namespace)/sa/\(reference.service)"
             let endpoints = upstream.endpoints.map { endpoint in
-                UpstreamEndpoint(
-                    host: endpoint.address.description, port: Int(endpoint.port),
-                    instance: endpoint.instance.description,
-                    weight: endpoint.weight, zone: endpoint.zone)
+                let host = endpoint.address.description
+                let key = "\(host):\(endpoint.port)"
+                return UpstreamEndpoint(
+                    host: host, port: Int(endpoint.port), instance: endpoint.instance.description,
+                    weight: endpoint.weight, zone: endpoint.zone, key: key, poolKey: identity + "@" + key)
             }
             upstreams[reference] = Upstream(
-                reference: reference, protocolKind: upstream.protocolKind, identity: identity, endpoints: endpoints)
+                reference: reference, protocolKind: upstream.protocolKind, identity: identity, endpoints: endpoints,
+                name: reference.description)
             let qualified = "\(reference.service).\(reference.namespace)".lowercased()
             byName[qualified] = reference
             byName[qualified + ".mesh"] = reference
