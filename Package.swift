@@ -338,6 +338,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftSidecarTests",
+            // The peers the tests start (a gRPC server and client, a TCP echo, an
+            // application that breaks HTTP/2) are Python scripts run from the
+            // source tree, not resources.
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
