@@ -153,7 +153,7 @@ extension SidecarAbuseTests {
                 let head = result.output.lowercased()
                 #expect(
                     head.hasPrefix("http/1.1 502") || head.hasPrefix("http/1.1 503"),
-                    "\(mode): \(result.output.prefix(300)) \(result.errors)")
+                    "\(mode): \(result.output.prefix(300)) \(result.errors)\nfrontend: \(frontend.process.output.suffix(1500))\nbackend: \(backend.process.output.suffix(1500))")
                 #expect(
                     head.contains("x-weft-error: application-unavailable") || head.contains("x-weft-error: upstream-reset"),
                     "\(mode): \(result.output.prefix(300))")
