@@ -235,7 +235,7 @@ public struct RegistryAPI: HTTPResponder {
             let service = try await exchange.body(Service.self)
             let version = try await store.putService(
                 service, create: true, ifMatch: nil, actor: exchange.principal.actor)
-            return try await respondWithService(service.reference, after: version, status: .created)
+            return try await respondWithService(service, after: version, status: .created)
 
         case .service(let namespace, let name):
             try exchange.requireAdmin()
@@ -250,7 +250,7 @@ public struct RegistryAPI: HTTPResponder {
                 try Self.matchPath(service.reference, reference)
                 let version = try await store.putService(
                     service, create: false, ifMatch: try exchange.ifMatch(), actor: exchange.principal.actor)
-                return try await respondWithService(reference, after: version, status: .ok)
+                return try await respondWithService(service, after: version, status: .ok)
             default:
                 let version = try await store.deleteService(
                     reference, ifMatch: try exchange.ifMatch(), actor: exchange.principal.actor)
@@ -532,16 +532,22 @@ public struct RegistryAPI: HTTPResponder {
         await cache.waitUntil(atLeast: version, timeout: .seconds(2))
     }
 
-    private func respondWithService(_ reference: ServiceReference, after version: UInt64, status: HTTPResponse.Status)
+    /// Answers a service write with the service and its ETag. This replica's
+    /// cache normally serves it; when the cache has not caught up within the
+    /// settle time (a loaded machine), the answer is what was written, at the
+    /// version it was written with: never an older copy, never a body without
+    /// an ETag.
+    private func respondWithService(_ written: Service, after version: UInt64, status: HTTPResponse.Status)
         async throws -> Response
     {
         await settle(version)
+        let reference = written.reference
         var headers = Self.index(version)
         if status == .created {
             headers[.location] = "\(APIPaths.services)/\(reference.namespace)/\(reference.service)"
         }
-        guard let service = cache.state?.services[reference] else {
-            return try APIResponse.json(VersionView(version: version), status: status, extraHeaders: headers)
+        guard let service = cache.state?.services[reference], service.modifyVersion >= version else {
+            return try APIResponse.json(written, status: status, etag: version, extraHeaders: headers)
         }
         return try APIResponse.json(service.value, status: status, etag: service.modifyVersion, extraHeaders: headers)
     }
