@@ -68,12 +68,42 @@ final class MeshFixture: @unchecked Sendable {
         return try scratch.write(name, text)
     }
 
-    /// Starts weft-echo on a free port (h2c and HTTP/1.1).
+    /// Starts weft-echo (h2c and HTTP/1.1) on a port the kernel picks, and
+    /// returns the port it reports. Every process of the mesh binds port 0 and
+    /// says where it listens: a port picked free beforehand can be taken by a
+    /// parallel test before the process binds it.
     func startEcho() throws -> Int {
-        let port = try HTTP2TestClient.freePort()
-        let echo = try ChildProcess(Self.echoBinary, ["--listen", "127.0.0.1:\(port)", "--threads", "1"])
+        let echo = try ChildProcess(Self.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"])
         processes.append(echo)
-        guard echo.waitForOutput("listening") else { throw Command.Failure(description: echo.output) }
+        guard echo.waitForOutput("listening"), let port = Self.port(in: echo.output, after: "listening on 127.0.0.1:")
+        else { throw Command.Failure(description: echo.output) }
+        return port
+    }
+
+    /// The number that follows `prefix` (and anything up to the next `:` that is
+    /// followed by digits) in `text`.
+    static func port(in text: String, after prefix: String) -> Int? {
+        guard let start = text.range(of: prefix)?.upperBound else { return nil }
+        let digits = text[start...].prefix { $0.isNumber }
+        return Int(digits)
+    }
+
+    /// A listener's port in the sidecar's ready line, where it appears as
+    /// `<label> [IPv4]127.0.0.1/127.0.0.1:<port>`.
+    static func listenerPort(in line: Substring, label: String) -> Int? {
+        guard let start = line.range(of: label + " ")?.upperBound else { return nil }
+        let field = line[start...].prefix { $0 != "," }
+        guard let colon = field.lastIndex(of: ":") else { return nil }
+        return Int(field[field.index(after: colon)...].prefix { $0.isNumber })
+    }
+
+    /// Starts a test peer (a Python script given `port` 0 in its arguments) and
+    /// returns the port it reports in its `listening <port>` line.
+    func startPeer(_ executable: String, _ arguments: [String]) throws -> Int {
+        let process = try start(executable, arguments, ready: "listening")
+        guard let port = Self.port(in: process.output, after: "listening ") else {
+            throw Command.Failure(description: "\(arguments.first ?? executable) reported no port: \(process.output)")
+        }
         return port
     }
 
@@ -102,25 +132,30 @@ final class MeshFixture: @unchecked Sendable {
         credentials: (certificate: String, key: String)? = nil, extra: [String] = []
     ) throws -> Sidecar {
         let material = try credentials ?? self.credentials(for: Self.identity(service))
-        let inbound = try HTTP2TestClient.freePort()
-        let proxy = try HTTP2TestClient.freePort()
-        let admin = try HTTP2TestClient.freePort()
-        var ports: [String: Int] = [:]
         var arguments = [
-            "--service", service, "--inbound", "127.0.0.1:\(inbound)", "--app", "127.0.0.1:\(app)",
-            "--app-protocol", appProtocol, "--outbound-proxy", "127.0.0.1:\(proxy)", "--admin", "127.0.0.1:\(admin)",
+            "--service", service, "--inbound", "127.0.0.1:0", "--app", "127.0.0.1:\(app)",
+            "--app-protocol", appProtocol, "--outbound-proxy", "127.0.0.1:0", "--admin", "127.0.0.1:0",
             "--certificate", material.certificate, "--key", material.key, "--trust-bundle", bundle,
             "--snapshot-file", snapshot, "--drain-timeout", "5",
         ]
-        for upstream in upstreams {
-            let port = try HTTP2TestClient.freePort()
-            ports[upstream] = port
-            arguments += ["--upstream", "\(upstream)=127.0.0.1:\(port)"]
-        }
+        for upstream in upstreams { arguments += ["--upstream", "\(upstream)=127.0.0.1:0"] }
         let process = try ChildProcess(Self.sidecarBinary, arguments + extra)
         processes.append(process)
-        guard process.waitForOutput("ready") else {
+        // Every port is bound at 0; the ready line says which each one got.
+        guard process.waitForOutput(" ready (snapshot"),
+            let line = process.output.split(separator: "\n").first(where: { $0.contains(" ready (snapshot") }),
+            let inbound = Self.port(in: String(line), after: "inbound 127.0.0.1:"),
+            let proxy = Self.listenerPort(in: line, label: "outbound proxy"),
+            let admin = Self.port(in: String(line), after: "admin port ")
+        else {
             throw Command.Failure(description: "weft-sidecar did not start: \(process.output)")
+        }
+        var ports: [String: Int] = [:]
+        for upstream in upstreams {
+            guard let port = Self.listenerPort(in: line, label: "upstream \(upstream)") else {
+                throw Command.Failure(description: "no port for upstream \(upstream) in: \(line)")
+            }
+            ports[upstream] = port
         }
         return Sidecar(process: process, inbound: inbound, proxy: proxy, admin: admin, upstreams: ports)
     }

@@ -8,30 +8,9 @@ import Foundation
 /// seconds pass): for requests no well-behaved client would send.
 enum RawHTTP {
     static func exchange(port: Int, _ request: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        let fd = try connectedSocket(port: port, receiveTimeout: 2)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        // MSG_NOSIGNAL: a server that closes early must not kill the test with SIGPIPE.
-        Array(request.utf8).withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if sent <= 0 { return }
-                offset += sent
-            }
-        }
+        sendAll(fd, Array(request.utf8))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -48,32 +27,9 @@ extension RawHTTP {
     /// `payload` through it and reads as many bytes back (an echo at the far end).
     /// Returns the proxy's answer to the CONNECT and what came back.
     static func tunnel(port: Int, authority: String, payload: [UInt8]) throws -> (answer: String, echoed: [UInt8]) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        let fd = try connectedSocket(port: port, receiveTimeout: 5)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        @Sendable func sendAll(_ bytes: [UInt8]) {
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                    if sent <= 0 { return }
-                    offset += sent
-                }
-            }
-        }
-        sendAll(Array("CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n\r\n".utf8))
+        sendAll(fd, Array("CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n\r\n".utf8))
         // The answer's head, byte by byte so nothing of the tunnel is taken with it.
         var head: [UInt8] = []
         var byte: UInt8 = 0
@@ -92,7 +48,7 @@ extension RawHTTP {
         }
         // Sent from another thread while this one reads: the echo comes back as
         // the payload goes out, and neither side may wait for the other.
-        let sender = Thread { sendAll(payload) }
+        let sender = Thread { sendAll(fd, payload) }
         sender.start()
         var echoed: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -102,5 +58,40 @@ extension RawHTTP {
             echoed += buffer[0..<count]
         }
         return (answer, echoed)
+    }
+}
+
+/// A TCP socket connected to a loopback port, with a receive timeout.
+func connectedSocket(port: Int, receiveTimeout seconds: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else {
+        close(fd)
+        throw POSIXError(.ECONNREFUSED)
+    }
+    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return fd
+}
+
+/// Sends every byte (MSG_NOSIGNAL: a server that closes early must not kill the
+/// test with SIGPIPE); stops quietly when the peer is gone.
+@Sendable func sendAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            if sent <= 0 { return }
+            offset += sent
+        }
     }
 }

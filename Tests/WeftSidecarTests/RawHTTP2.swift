@@ -83,21 +83,8 @@ enum RawHTTP2 {
     static func exchange(port: Int, _ bytes: [UInt8], quietSeconds seconds: Int = 2) throws -> (
         frames: [Frame], closed: Bool
     ) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        let fd = try connectedSocket(port: port, receiveTimeout: seconds)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
         // Sent from another thread: a server that stops reading (having closed)
         // must not leave this one blocked in send() while the answer waits unread.
@@ -105,14 +92,7 @@ enum RawHTTP2 {
         let sent = DispatchSemaphore(value: 0)
         let sender = Thread {
             defer { sent.signal() }
-            outgoing.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                    if sent <= 0 { return }
-                    offset += sent
-                }
-            }
+            sendAll(fd, outgoing)
         }
         sender.start()
 

@@ -17,8 +17,7 @@ import WeftTestSupport
     @Test func grpcUnaryStreamingStatusTrailersAndDeadlineCrossTheMesh() throws {
         let mesh = try MeshFixture()
         defer { mesh.stop() }
-        let app = try HTTP2TestClient.freePort()
-        _ = try mesh.start(Self.python, [Self.grpcPeer, "server", "\(app)"], ready: "listening")
+        let app = try mesh.startPeer(Self.python, [Self.grpcPeer, "server", "0"])
         let (frontend, _) = try mesh.startPair(app: app, appProtocol: "grpc")
 
         let client = try Command.run(Self.python, [Self.grpcPeer, "client", "\(frontend.upstreams["backend"]!)"])

@@ -22,8 +22,7 @@ import WeftTestSupport
     @Test func aTCPServiceIsReachedThroughATunnelAndOnlyThroughOne() throws {
         let mesh = try MeshFixture()
         defer { mesh.stop() }
-        let app = try HTTP2TestClient.freePort()
-        _ = try mesh.start("/usr/bin/python3", [Self.tcpEcho, "\(app)"], ready: "listening")
+        let app = try mesh.startPeer("/usr/bin/python3", [Self.tcpEcho, "0"])
         let (frontend, _) = try mesh.startPair(app: app, appProtocol: "tcp")
 
         let payload = Command.randomBytes(1 << 20)

@@ -6,7 +6,8 @@ On every connection it reads the client's preface, then answers by MODE:
   http1        an HTTP/1.1 response, as a misconfigured app would
   even-stream  a valid SETTINGS, then HEADERS on stream 2 (a server may not open it)
   garbage      a frame header announcing 16 MiB of payload on stream 0
-and keeps the connection open until the sidecar closes it.
+and keeps the connection open until the sidecar closes it. PORT 0 lets the
+kernel choose; the port is reported as `listening <port>`.
 """
 import socket
 import sys
@@ -36,7 +37,7 @@ listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", port))
 listener.listen(16)
-print("listening", flush=True)
+print(f"listening {listener.getsockname()[1]}", flush=True)
 while True:
     connection, _ = listener.accept()
     threading.Thread(target=serve, args=(connection, ANSWERS[mode]), daemon=True).start()

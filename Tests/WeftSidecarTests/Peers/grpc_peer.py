@@ -1,6 +1,7 @@
 """A real gRPC server and client (grpcio) for the sidecar tests.
 
-    grpc_peer.py server PORT   serves weft.test.Echo on 127.0.0.1:PORT (h2c)
+    grpc_peer.py server PORT   serves weft.test.Echo on 127.0.0.1:PORT (h2c; 0: the
+                               kernel chooses, reported as `listening <port>`)
     grpc_peer.py client PORT   calls it through PORT and prints one JSON report
 
 The methods carry raw bytes (no protobuf needed): Unary echoes its request and
@@ -42,9 +43,9 @@ def serve(port):
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("weft.test.Echo", handlers)])
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
-    print("listening", flush=True)
+    print(f"listening {bound}", flush=True)
     server.wait_for_termination()
 
 
