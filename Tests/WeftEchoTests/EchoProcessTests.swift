@@ -29,12 +29,16 @@ import WeftTestSupport
         }
     }
 
-    /// Starts weft-echo on a free port and connects an HTTP/2 client to it.
+    /// Starts weft-echo on a port the kernel picks (a port picked free beforehand
+    /// can be taken by a parallel test first) and returns the port it reports.
     static func start(drainTimeout: Int) throws -> (ChildProcess, Int) {
-        let port = try HTTP2TestClient.freePort()
         let echo = try ChildProcess(
-            binary, ["--listen", "127.0.0.1:\(port)", "--threads", "1", "--drain-timeout", String(drainTimeout)])
+            binary, ["--listen", "127.0.0.1:0", "--threads", "1", "--drain-timeout", String(drainTimeout)])
         #expect(echo.waitForOutput("listening"), "\(echo.output)")
+        let marker = "listening on 127.0.0.1:"
+        guard let start = echo.output.range(of: marker)?.upperBound,
+            let port = Int(echo.output[start...].prefix { $0.isNumber })
+        else { throw Command.Failure(description: "no port in: \(echo.output)") }
         return (echo, port)
     }
 

@@ -123,7 +123,7 @@ import WeftTestSupport
     /// A refused connection means nothing was sent: 503 connect-failed (as Envoy's
     /// UF), which retries may treat as safe.
     @Test func reportsAnUnreachableUpstreamAsUnavailable() throws {
-        let closed = try HTTP2TestClient.freePort()
+        let closed = 1  // tcpmux: nothing listens there
         try Self.withBridge(upstreamPort: closed) { port in
             let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
             #expect(result.output.hasSuffix("503") && result.output.contains("connect-failed"), "\(result.output)")

@@ -203,7 +203,7 @@ import WeftTestSupport
         defer { try? channel.close().wait() }
 
         // A closed port: 502, and the stream ends cleanly.
-        let closedPort = try HTTP2TestClient.freePort()
+        let closedPort = 1  // tcpmux: nothing listens there
         let (dial, _) = try Self.openTunnel(client, on: channel, authority: "127.0.0.1:\(closedPort)", end: false)
         let dialed = try dial.closed.futureResult.wait()
         #expect(dialed.status == "502")
