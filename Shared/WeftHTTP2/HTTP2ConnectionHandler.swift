@@ -58,6 +58,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.lifecycle = HTTP2ConnectionLifecycle(isServer: false, hasIdleTimeout: configuration.idleTimeout != nil)
     }
 
+    /// Streams open on this connection now.
+    public var openStreamCount: Int { streams.count }
+
+    /// Called each time a stream has ended and its handler has heard: how a
+    /// connection pool learns a slot is free without wrapping every stream's
+    /// handler.
+    public var onStreamClosed: (() -> Void)?
+
     /// Whether new streams may be opened (client): false after the peer's GOAWAY
     /// or once the channel is gone.
     public var isAcceptingStreams: Bool { context != nil && lifecycle.refusalReason == nil && session.isAlive }
@@ -252,6 +260,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                 guard let entry = streams.removeValue(forKey: id) else { continue }
                 entry.handler.streamClosed(entry.stream, errorCode: errorCode)
                 perform(lifecycle.streamClosed())
+                onStreamClosed?()
             case .goAway(let lastStreamID, let errorCode):
                 lifecycle.peerWentAway()
                 context?.fireUserInboundEventTriggered(

@@ -33,7 +33,6 @@ public final class HTTP2ConnectionPool {
     private final class Connection {
         let channel: any Channel
         let handler: HTTP2ConnectionHandler
-        var openStreams = 0
         init(channel: any Channel, handler: HTTP2ConnectionHandler) {
             self.channel = channel
             self.handler = handler
@@ -113,18 +112,13 @@ public final class HTTP2ConnectionPool {
     private func serve(_ waiter: Waiter) -> Bool {
         guard
             let connection = connections.first(where: {
-                $0.handler.isAcceptingStreams && $0.openStreams < configuration.maximumStreamsPerConnection
+                $0.handler.isAcceptingStreams
+                    && $0.handler.openStreamCount < configuration.maximumStreamsPerConnection
             })
         else { return false }
-        let counted = CountedStreamHandler(wrapping: waiter.handler) { [weak self, weak connection] in
-            guard let self, let connection else { return }
-            connection.openStreams -= 1
-            self.serveWaiters()
-        }
         do {
             let stream = try connection.handler.openStream(
-                waiter.headers, endStream: waiter.endStream, handler: counted)
-            connection.openStreams += 1
+                waiter.headers, endStream: waiter.endStream, handler: waiter.handler)
             waiter.promise.assumeIsolated().succeed(stream)
         } catch {
             waiter.promise.fail(error)
@@ -166,6 +160,11 @@ public final class HTTP2ConnectionPool {
                     return
                 }
                 let connection = Connection(channel: channel, handler: handler)
+                // A stream's end frees a slot: someone waiting may take it.
+                handler.onStreamClosed = { [weak self] in
+                    guard let self, !self.waiters.isEmpty else { return }
+                    self.serveWaiters()
+                }
                 self.connections.append(connection)
                 channel.closeFuture.assumeIsolated().whenComplete { _ in
                     self.connections.removeAll { $0 === connection }
@@ -189,30 +188,3 @@ public final class HTTP2ConnectionPool {
 
 @available(*, unavailable)
 extension HTTP2ConnectionPool: Sendable {}
-
-/// Forwards a stream's events and reports its end, so the pool knows when a slot
-/// frees up.
-private final class CountedStreamHandler: HTTP2StreamHandler {
-    private let wrapped: any HTTP2StreamHandler
-    private var onClose: (() -> Void)?
-
-    init(wrapping wrapped: any HTTP2StreamHandler, onClose: @escaping () -> Void) {
-        self.wrapped = wrapped
-        self.onClose = onClose
-    }
-
-    func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
-        wrapped.headersReceived(headers, endStream: endStream, stream: stream)
-    }
-
-    func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {
-        wrapped.dataReceived(data, endStream: endStream, stream: stream)
-    }
-
-    func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
-        wrapped.streamClosed(stream, errorCode: errorCode)
-        let done = onClose
-        onClose = nil
-        done?()
-    }
-}
