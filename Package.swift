@@ -272,6 +272,7 @@ let package = Package(
                 "WeftHTTP2", "WeftTLS",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftTestSupport",
@@ -297,7 +298,7 @@ let package = Package(
         .testTarget(
             name: "WeftHTTP2Tests",
             dependencies: [
-                "WeftHTTP2",
+                "WeftHTTP2", "WeftTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

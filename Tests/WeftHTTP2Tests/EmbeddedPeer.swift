@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+import WeftTestSupport
 
 @testable import WeftHTTP2
 
@@ -24,23 +25,6 @@ func pump(client: NGHTTP2Session, channel: EmbeddedChannel, events: inout [HTTP2
             moved = true
         }
         events += client.takeEvents()
-    }
-}
-
-/// Ends a test of a handler on an EmbeddedChannel: whatever the handler wrote
-/// and the test did not read, or a read nobody consumed, fails the test, rather
-/// than being swallowed by `try? finish()`.
-func finishClean(_ channel: EmbeddedChannel, sourceLocation: SourceLocation = #_sourceLocation) {
-    channel.embeddedEventLoop.run()
-    do {
-        if case .leftOvers(let inbound, let outbound, let pending) = try channel.finish(acceptAlreadyClosed: true) {
-            #expect(
-                inbound.isEmpty && outbound.isEmpty && pending.isEmpty,
-                "left over: \(inbound.count) inbound, \(outbound.count) outbound, \(pending.count) pending",
-                sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("finish: \(error)", sourceLocation: sourceLocation)
     }
 }
 
