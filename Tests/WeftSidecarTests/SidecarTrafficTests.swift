@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 import WeftTestSupport
 
@@ -124,5 +125,51 @@ import WeftTestSupport
         let after = (Self.residentKiB(frontend.process.pid), Self.residentKiB(backend.process.pid))
         #expect(after.0 - before.0 < 16 * 1024, "frontend peak RSS grew \(before.0) → \(after.0) KiB")
         #expect(after.1 - before.1 < 16 * 1024, "backend peak RSS grew \(before.1) → \(after.1) KiB")
+    }
+}
+
+extension SidecarTrafficTests {
+    /// The other direction: the application echoes a large upload as it reads it
+    /// (weft-echo's streaming mode), and the caller reads the echo slowly. The
+    /// slow reader holds the application's writes, so the application stops
+    /// reading, so the caller's upload stalls: nothing piles up in the sidecars.
+    @Test func aSlowReaderOfTheResponseSlowsTheUploadEndToEnd() throws {
+        try SidecarMeshTests.withMesh { _, frontend, backend in
+            let size = 256 << 20
+            let fd = try connectedSocket(port: frontend.upstreams["backend"]!, receiveTimeout: 5)
+            defer { close(fd) }
+            let before = (Self.residentKiB(frontend.process.pid), Self.residentKiB(backend.process.pid))
+            let head = "POST /slow HTTP/1.1\r\nHost: backend\r\nx-echo-stream: 1\r\nContent-Length: \(size)\r\n\r\n"
+            let sent = NIOLockedValueBox(0)
+            let sender = Thread {
+                sendAll(fd, Array(head.utf8))
+                let chunk = [UInt8](repeating: 0x61, count: 1 << 16)
+                for _ in 0..<(size >> 16) {
+                    let count = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if count <= 0 { return }
+                    sent.withLockedValue { $0 += count }
+                }
+            }
+            sender.start()
+            // Read 16 KiB every 10 ms (about 1.6 MB/s) for three seconds.
+            var received = 0
+            var buffer = [UInt8](repeating: 0, count: 16 << 10)
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                received += count
+                usleep(10_000)
+            }
+            let pushed = sent.withLockedValue { $0 }
+            let after = (Self.residentKiB(frontend.process.pid), Self.residentKiB(backend.process.pid))
+            shutdown(fd, Int32(SHUT_RDWR))
+            #expect(received > 0, "nothing came back")
+            // What the client could push is what it read plus the windows and
+            // socket buffers on the way (tens of MiB at most), not the 256 MiB.
+            #expect(pushed < received + (64 << 20), "sent \(pushed) bytes while reading \(received)")
+            #expect(after.0 - before.0 < 16 * 1024, "frontend peak RSS grew \(before.0) → \(after.0) KiB")
+            #expect(after.1 - before.1 < 16 * 1024, "backend peak RSS grew \(before.1) → \(after.1) KiB")
+        }
     }
 }

@@ -3,9 +3,32 @@ import NIOHTTP1
 import WeftHTTP2
 
 /// Echoes HTTP/1.1 requests, in the same two modes as `EchoHTTP2Stream`.
-final class EchoHTTP1Handler: ChannelInboundHandler {
+///
+/// Streaming honours backpressure: while the connection cannot take more writes
+/// (a caller reading the echo slowly), nothing more is read, so the caller's
+/// upload waits in its socket rather than in this process's memory.
+final class EchoHTTP1Handler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+
+    private var readPending = false
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readPending {
+            readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
 
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
