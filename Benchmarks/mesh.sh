@@ -144,8 +144,12 @@ saturate direct "http://127.0.0.1:$app/"
 if [ -n "${PERF:-}" ]; then
     # PERF=DIR: profile both weft sidecars while h2load saturates them.
     mkdir -p "$PERF"
-    perf record -F 999 -g -o "$PERF/weft-a.data" -p "$weft_a" 2>/dev/null & perf_a=$!
-    perf record -F 999 -g -o "$PERF/weft-b.data" -p "$weft_b" 2>/dev/null & perf_b=$!
+    # PERF_EVENT=probe_libc:malloc (after perf probe -x .../libc.so.6 malloc)
+    # records allocation sites instead of CPU samples.
+    event=(-F 999)
+    [ -n "${PERF_EVENT:-}" ] && event=(-e "$PERF_EVENT")
+    perf record "${event[@]}" -g -o "$PERF/weft-a.data" -p "$weft_a" 2>/dev/null & perf_a=$!
+    perf record "${event[@]}" -g -o "$PERF/weft-b.data" -p "$weft_b" 2>/dev/null & perf_b=$!
     sleep 1
 fi
 saturate weft "http://127.0.0.1:18001/"

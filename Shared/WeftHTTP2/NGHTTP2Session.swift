@@ -440,8 +440,12 @@ final class NGHTTP2Session {
             blockStreamID = 0
             blockHeaders = []
         }
-        if let stream = outbound.removeValue(forKey: streamID) {
-            // Bytes that never left: their writers learn the stream is gone.
+        if let stream = outbound.removeValue(forKey: streamID),
+            stream.endPromise != nil || stream.promises.contains(where: { $0 != nil })
+        {
+            // Bytes that never left: their writers learn the stream is gone. (The
+            // error is built only when someone waits for it: a stream closing
+            // normally has nothing queued.)
             let error = HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
                 reason: "stream \(streamID) closed (\(HTTP2ErrorCode(rawValue: errorCode)))")

@@ -90,8 +90,9 @@ public final class ProxyLoop {
             pool.onDial = { [metrics] in metrics.recordDial(.mesh) }
             meshPools[key] = pool
         }
-        return pool.openStream(headers, endStream: endStream, handler: handler).flatMapErrorThrowing { error in
-            throw Self.proxyError(error, upstream: name, endpoint: endpoint.key)
+        let endpointKey = endpoint.key
+        return pool.openStream(headers, endStream: endStream, handler: handler) { error in
+            Self.proxyError(error, upstream: name, endpoint: endpointKey)
         }
     }
 
@@ -154,11 +155,11 @@ public final class ProxyLoop {
         }
         let name = "the local application"
         let endpoint = "\(application.host):\(application.port)"
-        return pool.openStream(headers, endStream: endStream, handler: handler).flatMapErrorThrowing { error in
+        return pool.openStream(headers, endStream: endStream, handler: handler) { error in
             switch error {
-            case HTTP2ConnectionPool.Failure.exhausted: throw ProxyError.overloaded(name)
-            case HTTP2ConnectionPool.Failure.connectFailed(let reason): throw ProxyError.applicationUnavailable(reason)
-            default: throw Self.proxyError(error, upstream: name, endpoint: endpoint)
+            case HTTP2ConnectionPool.Failure.exhausted: ProxyError.overloaded(name)
+            case HTTP2ConnectionPool.Failure.connectFailed(let reason): ProxyError.applicationUnavailable(reason)
+            default: Self.proxyError(error, upstream: name, endpoint: endpoint)
             }
         }
     }
