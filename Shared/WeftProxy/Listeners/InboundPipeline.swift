@@ -41,36 +41,39 @@ public enum InboundPipeline {
         try pipeline.addHandler(
             ApplicationProtocolRouter { info, pipeline, router in
                 let caller = info.peerIdentity.flatMap { try? SPIFFEID(validating: $0) }
+                let callerIdentity = caller?.description
                 let eventLoop = pipeline.eventLoop
+                // Per connection, not per stream: what every stream of this caller
+                // shares (its identity, formatted once; the rewrite; the tunnel rule).
+                let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
+                    policy.prepare(
+                        headers, caller: caller, callerIdentity: callerIdentity, peerAddress: peerAddress,
+                        snapshot: loop.snapshot, traceIDs: loop.traceIDs)
+                }
+                // A CONNECT the caller may make becomes a TCP tunnel to the
+                // application's port, never to the address it names (the sidecar is
+                // no open proxy); a refused one is answered by the forwarder.
+                let takeOver: HTTP2StreamForwarder.TakeOver = { headers, endStream, stream in
+                    guard case .success = prepare(headers), let application = loop.application else { return nil }
+                    let (host, port) = (application.host, application.port)
+                    let tunnel = HTTP2Tunnel.accepting(eventLoop: eventLoop) { _, _, eventLoop in
+                        ClientBootstrap(group: eventLoop).connectTimeout(.seconds(2))
+                            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                            .connect(endpoint: host, port: port)
+                    }
+                    tunnel.headersReceived(headers, endStream: endStream, stream: stream)
+                    return tunnel
+                }
+                let speaksTCP = loop.application?.protocolKind == .tcp
                 // 3. Each stream: authorize and rewrite (InboundRequestPolicy), then
                 //    to the application in the protocol it speaks.
                 let http2 = try HTTP2ConnectionHandler(configuration: Self.meshServerHTTP2) { stream in
                     let observer = RequestObserver(metrics: loop.metrics, direction: .inbound)
-                    let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
-                        policy.prepare(
-                            headers, caller: caller, peerAddress: peerAddress, snapshot: loop.snapshot,
-                            traceIDs: loop.traceIDs)
-                    }
-                    // A CONNECT the caller may make becomes a TCP tunnel to the
-                    // application's port, never to the address it names (the sidecar
-                    // is no open proxy); a refused one is answered by the forwarder.
-                    let takeOver: HTTP2StreamForwarder.TakeOver = { headers, endStream, stream in
-                        guard case .success = prepare(headers), let application = loop.application else { return nil }
-                        let (host, port) = (application.host, application.port)
-                        let tunnel = HTTP2Tunnel.accepting(eventLoop: eventLoop) { _, _, eventLoop in
-                            ClientBootstrap(group: eventLoop).connectTimeout(.seconds(2))
-                                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                                .connect(endpoint: host, port: port)
-                        }
-                        tunnel.headersReceived(headers, endStream: endStream, stream: stream)
-                        return tunnel
-                    }
                     if let pool = loop.applicationHTTP1Pool() {
                         return HTTP2ToHTTP1Forwarder(
                             downstream: stream, eventLoop: eventLoop, pool: pool, errors: errors, observer: observer,
                             takeOver: takeOver, prepare: prepare)
                     }
-                    let speaksTCP = loop.application?.protocolKind == .tcp
                     return HTTP2StreamForwarder(
                         downstream: stream, eventLoop: eventLoop, errors: errors, observer: observer,
                         takeOver: takeOver

@@ -26,9 +26,11 @@ public struct InboundRequestPolicy: Sendable {
         self.service = service
     }
 
+    /// `callerIdentity` is `caller` as text, when the connection formatted it
+    /// once for all its requests.
     public func prepare(
-        _ headers: [HTTP2Header], caller: SPIFFEID?, peerAddress: String?, snapshot: ProxySnapshot,
-        traceIDs: TraceIDGenerator
+        _ headers: [HTTP2Header], caller: SPIFFEID?, callerIdentity: String? = nil, peerAddress: String?,
+        snapshot: ProxySnapshot, traceIDs: TraceIDGenerator
     ) -> Result<[HTTP2Header], ProxyError> {
         guard let caller else {
             return .failure(.denied("the caller presented no Weft identity"))
@@ -64,7 +66,7 @@ public struct InboundRequestPolicy: Sendable {
             result.append(header)
         }
         if !traceValid { result.removeAll { $0.name == WeftHeaders.traceState } }
-        result.append(HTTP2Header(WeftHeaders.callerIdentity, caller.description))
+        result.append(HTTP2Header(WeftHeaders.callerIdentity, callerIdentity ?? caller.description))
         if let peerAddress {
             result.append(HTTP2Header("x-forwarded-for", forwardedFor.map { $0 + ", " + peerAddress } ?? peerAddress))
         } else if let forwardedFor {

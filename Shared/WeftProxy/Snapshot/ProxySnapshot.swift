@@ -44,6 +44,9 @@ public final class ProxySnapshot: Sendable {
     /// Most specific source first, `deny` before `allow` among equals: the first
     /// that applies decides.
     public let inboundIntentions: [Intention]
+    /// Each intention's source as text, for verdicts: formatted once here, not
+    /// on every request.
+    private let intentionRules: [String]
 
     /// - Parameter namespace: this proxy's own namespace, where a bare name
     ///   (`cart`) is looked up first.
@@ -88,6 +91,7 @@ public final class ProxySnapshot: Sendable {
             if l.action != r.action { return l.action == .deny }
             return left.offset < right.offset
         }.map(\.element)
+        self.intentionRules = inboundIntentions.map(\.source.description)
     }
 
     /// The upstream an authority names (`cart`, `cart.shop`, `cart.shop.mesh`,
@@ -108,8 +112,9 @@ public final class ProxySnapshot: Sendable {
     /// What the inbound side does with a call from `caller`: the first intention
     /// that applies decides, else the mesh default.
     public func authorize(caller: SPIFFEID, method: Substring, path: Substring) -> Verdict {
-        for intention in inboundIntentions where intention.applies(to: caller, method: method, path: path) {
-            return Verdict(action: intention.action, rule: intention.source.description)
+        for (index, intention) in inboundIntentions.enumerated()
+        where intention.applies(to: caller, method: method, path: path) {
+            return Verdict(action: intention.action, rule: intentionRules[index])
         }
         return Verdict(action: defaults.defaultAction, rule: "mesh default")
     }
