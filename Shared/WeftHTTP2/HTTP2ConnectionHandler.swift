@@ -299,15 +299,19 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let framed = session.takeFramedPromises()
+        let framed = session.takeFramedCompletions()
         if output.readableBytes > 0 {
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenComplete { result in
-                for promise in framed { promise.completeWith(result) }
+            if framed.isEmpty {
+                context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+            } else {
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.assumeIsolated().whenComplete { result in
+                    for completion in framed { completion.complete(result) }
+                }
+                context.writeAndFlush(wrapOutboundOut(output), promise: written)
             }
-            context.writeAndFlush(wrapOutboundOut(output), promise: written)
         } else {
-            for promise in framed { promise.succeed() }
+            for completion in framed { completion.complete(.success(())) }
         }
         if !session.isAlive { context.close(promise: nil) }
         // Sending can finish streams (nghttp2 closes a stream when its last frame
@@ -329,6 +333,18 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             try session.sendData(streamID: streamID, data, endStream: endStream, promise: promise)
         } catch {
             promise?.fail(error)
+            return
+        }
+        flushSoon()
+    }
+
+    func write(streamID: Int32, _ data: ByteBuffer, endStream: Bool, consumingOn source: HTTP2Stream) {
+        let count = data.readableBytes
+        do {
+            try session.sendData(
+                streamID: streamID, data, endStream: endStream,
+                completion: count > 0 ? .consume(source, count: count) : nil)
+        } catch {
             return
         }
         flushSoon()

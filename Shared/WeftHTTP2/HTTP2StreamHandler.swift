@@ -37,6 +37,15 @@ public final class HTTP2Stream {
         connection.write(streamID: id, data, endStream: endStream, promise: promise)
     }
 
+    /// Queues body bytes received on `source` (another stream, on this event
+    /// loop) and, once they have been written here, consumes them there: the
+    /// sender on `source` may send that much more. How a proxy links flow control
+    /// end to end, with nothing allocated per chunk.
+    public func write(_ data: ByteBuffer, endStream: Bool = false, consumingOn source: HTTP2Stream) {
+        guard let connection else { return }
+        connection.write(streamID: id, data, endStream: endStream, consumingOn: source)
+    }
+
     /// Ends the stream with trailers.
     public func writeTrailers(_ headers: [HTTP2Header]) throws(HTTP2Error) {
         guard let connection else { throw Self.gone(id) }

@@ -58,18 +58,18 @@ final class NGHTTP2Session {
         receivedFrameCounts[type == .unknown ? 10 : Int(type.rawValue)]
     }
 
-    /// Promises of chunks the data provider has framed, to be completed when the
-    /// output holding them has been written (`takeFramedPromises`).
-    private var framedPromises: [EventLoopPromise<Void>] = []
+    /// What the writers of chunks the data provider has framed wait for, to be
+    /// done once the output holding them has been written (`takeFramedCompletions`).
+    private var framedCompletions: [WriteCompletion] = []
     /// RST_STREAMs to submit once everything queued before them is out.
     private var pendingResets: [(Int32, UInt32)] = []
 
     private struct OutboundStream {
         var chunks: [ByteBuffer] = []
-        /// One per chunk (nil when the writer asked for none).
-        var promises: [EventLoopPromise<Void>?] = []
-        /// Completed once the stream's last frame is framed (an empty final write).
-        var endPromise: EventLoopPromise<Void>?
+        /// One per chunk (nil when the writer asked for nothing).
+        var completions: [WriteCompletion?] = []
+        /// Done once the stream's last frame is framed (an empty final write).
+        var endCompletion: WriteCompletion?
         var ended = false
         var trailers: [HTTP2Header]?
         var deferred = false
@@ -207,12 +207,12 @@ final class NGHTTP2Session {
         }
     }
 
-    /// Promises of body chunks framed into output since the last call: the caller
-    /// completes them when that output has been written.
-    func takeFramedPromises() -> [EventLoopPromise<Void>] {
-        guard !framedPromises.isEmpty else { return [] }
-        defer { framedPromises = [] }
-        return framedPromises
+    /// What the writers of body chunks framed into output since the last call
+    /// wait for: the caller completes them when that output has been written.
+    func takeFramedCompletions() -> [WriteCompletion] {
+        guard !framedCompletions.isEmpty else { return [] }
+        defer { framedCompletions = [] }
+        return framedCompletions
     }
 
     /// The events observed since the last call, in order.
@@ -259,6 +259,13 @@ final class NGHTTP2Session {
     func sendData(
         streamID: Int32, _ buffer: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>? = nil
     ) throws(HTTP2Error) {
+        try sendData(streamID: streamID, buffer, endStream: endStream, completion: promise.map { .promise($0) })
+    }
+
+    /// Queues body bytes; `completion` is done once they have been written.
+    func sendData(
+        streamID: Int32, _ buffer: ByteBuffer, endStream: Bool, completion: WriteCompletion?
+    ) throws(HTTP2Error) {
         guard var stream = outbound[streamID], !stream.ended else {
             throw HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
@@ -266,10 +273,10 @@ final class NGHTTP2Session {
         }
         if buffer.readableBytes > 0 {
             stream.chunks.append(buffer)
-            stream.promises.append(promise)
-        } else if let promise {
+            stream.completions.append(completion)
+        } else if let completion {
             // An empty write completes with the stream's end, or at once.
-            if endStream { stream.endPromise = promise } else { framedPromises.append(promise) }
+            if endStream { stream.endCompletion = completion } else { framedCompletions.append(completion) }
         }
         stream.ended = endStream
         try resume(streamID, &stream)
@@ -441,7 +448,7 @@ final class NGHTTP2Session {
             blockHeaders = []
         }
         if let stream = outbound.removeValue(forKey: streamID),
-            stream.endPromise != nil || stream.promises.contains(where: { $0 != nil })
+            stream.endCompletion?.isAwaited == true || stream.completions.contains(where: { $0?.isAwaited == true })
         {
             // Bytes that never left: their writers learn the stream is gone. (The
             // error is built only when someone waits for it: a stream closing
@@ -449,8 +456,8 @@ final class NGHTTP2Session {
             let error = HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
                 reason: "stream \(streamID) closed (\(HTTP2ErrorCode(rawValue: errorCode)))")
-            for promise in stream.promises { promise?.fail(error) }
-            stream.endPromise?.fail(error)
+            for completion in stream.completions { completion?.complete(.failure(error)) }
+            stream.endCompletion?.complete(.failure(error))
         }
         events.append(.streamClosed(streamID: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode)))
     }
@@ -471,16 +478,16 @@ final class NGHTTP2Session {
             written += count
             if chunk.readableBytes == 0 {
                 stream.chunks.removeFirst()
-                if let promise = stream.promises.removeFirst() { framedPromises.append(promise) }
+                if let completion = stream.completions.removeFirst() { framedCompletions.append(completion) }
             } else {
                 stream.chunks[0] = chunk
             }
         }
         if stream.chunks.isEmpty && stream.ended {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            if let promise = stream.endPromise {
-                framedPromises.append(promise)
-                stream.endPromise = nil
+            if let completion = stream.endCompletion {
+                framedCompletions.append(completion)
+                stream.endCompletion = nil
             }
             if let trailers = stream.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
@@ -571,6 +578,27 @@ struct ResetAllowance {
         guard tokens > 0 else { return false }
         tokens -= 1
         return true
+    }
+}
+
+/// What a writer waits for once its body chunk has been written.
+enum WriteCompletion {
+    case promise(EventLoopPromise<Void>)
+    /// Tell `stream` (another connection's, on the same event loop) that it may
+    /// receive `count` more bytes: flow control linked across a proxy, without a
+    /// promise and a closure per chunk.
+    case consume(HTTP2Stream, count: Int)
+
+    /// Whether someone learns of a failure (a promise does; a consume is dropped).
+    var isAwaited: Bool {
+        if case .promise = self { true } else { false }
+    }
+
+    func complete(_ result: Result<Void, any Error>) {
+        switch self {
+        case .promise(let promise): promise.completeWith(result)
+        case .consume(let stream, let count): if case .success = result { stream.consume(count) }
+        }
     }
 }
 

@@ -191,9 +191,7 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
             if endStream { target.write(data, endStream: true) }
             return
         }
-        let written = eventLoop.makePromise(of: Void.self)
-        written.futureResult.assumeIsolated().whenSuccess { source.consume(count) }
-        target.write(data, endStream: endStream, promise: written)
+        target.write(data, endStream: endStream, consumingOn: source)
     }
 
     // MARK: Response: upstream → downstream
