@@ -95,3 +95,22 @@ func connectedSocket(port: Int, receiveTimeout seconds: Int) throws -> Int32 {
         }
     }
 }
+
+extension RawHTTP {
+    /// Sends `payload` on a plain TCP connection and reads as many bytes back (an
+    /// echo at the far end), sending from another thread while reading.
+    static func echo(port: Int, payload: [UInt8]) throws -> [UInt8] {
+        let fd = try connectedSocket(port: port, receiveTimeout: 5)
+        defer { close(fd) }
+        let sender = Thread { sendAll(fd, payload) }
+        sender.start()
+        var echoed: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while echoed.count < payload.count {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            echoed += buffer[0..<count]
+        }
+        return echoed
+    }
+}

@@ -19,11 +19,12 @@ import WeftTestSupport
         }
     }
 
-    @Test func aTCPServiceIsReachedThroughATunnelAndOnlyThroughOne() throws {
+    @Test func aTCPServiceIsReachedThroughTunnelsAndItsUpstreamPortOnly() throws {
         let mesh = try MeshFixture()
         defer { mesh.stop() }
         let app = try mesh.startPeer("/usr/bin/python3", [Self.tcpEcho, "0"])
-        let (frontend, _) = try mesh.startPair(app: app, appProtocol: "tcp")
+        let (frontend, backend) = try mesh.startPair(app: app, appProtocol: "tcp")
+        _ = backend
 
         let payload = Command.randomBytes(1 << 20)
         // The named port is not where the tunnel goes: backend's sidecar dials its app.
@@ -31,10 +32,15 @@ import WeftTestSupport
         #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
         #expect(echoed.count == payload.count && echoed == payload, "\(echoed.count) of \(payload.count) bytes came back")
 
+        // The upstream's own port carries raw TCP (no CONNECT needed).
+        let raw = Command.randomBytes(1 << 20)
+        let back = try RawHTTP.echo(port: frontend.upstreams["backend"]!, payload: raw)
+        #expect(
+            back.count == raw.count && back == raw,
+            "\(back.count) of \(raw.count) bytes came back raw\n\(frontend.process.output.suffix(1500))")
+
         // HTTP to a TCP service is refused, and says how to reach it.
-        let http = try Command.curl([
-            "-i", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",
-        ])
+        let http = try Command.curl(["-i", "--proxy", "http://127.0.0.1:\(frontend.proxy)", "http://backend/"])
         #expect(http.output.hasPrefix("HTTP/1.1 400"), "\(http.output)")
         #expect(http.output.contains("CONNECT tunnel"), "\(http.output)")
     }

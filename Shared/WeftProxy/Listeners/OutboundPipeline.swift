@@ -26,6 +26,19 @@ public enum OutboundPipeline {
         let dispatch = Self.dispatch(target: target, loop: loop)
         let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
         let pipeline = channel.pipeline.syncOperations
+        // 0. A port for an upstream that speaks TCP carries raw bytes: each
+        //    connection becomes one CONNECT stream to that service's sidecar
+        //    (Consul's TCP upstreams: a database client needs no proxy support).
+        if case .upstream(let name) = target, loop.snapshot.upstream(named: name)?.protocolKind == .tcp {
+            // CONNECT needs host:port; the destination's sidecar dials its own
+            // application whatever the port, so the port the app dialled goes.
+            let authority = "\(name):\(channel.localAddress?.port ?? 1)"
+            try pipeline.addHandler(
+                RawTCPUpstream { handler in
+                    dispatch(HTTP2Tunnel.requestHeaders(authority: authority), false, handler)
+                })
+            return
+        }
         let closer = CloseOnErrorHandler()
         // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
         //    prior knowledge, gRPC) or anything else (HTTP/1.1). It holds at most
@@ -96,3 +109,45 @@ public enum OutboundPipeline {
         }
     }
 }
+
+/// The application's connection to a TCP upstream's port: once active, it is
+/// handed to an `HTTP2Tunnel` whose CONNECT stream `open` starts; the channel's
+/// bytes wait until the destination's sidecar has answered 2xx. A stream that
+/// cannot be opened (no endpoint, refused, denied) closes the connection: raw TCP
+/// has no way to say why, so the reason is in the caller's metrics and the
+/// destination's log.
+final class RawTCPUpstream: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let open: (any HTTP2StreamHandler) -> EventLoopFuture<HTTP2Stream>
+    private var started = false
+
+    init(open: @escaping (any HTTP2StreamHandler) -> EventLoopFuture<HTTP2Stream>) {
+        self.open = open
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        let channel = context.channel
+        do {
+            let tunnel = try HTTP2Tunnel.connecting(channel: channel)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            open(tunnel).assumeIsolated().whenFailure { _ in channel.close(promise: nil) }
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RawTCPUpstream: Sendable {}
