@@ -312,7 +312,7 @@ private final class Exchange: HTTP2StreamHandler {
     private var bufferedTowardsStream = 0
     private var responseStarted = false
     private var finished = false
-    private let observer: RequestObserver?
+    private var observer: RequestObserver?
     private let grpc: Bool
 
     init(

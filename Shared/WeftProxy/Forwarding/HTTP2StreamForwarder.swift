@@ -33,7 +33,7 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     /// application), and the handler that did: every later event goes to it.
     private let takeOver: TakeOver?
     private var replacement: (any HTTP2StreamHandler)?
-    private let observer: RequestObserver?
+    private var observer: RequestObserver?
     private var upstream: HTTP2Stream?
     private var opening = false
     private var grpc = false

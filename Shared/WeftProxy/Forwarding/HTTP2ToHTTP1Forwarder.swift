@@ -31,7 +31,7 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     /// application), and the handler that did: every later event goes to it.
     private let takeOver: TakeOver?
     private var replacement: (any HTTP2StreamHandler)?
-    private let observer: RequestObserver?
+    private var observer: RequestObserver?
     private let prepare: Prepare
     private var connection: HTTP1ClientConnection?
     private var acquiring = false

@@ -2,8 +2,9 @@ import NIOCore
 
 /// Watches one request for telemetry: when it started, the status it was answered
 /// with, when it ended. It records into its event loop's `ProxyMetrics` once, at
-/// the end; nothing is shared across threads.
-public final class RequestObserver {
+/// the end; nothing is shared across threads. A value kept inside the request's
+/// forwarder: no allocation of its own per request.
+public struct RequestObserver {
     private let metrics: ProxyMetrics
     private let direction: ProxyMetrics.Direction
     private let started: NIODeadline
@@ -17,12 +18,12 @@ public final class RequestObserver {
     }
 
     /// The response's head went out with `status`.
-    public func responseBegan(status: Int) {
+    public mutating func responseBegan(status: Int) {
         self.status = status
     }
 
     /// The exchange is over: with a status when the proxy answered or cut it itself.
-    public func completed(status: Int? = nil, error: ProxyError? = nil) {
+    public mutating func completed(status: Int? = nil, error: ProxyError? = nil) {
         guard !recorded else { return }
         recorded = true
         let code = status ?? self.status ?? 0
