@@ -67,11 +67,14 @@ import WeftTestSupport
             }
             // Observed, not assumed: on a loaded CI machine connecting alone can
             // take longer than a fixed pause, and the waiter then got the connection.
-            async let busy = pool.query("SELECT pg_sleep(3)")
+            // The busy query sleeps far longer than the waiter's timeout (a loaded
+            // machine once let a 3 s sleep end before a 1 s wait did) and is
+            // cancelled once the waiting line has been checked.
+            async let busy = pool.query("SELECT pg_sleep(20)")
             let observer = try PostgresConnection(url: server.url)
-            for _ in 0..<200 {
+            for _ in 0..<400 {
                 let sleeping = try observer.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)' AND state = 'active'")
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'")
                 if sleeping == [["1"]] { break }
                 try await Task.sleep(for: .milliseconds(25))
             }
@@ -81,7 +84,9 @@ import WeftTestSupport
             await #expect { try await pool.query("SELECT 2") } throws: { Self.isError($0, .poolExhausted) }
             // The waiter gives up after the acquire timeout.
             await #expect { try await waiting.value } throws: { Self.isError($0, .poolExhausted) }
-            _ = try await busy
+            _ = try observer.query(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)'")
+            _ = try? await busy
             let afterWait = try await pool.query("SELECT 3")
             #expect(afterWait == [["3"]])
             await pool.shutdown()
