@@ -75,6 +75,7 @@ public enum HTTPMessageTranslation {
             throw Failure("the request has no :authority")
         }
         var fields = HTTPHeaders()
+        fields.reserveCapacity(headers.count)
         fields.add(name: "host", value: authority)
         for header in headers where !header.name.hasPrefix(":") && header.name != "host" {
             fields.add(name: header.name, value: header.value)
@@ -93,6 +94,7 @@ public enum HTTPMessageTranslation {
             throw Failure("the response status \(statusText.prefix(16)) is not a three-digit code from 100 to 599")
         }
         var fields = HTTPHeaders()
+        fields.reserveCapacity(headers.count)
         for header in headers where !header.name.hasPrefix(":") {
             fields.add(name: header.name, value: header.value)
         }
@@ -103,12 +105,16 @@ public enum HTTPMessageTranslation {
     /// ones (and those `Connection` names), `host` (carried as :authority), and
     /// `te` other than `trailers`.
     static func regularHeaders(_ headers: HTTPHeaders) -> [HTTP2Header] {
-        var nominated = connectionSpecific
-        for value in headers[canonicalForm: "connection"] { nominated.insert(value.lowercased()) }
+        // The fields `Connection` names, looked up only when it is there (the
+        // set of connection-specific names is never copied per message).
+        let nominated: [String] =
+            headers.contains(name: "connection")
+            ? headers[canonicalForm: "connection"].map { $0.lowercased() } : []
         var result: [HTTP2Header] = []
+        result.reserveCapacity(headers.count)
         for (name, value) in headers {
             let lowered = name.lowercased()
-            if nominated.contains(lowered) || lowered == "host" { continue }
+            if connectionSpecific.contains(lowered) || lowered == "host" || nominated.contains(lowered) { continue }
             if lowered == "te" {
                 if value.lowercased().split(separator: ",").contains(where: {
                     $0.trimmingCharacters(in: " \t") == "trailers"
