@@ -64,7 +64,10 @@ final class NGHTTP2Session {
     /// RST_STREAMs to submit once everything queued before them is out.
     private var pendingResets: [(Int32, UInt32)] = []
 
-    private struct OutboundStream {
+    /// A class, so the queue is changed where it lives: a struct copied out of the
+    /// dictionary and written back made every append and every framed chunk copy
+    /// its arrays (two allocations per write and per frame).
+    private final class OutboundStream {
         var chunks: [ByteBuffer] = []
         /// One per chunk (nil when the writer asked for nothing).
         var completions: [WriteCompletion?] = []
@@ -266,7 +269,7 @@ final class NGHTTP2Session {
     func sendData(
         streamID: Int32, _ buffer: ByteBuffer, endStream: Bool, completion: WriteCompletion?
     ) throws(HTTP2Error) {
-        guard var stream = outbound[streamID], !stream.ended else {
+        guard let stream = outbound[streamID], !stream.ended else {
             throw HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
                 reason: "stream \(streamID) accepts no more data")
@@ -279,25 +282,24 @@ final class NGHTTP2Session {
             if endStream { stream.endCompletion = completion } else { framedCompletions.append(completion) }
         }
         stream.ended = endStream
-        try resume(streamID, &stream)
+        try resume(streamID, stream)
     }
 
     /// Ends a stream with trailers (after any queued data).
     func sendTrailers(streamID: Int32, _ headers: [HTTP2Header]) throws(HTTP2Error) {
-        guard var stream = outbound[streamID], !stream.ended else {
+        guard let stream = outbound[streamID], !stream.ended else {
             throw HTTP2Error(
                 .internalFailure, code: Int32(NGHTTP2_ERR_STREAM_CLOSED.rawValue),
                 reason: "stream \(streamID) accepts no trailers")
         }
         stream.trailers = headers
         stream.ended = true
-        try resume(streamID, &stream)
+        try resume(streamID, stream)
     }
 
-    private func resume(_ streamID: Int32, _ stream: inout OutboundStream) throws(HTTP2Error) {
+    private func resume(_ streamID: Int32, _ stream: OutboundStream) throws(HTTP2Error) {
         let wasDeferred = stream.deferred
         stream.deferred = false
-        outbound[streamID] = stream
         if wasDeferred {
             let rc = nghttp2_session_resume_data(session, streamID)
             guard rc == 0 else { throw Self.error(rc) }
@@ -466,7 +468,7 @@ final class NGHTTP2Session {
     fileprivate func readOutbound(
         streamID: Int32, into destination: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard var stream = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        guard let stream = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
         var written = 0
         while written < destination.count, var chunk = stream.chunks.first {
             let count = min(destination.count - written, chunk.readableBytes)
@@ -495,10 +497,8 @@ final class NGHTTP2Session {
             }
         } else if written == 0 {
             stream.deferred = true
-            outbound[streamID] = stream
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
-        outbound[streamID] = stream
         return written
     }
 
