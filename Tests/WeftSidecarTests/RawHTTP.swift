@@ -46,18 +46,7 @@ extension RawHTTP {
             }
             return (answer + String(decoding: body, as: UTF8.self), [])
         }
-        // Sent from another thread while this one reads: the echo comes back as
-        // the payload goes out, and neither side may wait for the other.
-        let sender = Thread { sendAll(fd, payload) }
-        sender.start()
-        var echoed: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while echoed.count < payload.count {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            echoed += buffer[0..<count]
-        }
-        return (answer, echoed)
+        return (answer, sendAndReadBack(fd, payload))
     }
 }
 
@@ -102,6 +91,13 @@ extension RawHTTP {
     static func echo(port: Int, payload: [UInt8]) throws -> [UInt8] {
         let fd = try connectedSocket(port: port, receiveTimeout: 5)
         defer { close(fd) }
+        return sendAndReadBack(fd, payload)
+    }
+
+    /// Sends `payload` from another thread while this one reads as many bytes back:
+    /// the echo comes back as the payload goes out, and neither side may wait for
+    /// the other.
+    static func sendAndReadBack(_ fd: Int32, _ payload: [UInt8]) -> [UInt8] {
         let sender = Thread { sendAll(fd, payload) }
         sender.start()
         var echoed: [UInt8] = []
