@@ -26,11 +26,21 @@ public struct ControlPlaneClient: Sendable {
             guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
                 (1...65535).contains(port), colon > rest.startIndex, !rest[..<colon].contains("/")
             else { throw ControlPlaneError("expected http://host:port, got \(url.prefix(80))") }
-            host = String(rest[..<colon])
+            var host = rest[..<colon]
+            // An IPv6 literal comes in brackets (http://[::1]:8500).
+            if host.hasPrefix("[") {
+                guard host.hasSuffix("]"), host.count > 2 else {
+                    throw ControlPlaneError("expected http://host:port, got \(url.prefix(80))")
+                }
+                host = host.dropFirst().dropLast()
+            } else if host.contains(":") {
+                throw ControlPlaneError("expected http://host:port (IPv6 in brackets), got \(url.prefix(80))")
+            }
+            self.host = String(host)
             self.port = port
         }
 
-        public var description: String { "http://\(host):\(port)" }
+        public var description: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
     }
 
     public struct Response: Sendable {
@@ -56,9 +66,9 @@ public struct ControlPlaneClient: Sendable {
     ) -> EventLoopFuture<Response> {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: Response.self)
-        let (host, port, limit) = (endpoint.host, endpoint.port, maximumBodySize)
+        let (host, port, limit, name) = (endpoint.host, endpoint.port, maximumBodySize, endpoint.description)
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-        head.headers.add(name: "host", value: "\(host):\(port)")
+        head.headers.add(name: "host", value: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         head.headers.add(name: "user-agent", value: "weft")
         head.headers.add(name: "connection", value: "close")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -76,11 +86,11 @@ public struct ControlPlaneClient: Sendable {
             }
             .connect(host: host, port: port)
         connected.whenFailure { error in
-            promise.fail(ControlPlaneError("cannot connect to http://\(host):\(port): \(error)"))
+            promise.fail(ControlPlaneError("cannot connect to \(name): \(error)"))
         }
         connected.whenSuccess { channel in
             let timeout = channel.eventLoop.scheduleTask(in: deadline) {
-                promise.fail(ControlPlaneError("http://\(host):\(port) did not answer within \(deadline)"))
+                promise.fail(ControlPlaneError("\(name) did not answer within \(deadline)"))
                 channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in

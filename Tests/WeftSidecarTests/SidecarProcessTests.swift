@@ -35,6 +35,8 @@ import WeftTestSupport
             (base + ["--inbound", "nope"], "--inbound"),
             (base + ["--threads", "0"], "--threads must be"),
             (base + ["--registry", "ftp://registry:1"], "--registry: expected http://host:port"),
+            (base + ["--registry", "http://::1:8500"], "IPv6 in brackets"),
+            (base + ["--registry", "http://[::1:8500"], "--registry: expected http://host:port"),
             (base + ["--registry", "http://registry:8080"], "--registry needs --registry-token-file"),
             (["--service", "UPPER"] + base.dropFirst(2), "--service"),
         ]

@@ -97,10 +97,20 @@ final class DiscoveryWatcher: Sendable {
         var failures = 0
         while !Task.isCancelled {
             do {
+                let asked = NIODeadline.now()
                 let snapshot = try Self.snapshot(from: try await query(settings, index: index, wait: settings.wait).get())
                 if failures > 0 { logger.info("discovery works again after \(failures) failed attempt(s)") }
                 failures = 0
-                guard snapshot.version != index else { continue }  // the wait ended without a change
+                guard snapshot.version != index else {
+                    // The wait ended without a change. A registry that answers at
+                    // once instead of blocking (an old one, a proxy in between) is
+                    // asked at most once a second, never in a tight loop.
+                    let elapsed = NIODeadline.now() - asked
+                    if elapsed < .seconds(1) {
+                        try? await Task.sleep(nanoseconds: UInt64((TimeAmount.seconds(1) - elapsed).nanoseconds))
+                    }
+                    continue
+                }
                 loops.apply(ProxySnapshot(snapshot, namespace: settings.namespace))
                 index = snapshot.version
                 logger.info(
