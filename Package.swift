@@ -94,7 +94,8 @@ let package = Package(
         .target(
             name: "WeftProxy",
             dependencies: [
-                "WeftHTTP2", "WeftTLS", "WeftProtocol",
+                "WeftHTTP2", "WeftTLS", "WeftProtocol", "WeftService",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -69,3 +69,21 @@ public struct SidecarConfiguration: Sendable {
         self.snapshotFile = snapshotFile
     }
 }
+
+extension SidecarConfiguration {
+    /// The discovery request of this sidecar: its service, and the upstreams its
+    /// `--upstream` flags name (`cart`, `cart.shop`, `cart.shop.mesh`; a name
+    /// without a namespace is in the sidecar's own).
+    func discoveryRequest() throws -> DiscoveryRequest {
+        var references: [ServiceReference] = []
+        for port in upstreams {
+            let labels = port.name.split(separator: ".")
+            let name = try ServiceName(validating: String(labels[0]))
+            let namespace =
+                labels.count > 1 ? try NamespaceName(validating: String(labels[1])) : service.namespace
+            let reference = ServiceReference(service: name, namespace: namespace)
+            if !references.contains(reference) { references.append(reference) }
+        }
+        return try DiscoveryRequest(kind: .sidecar, service: service, upstreams: references)
+    }
+}

@@ -1,8 +1,7 @@
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
-import WeftProtocol
-import WeftProxy
+public import NIOCore
+public import WeftProtocol
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -14,10 +13,10 @@ import WeftProxy
 /// modification time) and applies it to every event loop. A file that does not
 /// parse or validate is refused with the reason logged, and the last good
 /// snapshot stays: a bad edit never takes the proxy down.
-final class SnapshotFileWatcher: Sendable {
+public final class SnapshotFileWatcher: Sendable {
     private let task: NIOLockedValueBox<RepeatedTask?>
 
-    init(path: String, namespace: NamespaceName, loops: ProxyLoops, logger: Logger, eventLoop: any EventLoop) {
+    public init(path: String, namespace: NamespaceName, loops: ProxyLoops, logger: Logger, eventLoop: any EventLoop) {
         let seen = NIOLockedValueBox(Self.stamp(path))
         task = NIOLockedValueBox(nil)
         let repeated = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
@@ -28,7 +27,7 @@ final class SnapshotFileWatcher: Sendable {
                 let snapshot = try SnapshotFile.load(path: path)
                 loops.apply(ProxySnapshot(snapshot, namespace: namespace))
                 logger.info(
-                    "applied snapshot version \(snapshot.version): \(snapshot.upstreams.count) upstream(s), \(snapshot.inboundIntentions.count) intention(s)"
+                    "applied snapshot version \(snapshot.version): \(snapshot.summary)"
                 )
             } catch {
                 logger.error("refused the changed snapshot file, keeping version \(loops.snapshot.version): \(error)")
@@ -44,7 +43,7 @@ final class SnapshotFileWatcher: Sendable {
         return "\(size)/\(modified)"
     }
 
-    func stop() {
+    public func stop() {
         task.withLockedValue { $0?.cancel() }
     }
 }

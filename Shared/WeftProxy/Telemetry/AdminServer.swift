@@ -1,14 +1,15 @@
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 import NIOPosix
-import WeftProxy
 
-/// The sidecar's admin port, plain HTTP/1.1 for probes and scrapers:
+/// A proxy's admin port, plain HTTP/1.1 for probes, scrapers and operators:
 ///
 /// - `GET /live`: 200 while the process serves.
-/// - `GET /ready`: 200 when the sidecar can carry traffic (its listeners are up
+/// - `GET /ready`: 200 when the proxy can carry traffic (its listeners are up
 ///   and its certificate valid); 503 with the reason otherwise.
-/// - `GET /metrics`: Prometheus text, the counters of every event loop summed.
+/// - `GET /metrics`: Prometheus text, the counters of every event loop summed,
+///   named `<prefix>_…` (`weft_sidecar`, `weft_gateway`).
+/// - whatever `extra` answers (the gateway's route table and explain endpoint).
 ///
 /// Bind it to loopback or a pod-internal address: it is not authenticated.
 public final class AdminServer: Sendable {
@@ -20,8 +21,13 @@ public final class AdminServer: Sendable {
         self.channel = channel
     }
 
-    static func start(
-        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, certificateExpiry: Int64
+    /// Answers admin requests the server itself does not know: nil means 404.
+    /// Called on the connection's event loop with the whole request body.
+    public typealias Extra = @Sendable (_ head: HTTPRequestHead, _ body: ByteBuffer) -> AdminResponse?
+
+    public static func start(
+        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, certificateExpiry: Int64,
+        prefix: String, extra: Extra? = nil
     ) -> EventLoopFuture<AdminServer> {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -29,14 +35,14 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminHandler(loops: loops, certificateExpiry: certificateExpiry))
+                        AdminHandler(loops: loops, certificateExpiry: certificateExpiry, prefix: prefix, extra: extra))
                 }
             }
             .bind(host: host, port: port)
             .map { AdminServer(channel: $0) }
     }
 
-    func close() throws {
+    public func close() throws {
         try channel.close().wait()
     }
 }
@@ -45,32 +51,59 @@ final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// Admin request bodies (an explain query) are small; larger ones get 413.
+    static let maximumBodyBytes = 64 * 1024
+
     private let loops: ProxyLoops
     private let certificateExpiry: Int64
+    private let prefix: String
+    private let extra: AdminServer.Extra?
     private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var tooLarge = false
 
-    init(loops: ProxyLoops, certificateExpiry: Int64) {
+    init(loops: ProxyLoops, certificateExpiry: Int64, prefix: String, extra: AdminServer.Extra?) {
         self.loops = loops
         self.certificateExpiry = certificateExpiry
+        self.prefix = prefix
+        self.extra = extra
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break
+        case .head(let head):
+            self.head = head
+            body.clear()
+            tooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > Self.maximumBodyBytes {
+                tooLarge = true
+            } else {
+                body.writeBuffer(&chunk)
+            }
         case .end:
             guard let head else { return }
             self.head = nil
-            route(head, context: context)
+            if tooLarge {
+                respond(context, head, .payloadTooLarge, "request body over \(Self.maximumBodyBytes) bytes\n")
+            } else {
+                route(head, context: context)
+            }
         }
     }
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let known = ["/live", "/ready", "/metrics"]
+        if !known.contains(path), let extra, let answer = extra(head, body) {
+            respond(context, head, answer.status, answer.body, extra: [("content-type", answer.contentType)])
+            return
+        }
         guard head.method == .GET || head.method == .HEAD else {
             respond(context, head, .methodNotAllowed, "only GET\n", extra: [("allow", "GET, HEAD")])
             return
         }
-        switch head.uri.split(separator: "?").first.map(String.init) ?? head.uri {
+        switch path {
         case "/live":
             respond(context, head, .ok, "live\n")
         case "/ready":
@@ -83,13 +116,13 @@ final class AdminHandler: ChannelInboundHandler {
                     "ready: snapshot version \(loops.snapshot.version), certificate valid for \(remaining)s\n")
             }
         case "/metrics":
-            let expiry = certificateExpiry
+            let (expiry, prefix) = (certificateExpiry, prefix)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
-                var text = totals.exposition(prefix: "weft_sidecar")
-                text += "# HELP weft_sidecar_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"
-                text += "# TYPE weft_sidecar_certificate_expiry_seconds gauge\n"
-                text += "weft_sidecar_certificate_expiry_seconds \(expiry - Self.unixTime())\n"
+                var text = totals.exposition(prefix: prefix)
+                text += "# HELP \(prefix)_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"
+                text += "# TYPE \(prefix)_certificate_expiry_seconds gauge\n"
+                text += "\(prefix)_certificate_expiry_seconds \(expiry - Self.unixTime())\n"
                 let (handler, context) = loopBound.value
                 handler.respond(
                     context, head, .ok, text, extra: [("content-type", "text/plain; version=0.0.4")])
@@ -119,6 +152,19 @@ final class AdminHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// What an admin endpoint answers.
+public struct AdminResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: String
+
+    public init(_ status: HTTPResponseStatus, contentType: String = "application/json", _ body: String) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
     }
 }
 

@@ -1,8 +1,7 @@
-import Logging
-import NIOCore
-import WeftProtocol
-import WeftProxy
-import WeftService
+public import Logging
+public import NIOCore
+public import WeftProtocol
+public import WeftService
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -11,8 +10,9 @@ import WeftService
 #endif
 
 /// Watches the registry's discovery API (a Consul-style blocking query:
-/// `POST /v1/discovery?index=N&wait=30s`, scoped to this service's upstreams and
-/// the intentions guarding it) and applies each new snapshot to every event
+/// `POST /v1/discovery?index=N&wait=30s`, scoped to what the proxy asks for: a
+/// sidecar's upstreams and the intentions guarding it, a gateway's route table
+/// and the services it reaches) and applies each new snapshot to every event
 /// loop. Control-plane code: a task with async/await, never on the request path.
 ///
 /// - Every snapshot is validated (decoding checks every field) before it is
@@ -23,28 +23,39 @@ import WeftService
 ///   flowing on the last good snapshot meanwhile.
 /// - Each applied snapshot is written to the snapshot file (atomically, by
 ///   rename), so a restart while the registry is unreachable starts from it.
-final class DiscoveryWatcher: Sendable {
-    struct Settings: Sendable {
-        var client: ControlPlaneClient
-        var tokenFile: String
-        var request: DiscoveryRequest
-        var namespace: NamespaceName
-        var snapshotFile: String
-        var wait: Int = 30
+public final class DiscoveryWatcher: Sendable {
+    public struct Settings: Sendable {
+        public var client: ControlPlaneClient
+        public var tokenFile: String
+        public var request: DiscoveryRequest
+        public var namespace: NamespaceName
+        public var snapshotFile: String
+        public var wait: Int = 30
+
+        public init(
+            client: ControlPlaneClient, tokenFile: String, request: DiscoveryRequest, namespace: NamespaceName,
+            snapshotFile: String
+        ) {
+            self.client = client
+            self.tokenFile = tokenFile
+            self.request = request
+            self.namespace = namespace
+            self.snapshotFile = snapshotFile
+        }
     }
 
     private let task: Task<Void, Never>
 
-    init(_ settings: Settings, loops: ProxyLoops, logger: Logger) {
+    public init(_ settings: Settings, loops: ProxyLoops, logger: Logger) {
         task = Task { await Self.run(settings, loops: loops, logger: logger) }
     }
 
-    func stop() {
+    public func stop() {
         task.cancel()
     }
 
     /// One discovery query: the registry's answer (the caller decodes it).
-    static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<ControlPlaneClient.Response> {
+    public static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<ControlPlaneClient.Response> {
         let token: String
         do {
             let text = try String(contentsOfFile: settings.tokenFile, encoding: .utf8)
@@ -61,7 +72,7 @@ final class DiscoveryWatcher: Sendable {
     }
 
     /// The snapshot in an answer, validated; or an error saying why not.
-    static func snapshot(from response: ControlPlaneClient.Response) throws -> DiscoverySnapshot {
+    public static func snapshot(from response: ControlPlaneClient.Response) throws -> DiscoverySnapshot {
         guard response.status == 200 else {
             let detail = (try? WeftJSON.decode(Problem.self, from: Data(response.body)))?.detail
             throw ControlPlaneError("the registry answered \(response.status)\(detail.map { ": \($0)" } ?? "")")
@@ -74,22 +85,6 @@ final class DiscoveryWatcher: Sendable {
         } catch {
             throw ControlPlaneError("the registry's snapshot is invalid, refused: \(error)")
         }
-    }
-
-    /// The discovery request of a sidecar: its service, and the upstreams its
-    /// `--upstream` flags name (`cart`, `cart.shop`, `cart.shop.mesh`; a name
-    /// without a namespace is in the sidecar's own).
-    static func request(for configuration: SidecarConfiguration) throws -> DiscoveryRequest {
-        var upstreams: [ServiceReference] = []
-        for port in configuration.upstreams {
-            let labels = port.name.split(separator: ".")
-            let service = try ServiceName(validating: String(labels[0]))
-            let namespace =
-                labels.count > 1 ? try NamespaceName(validating: String(labels[1])) : configuration.service.namespace
-            let reference = ServiceReference(service: service, namespace: namespace)
-            if !upstreams.contains(reference) { upstreams.append(reference) }
-        }
-        return try DiscoveryRequest(kind: .sidecar, service: configuration.service, upstreams: upstreams)
     }
 
     private static func run(_ settings: Settings, loops: ProxyLoops, logger: Logger) async {
@@ -114,7 +109,7 @@ final class DiscoveryWatcher: Sendable {
                 loops.apply(ProxySnapshot(snapshot, namespace: settings.namespace))
                 index = snapshot.version
                 logger.info(
-                    "applied snapshot version \(snapshot.version) from the registry: \(snapshot.upstreams.count) upstream(s), \(snapshot.inboundIntentions.count) intention(s)"
+                    "applied snapshot version \(snapshot.version) from the registry: \(snapshot.summary)"
                 )
                 persist(snapshot, to: settings.snapshotFile, logger: logger)
             } catch {
@@ -132,7 +127,7 @@ final class DiscoveryWatcher: Sendable {
 
     /// Writes the snapshot where the next start will find it: a temporary file
     /// renamed over the old one, so a crash mid-write leaves the old one whole.
-    static func persist(_ snapshot: DiscoverySnapshot, to path: String, logger: Logger) {
+    public static func persist(_ snapshot: DiscoverySnapshot, to path: String, logger: Logger) {
         do {
             let data = try WeftJSON.encode(snapshot, pretty: true)
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)

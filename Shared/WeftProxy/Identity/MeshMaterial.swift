@@ -1,0 +1,73 @@
+public import WeftTLS
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A proxy's mesh certificate chain, its key and the trust bundle, read and
+/// checked together before any port opens: the chain must be for `identity`
+/// (this proxy's SPIFFE ID, nothing else), and the key must be the chain's.
+/// Errors name the flag whose file is at fault.
+public struct MeshMaterial: Sendable {
+    public let chain: [Certificate]
+    public let key: PrivateKey
+    public let bundle: [Certificate]
+    public let revoked: Set<String>
+
+    /// The leaf's expiry (seconds since 1970).
+    public var notAfter: Int64 { chain[0].notAfter }
+
+    public static func load(
+        certificateFile: String, keyFile: String, bundleFile: String, revokedSerials: Set<String>,
+        expecting identity: String
+    ) throws(ProxyStartupError) -> MeshMaterial {
+        let chain = try read(certificateFile, "--certificate") { try Certificate.chain(pem: $0) }
+        let key = try read(keyFile, "--key") { try PrivateKey(pem: $0) }
+        let bundle = try read(bundleFile, "--trust-bundle") { try Certificate.chain(pem: $0) }
+        guard let leaf = chain.first else {
+            throw ProxyStartupError("--certificate: the file holds no certificate")
+        }
+        guard bundle.count > 0 else {
+            throw ProxyStartupError("--trust-bundle: the file holds no certificate")
+        }
+        let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
+        guard identities == [identity] else {
+            throw ProxyStartupError(
+                "--certificate: it is for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity)")
+        }
+        guard (try? leaf.publicKeyPEM()) == (try? key.publicKeyPEM()) else {
+            throw ProxyStartupError("--key: it is not the key of the certificate's public key")
+        }
+        return MeshMaterial(chain: chain, key: key, bundle: bundle, revoked: revokedSerials)
+    }
+
+    /// The mesh TLS context for one side of the mesh hop.
+    public func context(role: TLSConfiguration.Role, trustDomain: String) throws(ProxyStartupError) -> TLSContext {
+        do {
+            return try TLSContext(
+                .mesh(
+                    role: role, certificateChain: chain, privateKey: key, trustRoots: bundle, revokedSerials: revoked,
+                    trustDomain: trustDomain))
+        } catch {
+            throw ProxyStartupError("cannot build the mesh TLS context: \(error)")
+        }
+    }
+
+    private static func read<T>(_ path: String, _ flag: String, _ parse: (String) throws -> T)
+        throws(ProxyStartupError) -> T
+    {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ProxyStartupError("\(flag): cannot read \(path)")
+        }
+        do {
+            return try parse(text)
+        } catch {
+            throw ProxyStartupError("\(flag): \(error)")
+        }
+    }
+}
