@@ -105,6 +105,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The flags and process loop the proxy executables share (sidecar, gateway).
+        .target(
+            name: "WeftProxyCommand",
+            dependencies: [
+                "WeftProtocol", "WeftProxy", "WeftService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/WeftProxyCommand",
+            swiftSettings: swiftSettings
+        ),
+
         // How every service reads its flags and WEFT_* variables, and logs.
         .target(
             name: "WeftService",
@@ -171,11 +183,34 @@ let package = Package(
         .executableTarget(
             name: "weft-sidecar",
             dependencies: [
-                "WeftProtocol", "WeftService", "WeftSidecar",
+                "WeftProtocol", "WeftProxy", "WeftProxyCommand", "WeftService", "WeftSidecar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Sidecar/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "WeftGateway",
+            dependencies: [
+                "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Services/Gateway/WeftGateway",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weft-gateway",
+            dependencies: [
+                "WeftGateway", "WeftProtocol", "WeftProxy", "WeftProxyCommand", "WeftService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Gateway/Main",
             swiftSettings: swiftSettings
         ),
 

@@ -7,7 +7,8 @@
 ///   but with several every weight must be given;
 /// - no destination appears twice with the same subset;
 /// - `rewrite.prefix` needs a `match.path.prefix` to replace;
-/// - `retries.per_try_timeout` does not exceed `timeout`.
+/// - `retries.per_try_timeout` does not exceed `timeout`;
+/// - `sticky` needs at least two destinations to split between.
 public struct RouteRule: Codable, Hashable, Sendable {
     public var name: RouteName
     public var match: RouteMatch
@@ -19,12 +20,15 @@ public struct RouteRule: Codable, Hashable, Sendable {
     public var rewrite: RouteRewrite?
     public var mirror: MirrorPolicy?
     public var fault: FaultInjection?
+    /// Keeps each caller on one side of the split (see `StickySplit`); nil: each
+    /// request is split at random.
+    public var sticky: StickySplit?
 
     public init(
         name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination],
         timeout: WeftDuration? = nil,
         retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil,
-        fault: FaultInjection? = nil
+        fault: FaultInjection? = nil, sticky: StickySplit? = nil
     ) throws(ProtocolError) {
         guard !destinations.isEmpty else { throw ProtocolError(field: "destinations", "must not be empty") }
         guard destinations.count <= ProtocolLimits.destinationsPerRoute else {
@@ -56,6 +60,9 @@ public struct RouteRule: Codable, Hashable, Sendable {
                 FieldPath([.key("retries"), .key("per_try_timeout")]),
                 "(\(perTry)) exceeds the route timeout (\(timeout))")
         }
+        if sticky != nil && destinations.count < 2 {
+            throw ProtocolError(field: "sticky", "needs at least two destinations to split between")
+        }
         self.name = name
         self.match = match
         self.destinations = destinations
@@ -64,11 +71,14 @@ public struct RouteRule: Codable, Hashable, Sendable {
         self.rewrite = rewrite
         self.mirror = mirror
         self.fault = fault
+        self.sticky = sticky
     }
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(
-            decoder, fields: ["name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault"])
+            decoder, fields: [
+                "name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault", "sticky",
+            ])
         let name: RouteName = try object.required("name")
         let match: RouteMatch = try object.optional("match", default: RouteMatch())
         let decoded: [RouteDestination.Decoded] = try object.list(
@@ -85,10 +95,11 @@ public struct RouteRule: Codable, Hashable, Sendable {
         let rewrite: RouteRewrite? = try object.optional("rewrite")
         let mirror: MirrorPolicy? = try object.optional("mirror")
         let fault: FaultInjection? = try object.optional("fault")
+        let sticky: StickySplit? = try object.optional("sticky")
         self = try object.validate { () throws(ProtocolError) in
             try RouteRule(
                 name: name, match: match, destinations: destinations, timeout: timeout, retries: retries,
-                rewrite: rewrite, mirror: mirror, fault: fault)
+                rewrite: rewrite, mirror: mirror, fault: fault, sticky: sticky)
         }
     }
 
@@ -102,6 +113,7 @@ public struct RouteRule: Codable, Hashable, Sendable {
         try object.encode(rewrite, "rewrite")
         try object.encode(mirror, "mirror")
         try object.encode(fault, "fault")
+        try object.encode(sticky, "sticky")
     }
 
     private struct RouteDestinationKey: Hashable {

@@ -3885,6 +3885,20 @@ enum RegistryOpenAPI {
                         },
                         "fault": {
                           "type": "object"
+                        },
+                        "sticky": {
+                          "type": "object",
+                          "description": "Keeps callers with the same header value on the same destination of the split",
+                          "required": [
+                            "header"
+                          ],
+                          "additionalProperties": false,
+                          "properties": {
+                            "header": {
+                              "type": "string",
+                              "example": "x-terminal-id"
+                            }
+                          }
                         }
                       }
                     }

@@ -1,18 +1,16 @@
 import ArgumentParser
-import Dispatch
 import Logging
 import NIOCore
 import WeftProtocol
 import WeftService
+import WeftProxy
+import WeftProxyCommand
 import WeftSidecar
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
-#endif
-#if canImport(Glibc)
-    import Glibc
 #endif
 
 /// `weft-sidecar`: read flags and `WEFT_*` variables, start the proxy, run until
@@ -81,78 +79,17 @@ struct WeftSidecarCommand: ParsableCommand {
             valueName: "host:port"))
     var outboundProxy: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "The admin port (/live, /ready, /metrics), or 'off' (default 127.0.0.1:15000). Env: WEFT_ADMIN.",
-            valueName: "host:port"))
-    var admin: String?
-
-    @Option(
-        help: ArgumentHelp("PEM certificate chain, leaf first. Env: WEFT_CERTIFICATE.", valueName: "file"))
-    var certificate: String?
-
-    @Option(help: ArgumentHelp("PEM private key of the certificate. Env: WEFT_KEY.", valueName: "file"))
-    var key: String?
-
-    @Option(help: ArgumentHelp("PEM trust bundle (the CA's roots). Env: WEFT_TRUST_BUNDLE.", valueName: "file"))
-    var trustBundle: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Discovery snapshot JSON: upstreams, endpoints, intentions. Env: WEFT_SNAPSHOT_FILE.", valueName: "file"))
-    var snapshotFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "The registry to watch for configuration, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
-    var registry: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "File holding the registry credential (wsc_… for this service, or the admin token). Env: WEFT_REGISTRY_TOKEN_FILE.",
-            valueName: "file"))
-    var registryTokenFile: String?
-
-    @Option(help: ArgumentHelp("Event loop threads (default 1). Env: WEFT_THREADS.", valueName: "n"))
-    var threads: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "On SIGTERM or SIGINT, seconds in-flight requests may take to finish (default 10). Env: WEFT_DRAIN_TIMEOUT.",
-            valueName: "seconds"))
-    var drainTimeout: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
-            valueName: "level"))
-    var logLevel: String?
+    @OptionGroup var host: ProxyHostOptions
 
     /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
     func settings() throws -> (SidecarConfiguration, Logger.Level) {
         let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
-        func required(_ flag: String?, _ variable: String, _ name: String) throws -> String {
-            guard let value = settings.value(flag, variable) else {
-                throw ValidationError("\(name) is required (or \(variable))")
-            }
-            return value
-        }
-        func address(_ flag: String?, _ variable: String, _ name: String, default fallback: String?) throws
-            -> ListenAddress?
-        {
-            guard let text = settings.value(flag, variable) ?? fallback, text != "off" else { return nil }
-            do {
-                return try ListenAddress(validating: text)
-            } catch {
-                throw ValidationError("\(name): \(error.reason)")
-            }
-        }
         do {
-            let level = try settings.logLevel(logLevel)
+            let (host, level) = try self.host.configuration(settings)
             let serviceName: ServiceName
             let namespaceName: NamespaceName
             do {
-                serviceName = try ServiceName(validating: try required(service, "WEFT_SERVICE", "--service"))
+                serviceName = try ServiceName(validating: try settings.required(service, "WEFT_SERVICE", "--service"))
             } catch let error as ProtocolError {
                 throw ValidationError("--service: \(error.reason)")
             }
@@ -161,7 +98,7 @@ struct WeftSidecarCommand: ParsableCommand {
             } catch {
                 throw ValidationError("--namespace: \(error.reason)")
             }
-            let appAddress = try address(app, "WEFT_APP", "--app", default: nil)
+            let appAddress = try settings.address(app, "WEFT_APP", "--app", default: nil)
             guard let appAddress else { throw ValidationError("--app is required (or WEFT_APP)") }
             let protocolText = settings.value(appProtocol, "WEFT_APP_PROTOCOL") ?? "http"
             guard let protocolKind = ServiceProtocol(rawValue: protocolText) else {
@@ -189,32 +126,14 @@ struct WeftSidecarCommand: ParsableCommand {
                 }
                 ports.append(.init(name: name, host: listen.host, port: listen.port))
             }
-            let inboundAddress = try address(inbound, "WEFT_INBOUND", "--inbound", default: "0.0.0.0:15443")!
-            var configuration = SidecarConfiguration(
+            let inboundAddress = try settings.address(inbound, "WEFT_INBOUND", "--inbound", default: "0.0.0.0:15443")!
+            let configuration = SidecarConfiguration(
                 service: ServiceReference(service: serviceName, namespace: namespaceName), inbound: inboundAddress,
                 applicationHost: appAddress.host, applicationPort: appAddress.port, applicationProtocol: protocolKind,
                 upstreams: ports,
-                outboundProxy: try address(
+                outboundProxy: try settings.address(
                     outboundProxy, "WEFT_OUTBOUND_PROXY", "--outbound-proxy", default: "127.0.0.1:15001"),
-                admin: try address(admin, "WEFT_ADMIN", "--admin", default: "127.0.0.1:15000"),
-                certificateFile: try required(certificate, "WEFT_CERTIFICATE", "--certificate"),
-                keyFile: try required(key, "WEFT_KEY", "--key"),
-                bundleFile: try required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
-                snapshotFile: try required(snapshotFile, "WEFT_SNAPSHOT_FILE", "--snapshot-file"))
-            if let url = settings.value(registry, "WEFT_REGISTRY") {
-                do {
-                    configuration.registry = try ControlPlaneClient.Endpoint(url: url)
-                } catch {
-                    throw ValidationError("--registry: \(error)")
-                }
-                guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
-                    throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
-                }
-                configuration.registryTokenFile = tokenFile
-            }
-            configuration.threads = try settings.integer(threads, "WEFT_THREADS", "--threads", 1...64) ?? 1
-            configuration.drainTimeout =
-                try settings.integer(drainTimeout, "WEFT_DRAIN_TIMEOUT", "--drain-timeout", 0...3600) ?? 10
+                host: host)
             return (configuration, level)
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)
@@ -242,20 +161,12 @@ struct WeftSidecarCommand: ParsableCommand {
         )
 
         // SIGTERM/SIGINT: stop accepting, let in-flight requests finish for up to
-        // --drain-timeout, stop. A second signal changes nothing.
-        let stop = DispatchSemaphore(value: 0)
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
+        // --drain-timeout, stop.
+        ProxyProcess.runUntilSignalled {
+            let open = ([sidecar.inbound] + sidecar.outbound).map(\.connections.count).reduce(0, +)
+            logger.info("draining \(open) connection(s) for up to \(configuration.host.drainTimeout)s")
+            sidecar.shutdown(deadline: .seconds(Int64(configuration.host.drainTimeout)))
         }
-        stop.wait()
-        let open = ([sidecar.inbound] + sidecar.outbound).map(\.connections.count).reduce(0, +)
-        logger.info("draining \(open) connection(s) for up to \(configuration.drainTimeout)s")
-        sidecar.shutdown(deadline: .seconds(Int64(configuration.drainTimeout)))
-        for source in signals { source.cancel() }
         logger.info("weft-sidecar stopped")
     }
 }

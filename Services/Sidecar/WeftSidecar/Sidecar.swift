@@ -44,7 +44,7 @@ public final class Sidecar: Sendable {
 
     public static func start(_ configuration: SidecarConfiguration, logger: Logger) throws -> Sidecar {
         // Configuration first: nothing listens until every input is known good.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.host.threads)
         do {
             return try start(configuration, group: group, logger: logger)
         } catch {
@@ -58,25 +58,13 @@ public final class Sidecar: Sendable {
         _ configuration: SidecarConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
     ) throws -> Sidecar {
         let namespace = configuration.service.namespace
-        let source: SnapshotSource =
-            if let registry = configuration.registry {
-                .registry(
-                    DiscoveryWatcher.Settings(
-                        client: ControlPlaneClient(endpoint: registry, group: group),
-                        tokenFile: configuration.registryTokenFile ?? "",
-                        request: try configuration.discoveryRequest(), namespace: namespace,
-                        snapshotFile: configuration.snapshotFile))
-            } else {
-                .file(path: configuration.snapshotFile, namespace: namespace)
-            }
+        let source = try configuration.host.snapshotSource(
+            request: try configuration.discoveryRequest(), namespace: namespace, group: group)
         let initial = try source.initial(logger: logger)
         let trustDomain = initial.defaults.trustDomain
         let identity = try SPIFFEID(
             trustDomain: trustDomain, namespace: namespace, service: configuration.service.service)
-        let material = try MeshMaterial.load(
-            certificateFile: configuration.certificateFile, keyFile: configuration.keyFile,
-            bundleFile: configuration.bundleFile, revokedSerials: configuration.revokedSerials,
-            expecting: identity.description)
+        let material = try configuration.host.meshMaterial(identity: identity)
         let serverTLS = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
         let clientTLS = TLSContextProvider(try material.context(role: .client, trustDomain: trustDomain))
         let application = LocalApplication(
@@ -113,7 +101,7 @@ public final class Sidecar: Sendable {
                 }.wait())
         }
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
-        let admin = try configuration.admin.map { address in
+        let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
                 certificateExpiry: material.notAfter, prefix: "weft_sidecar"
@@ -128,12 +116,6 @@ public final class Sidecar: Sendable {
     /// finish (HTTP/2 GOAWAY to callers, HTTP/1.1 after the current response),
     /// close what remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
-        watcher.stop()
-        let listeners = [inbound] + outbound
-        let drained = listeners.map { $0.shutdown(deadline: deadline) }
-        _ = try? EventLoopFuture.andAllComplete(drained, on: group.next()).wait()
-        _ = try? loops.drain().wait()
-        try? admin?.close()
-        try? group.syncShutdownGracefully()
+        loops.shutdown(listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
     }
 }

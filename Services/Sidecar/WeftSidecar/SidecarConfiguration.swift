@@ -1,10 +1,9 @@
 public import WeftProtocol
-public import WeftService
+public import WeftProxy
 
 /// Everything a sidecar is started with: who it is, where its application
-/// listens, the ports it opens, its certificate and trust bundle, and where its
-/// configuration comes from. Built by `weft-sidecar`'s flags; tests build it
-/// directly.
+/// listens, the ports it opens, and (in `host`) its certificate, where its
+/// configuration comes from and its admin port. Built by `weft-sidecar`'s flags.
 public struct SidecarConfiguration: Sendable {
     /// An upstream the application reaches on a loopback port of its own.
     public struct UpstreamPort: Sendable, Equatable {
@@ -29,31 +28,13 @@ public struct SidecarConfiguration: Sendable {
     public var upstreams: [UpstreamPort]
     /// The HTTP proxy port (`HTTP_PROXY=http://127.0.0.1:15001`), when wanted.
     public var outboundProxy: ListenAddress?
-    /// `/live`, `/ready`, `/metrics`.
-    public var admin: ListenAddress?
-    /// PEM files: our chain (leaf first), its key, the trust bundle.
-    public var certificateFile: String
-    public var keyFile: String
-    public var bundleFile: String
-    /// Serials (hex) refused anywhere in a peer's chain.
-    public var revokedSerials: Set<String> = []
-    /// A discovery snapshot in a file (the registry's answer, as JSON), reread
-    /// when it changes.
-    public var snapshotFile: String
-    /// The registry whose discovery API this sidecar watches, and the file holding
-    /// its credential (a per-service `wsc_` credential, or the admin token). Nil:
-    /// the snapshot file alone configures the sidecar (reread when it changes).
-    public var registry: ControlPlaneClient.Endpoint?
-    public var registryTokenFile: String?
-    public var threads: Int = 1
-    /// How long in-flight requests may take to finish on SIGTERM.
-    public var drainTimeout: Int = 10
+    /// Certificate, snapshot source, admin port, threads, drain time.
+    public var host: ProxyHostConfiguration
 
     public init(
         service: ServiceReference, inbound: ListenAddress, applicationHost: String = "127.0.0.1", applicationPort: Int,
         applicationProtocol: ServiceProtocol = .http, upstreams: [UpstreamPort] = [],
-        outboundProxy: ListenAddress? = nil,
-        admin: ListenAddress? = nil, certificateFile: String, keyFile: String, bundleFile: String, snapshotFile: String
+        outboundProxy: ListenAddress? = nil, host: ProxyHostConfiguration
     ) {
         self.service = service
         self.inbound = inbound
@@ -62,11 +43,7 @@ public struct SidecarConfiguration: Sendable {
         self.applicationProtocol = applicationProtocol
         self.upstreams = upstreams
         self.outboundProxy = outboundProxy
-        self.admin = admin
-        self.certificateFile = certificateFile
-        self.keyFile = keyFile
-        self.bundleFile = bundleFile
-        self.snapshotFile = snapshotFile
+        self.host = host
     }
 }
 

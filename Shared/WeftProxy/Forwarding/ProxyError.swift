@@ -10,6 +10,8 @@ public enum ProxyError: Error, Equatable, Sendable {
     case headersTooLarge(String)
     /// No upstream of that name is known to this proxy.
     case unknownUpstream(String)
+    /// No rule of the gateway's route table takes the request.
+    case noRoute(String)
     /// The upstream is known but has no endpoint receiving traffic.
     case noEndpoints(String)
     /// Every connection to the upstream is busy and the waiting line is full.
@@ -37,6 +39,7 @@ public enum ProxyError: Error, Equatable, Sendable {
         case .badRequest: return (400, "bad-request")
         case .headersTooLarge: return (431, "headers-too-large")
         case .unknownUpstream: return (404, "unknown-upstream")
+        case .noRoute: return (404, "no-route")
         case .noEndpoints: return (503, "no-endpoints")
         case .overloaded: return (503, "overloaded")
         case .connectFailed: return (503, "connect-failed")
@@ -53,7 +56,7 @@ public enum ProxyError: Error, Equatable, Sendable {
     public var wasRefusedBeforeProcessing: Bool {
         switch self {
         case .unknownUpstream, .noEndpoints, .overloaded, .connectFailed, .refused, .shuttingDown: return true
-        case .badRequest, .headersTooLarge, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
+        case .noRoute, .badRequest, .headersTooLarge, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
         }
     }
 
@@ -63,6 +66,7 @@ public enum ProxyError: Error, Equatable, Sendable {
         case .badRequest(let reason): return reason
         case .headersTooLarge(let reason): return reason
         case .unknownUpstream(let name): return "no upstream named \(name) is known to this proxy"
+        case .noRoute(let request): return "no route of this gateway takes \(request)"
         case .noEndpoints(let name): return "\(name) has no endpoint receiving traffic"
         case .overloaded(let name): return "every connection to \(name) is busy and the waiting line is full"
         case .connectFailed(let endpoint, let reason): return "cannot connect to \(endpoint): \(reason)"

@@ -18,7 +18,7 @@ public final class ProxyLoop {
     /// Keyed by identity and endpoint: a new identity for the same address is a
     /// new pool, never a connection verified for someone else.
     private var meshPools: [String: HTTP2ConnectionPool] = [:]
-    private var pickers: [ServiceReference: EndpointPicker] = [:]
+    private var pickers: [String: EndpointPicker] = [:]
     private var applicationHTTP1: HTTP1ConnectionPool?
     private var applicationHTTP2: HTTP2ConnectionPool?
     public let application: LocalApplication?
@@ -71,7 +71,7 @@ public final class ProxyLoop {
         guard !isDraining else { return eventLoop.makeFailedFuture(ProxyError.shuttingDown) }
         // Mutated in place in the dictionary: no copy of the picker's state per request.
         guard
-            let index = pickers[upstream.reference, default: EndpointPicker(weights: upstream.endpoints.map(\.weight))]
+            let index = pickers[upstream.balancerKey, default: EndpointPicker(weights: upstream.endpoints.map(\.weight))]
                 .next()
         else {
             return eventLoop.makeFailedFuture(ProxyError.noEndpoints(name))

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+public import NIOPosix
 public import NIOCore
 import WeftHTTP2
 
@@ -58,5 +59,23 @@ public final class ProxyLoops: Sendable {
     public func metrics() -> EventLoopFuture<ProxyMetrics.Totals> {
         let futures = loops.values.map { state in state.eventLoop.submit { state.value.metrics.snapshot() } }
         return EventLoopFuture.whenAllSucceed(futures, on: futures[0].eventLoop).map { ProxyMetrics.Totals.merged($0) }
+    }
+}
+
+extension ProxyLoops {
+    /// A proxy's graceful shutdown: stop watching for snapshots, stop accepting
+    /// on every listener and let in-flight requests finish (HTTP/2 GOAWAY,
+    /// HTTP/1.1 after the current response), close what remains at `deadline`,
+    /// drain the pools, close the admin port, stop the loops.
+    public func shutdown(
+        listeners: [ProxyListener], watcher: SnapshotWatcher, admin: AdminServer?,
+        group: MultiThreadedEventLoopGroup, deadline: TimeAmount
+    ) {
+        watcher.stop()
+        let drained = listeners.map { $0.shutdown(deadline: deadline) }
+        _ = try? EventLoopFuture.andAllComplete(drained, on: group.next()).wait()
+        _ = try? drain().wait()
+        try? admin?.close()
+        try? group.syncShutdownGracefully()
     }
 }

@@ -20,6 +20,35 @@ public final class ProxySnapshot: Sendable {
         /// `name.namespace`, for error messages: formatted once per snapshot, not
         /// per request.
         public let name: String
+        /// Whose balancer state picks among `endpoints`: the name, plus the
+        /// subset when the endpoints are a route destination's subset.
+        public let balancerKey: String
+
+        init(
+            reference: ServiceReference, protocolKind: ServiceProtocol, trustDomain: String,
+            endpoints: [UpstreamEndpoint]
+        ) {
+            self.reference = reference
+            self.protocolKind = protocolKind
+            self.identity = "spiffe://\(trustDomain)/ns/\(reference.namespace)/sa/\(reference.service)"
+            self.endpoints = endpoints
+            self.name = reference.description
+            self.balancerKey = name
+        }
+
+        private init(_ whole: Upstream, subset: Labels) {
+            reference = whole.reference
+            protocolKind = whole.protocolKind
+            identity = whole.identity
+            endpoints = whole.endpoints.filter { $0.labels.contains(subset) }
+            name = "\(whole.name) {\(subset)}"
+            balancerKey = name
+        }
+
+        /// The upstream with only the endpoints carrying all of `subset`'s labels.
+        func narrowed(to subset: Labels) -> Upstream {
+            Upstream(self, subset: subset)
+        }
     }
 
     /// Where to send one share of an upstream's traffic: its sidecar's mesh port.
@@ -29,6 +58,7 @@ public final class ProxySnapshot: Sendable {
         public let instance: String
         public let weight: Int
         public let zone: String?
+        public let labels: Labels
         /// `host:port`, for error messages.
         public let key: String
         /// `identity@host:port`, the key of the endpoint's connection pool: a new
@@ -47,6 +77,8 @@ public final class ProxySnapshot: Sendable {
     /// Each intention's source as text, for verdicts: formatted once here, not
     /// on every request.
     private let intentionRules: [String]
+    /// A gateway's routes, compiled; empty for a sidecar.
+    public let gatewayRoutes: GatewayRoutes
 
     /// - Parameter namespace: this proxy's own namespace, where a bare name
     ///   (`cart`) is looked up first.
@@ -64,11 +96,12 @@ public final class ProxySnapshot: Sendable {
                 let key = "\(host):\(endpoint.port)"
                 return UpstreamEndpoint(
                     host: host, port: Int(endpoint.port), instance: endpoint.instance.description,
-                    weight: endpoint.weight, zone: endpoint.zone, key: key, poolKey: identity + "@" + key)
+                    weight: endpoint.weight, zone: endpoint.zone, labels: endpoint.labels, key: key,
+                    poolKey: identity + "@" + key)
             }
             upstreams[reference] = Upstream(
-                reference: reference, protocolKind: upstream.protocolKind, identity: identity, endpoints: endpoints,
-                name: reference.description)
+                reference: reference, protocolKind: upstream.protocolKind, trustDomain: snapshot.defaults.trustDomain,
+                endpoints: endpoints)
             let qualified = "\(reference.service).\(reference.namespace)".lowercased()
             byName[qualified] = reference
             byName[qualified + ".mesh"] = reference
@@ -92,6 +125,8 @@ public final class ProxySnapshot: Sendable {
             return left.offset < right.offset
         }.map(\.element)
         self.intentionRules = inboundIntentions.map(\.source.description)
+        self.gatewayRoutes = GatewayRoutes(
+            snapshot.gatewayRoutes, upstreams: upstreams, trustDomain: snapshot.defaults.trustDomain)
     }
 
     /// The upstream an authority names (`cart`, `cart.shop`, `cart.shop.mesh`,

@@ -24,6 +24,11 @@ public final class TraceIDGenerator {
         return result
     }
 
+    /// A number in `0..<bound` (bound > 0), for random splits: not a secret.
+    public func random(below bound: Int) -> Int {
+        Int(next() % UInt64(bound))
+    }
+
     /// `00-<32 hex trace id>-<16 hex parent id>-01`, ids never all zero.
     public func traceParent() -> String {
         let high = next()

@@ -1,21 +1,20 @@
 import Foundation
-import WeftTLS
-import WeftTestSupport
+public import WeftTLS
 
 /// A small mesh of real processes for tests: a CA made with WeftTLS, workload
 /// certificates written as PEM files, snapshot files, weft-echo as the
 /// application and weft-sidecar processes in front of it and beside the client.
-final class MeshFixture: @unchecked Sendable {
-    static let sidecarBinary = ChildProcess.builtProduct("weft-sidecar")
-    static let echoBinary = ChildProcess.builtProduct("weft-echo")
-    static let trustDomain = "weft.local"
+public final class MeshFixture: @unchecked Sendable {
+    public static let sidecarBinary = ChildProcess.builtProduct("weft-sidecar")
+    public static let echoBinary = ChildProcess.builtProduct("weft-echo")
+    public static let trustDomain = "weft.local"
 
-    let scratch: Scratch
-    let root: CertificateIssuer
-    let bundle: String
+    public let scratch: Scratch
+    public let root: CertificateIssuer
+    public let bundle: String
     private var processes: [ChildProcess] = []
 
-    init() throws {
+    public init() throws {
         scratch = try Scratch()
         let now = Int64(Date().timeIntervalSince1970)
         root = try CertificateIssuer.selfSignedRoot(
@@ -24,14 +23,14 @@ final class MeshFixture: @unchecked Sendable {
         bundle = try scratch.write("bundle.pem", try root.certificate.pemString())
     }
 
-    static func identity(_ service: String, namespace: String = "default", trustDomain: String = trustDomain) -> String
+    public static func identity(_ service: String, namespace: String = "default", trustDomain: String = trustDomain) -> String
     {
         "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(service)"
     }
 
     /// Writes a certificate and key for `identity`, signed by `issuer` (this
     /// mesh's root by default); returns their paths.
-    func credentials(
+    public func credentials(
         for identity: String, issuer: CertificateIssuer? = nil, name: String? = nil, lifetime: Int64 = 86_400
     ) throws -> (certificate: String, key: String) {
         let now = Int64(Date().timeIntervalSince1970)
@@ -46,7 +45,7 @@ final class MeshFixture: @unchecked Sendable {
     }
 
     /// A discovery snapshot file.
-    func snapshot(
+    public func snapshot(
         _ name: String, version: Int = 1, upstreams: [(service: String, protocol: String, ports: [Int])] = [],
         intentions: [(source: String, destination: String, action: String)] = [], defaultAction: String = "deny"
     ) throws -> String {
@@ -72,7 +71,7 @@ final class MeshFixture: @unchecked Sendable {
     /// returns the port it reports. Every process of the mesh binds port 0 and
     /// says where it listens: a port picked free beforehand can be taken by a
     /// parallel test before the process binds it.
-    func startEcho() throws -> Int {
+    public func startEcho() throws -> Int {
         let echo = try ChildProcess(Self.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"])
         processes.append(echo)
         guard echo.waitForOutput("listening"), let port = Self.port(in: echo.output, after: "listening on 127.0.0.1:")
@@ -82,7 +81,7 @@ final class MeshFixture: @unchecked Sendable {
 
     /// The number that follows `prefix` (and anything up to the next `:` that is
     /// followed by digits) in `text`.
-    static func port(in text: String, after prefix: String) -> Int? {
+    public static func port(in text: String, after prefix: String) -> Int? {
         guard let start = text.range(of: prefix)?.upperBound else { return nil }
         let digits = text[start...].prefix { $0.isNumber }
         return Int(digits)
@@ -90,7 +89,7 @@ final class MeshFixture: @unchecked Sendable {
 
     /// A listener's port in the sidecar's ready line, where it appears as
     /// `<label> [IPv4]127.0.0.1/127.0.0.1:<port>`.
-    static func listenerPort(in line: Substring, label: String) -> Int? {
+    public static func listenerPort(in line: Substring, label: String) -> Int? {
         guard let start = line.range(of: label + " ")?.upperBound else { return nil }
         let field = line[start...].prefix { $0 != "," }
         guard let colon = field.lastIndex(of: ":") else { return nil }
@@ -99,7 +98,7 @@ final class MeshFixture: @unchecked Sendable {
 
     /// Starts a test peer (a Python script given `port` 0 in its arguments) and
     /// returns the port it reports in its `listening <port>` line.
-    func startPeer(_ executable: String, _ arguments: [String]) throws -> Int {
+    public func startPeer(_ executable: String, _ arguments: [String]) throws -> Int {
         let process = try start(executable, arguments, ready: "listening")
         guard let port = Self.port(in: process.output, after: "listening ") else {
             throw Command.Failure(description: "\(arguments.first ?? executable) reported no port: \(process.output)")
@@ -109,7 +108,7 @@ final class MeshFixture: @unchecked Sendable {
 
     /// Starts any other process the mesh needs (an application, a client), stopped
     /// with the mesh; waits for `ready` in its output.
-    func start(_ executable: String, _ arguments: [String], ready: String) throws -> ChildProcess {
+    public func start(_ executable: String, _ arguments: [String], ready: String) throws -> ChildProcess {
         let process = try ChildProcess(executable, arguments)
         processes.append(process)
         guard process.waitForOutput(ready) else {
@@ -118,16 +117,16 @@ final class MeshFixture: @unchecked Sendable {
         return process
     }
 
-    struct Sidecar {
-        let process: ChildProcess
-        let inbound: Int
-        let proxy: Int
-        let admin: Int
-        let upstreams: [String: Int]
+    public struct Sidecar {
+        public let process: ChildProcess
+        public let inbound: Int
+        public let proxy: Int
+        public let admin: Int
+        public let upstreams: [String: Int]
     }
 
     /// Starts weft-sidecar for `service` with its own certificate.
-    func startSidecar(
+    public func startSidecar(
         _ service: String, app: Int, appProtocol: String = "http", snapshot: String, upstreams: [String] = [],
         credentials: (certificate: String, key: String)? = nil, extra: [String] = []
     ) throws -> Sidecar {
@@ -162,7 +161,7 @@ final class MeshFixture: @unchecked Sendable {
 
     /// The usual pair: `backend`'s sidecar in front of `app`, allowing `frontend`,
     /// whose sidecar has a local port for `backend`.
-    func startPair(
+    public func startPair(
         app: Int, appProtocol: String = "http",
         intentions: [(source: String, destination: String, action: String)]? = nil
     ) throws -> (frontend: Sidecar, backend: Sidecar) {
@@ -174,7 +173,7 @@ final class MeshFixture: @unchecked Sendable {
         return (frontend, backend)
     }
 
-    func stop() {
+    public func stop() {
         for process in processes.reversed() { process.stop() }
         processes.removeAll()
         scratch.cleanup()

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Logging
+import WeftGateway
+import WeftProtocol
+import WeftProxy
+import WeftProxyCommand
+import WeftService
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// `weft-gateway`: read flags and `WEFT_*` variables, start the gateway, run
+/// until SIGTERM or SIGINT, drain.
+@main
+struct WeftGatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weft-gateway",
+        abstract: "The Weft edge gateway: external HTTP routed by request properties into the mesh.",
+        discussion: """
+            External clients call --listen over HTTP/1.1 or h2c. Each request is matched \
+            against the gateway's route table, in order (the first rule whose every condition \
+            holds takes it): host, path, method, headers (exact, prefix, regex, present, \
+            absent, and semantic-version ranges such as x-firmware-version: >=2.0.0 <3.0.0), \
+            query parameters. The rule's destinations are mesh services, narrowed to instances \
+            carrying a label subset (version: v2), split by weight, sticky by a header where \
+            the rule says so (a terminal id keeps a terminal on one side of a canary). A request \
+            no rule takes is answered 404 with a problem+json body.
+
+            Into the mesh the gateway forwards over mutual-TLS HTTP/2 with its own identity, \
+            spiffe://<trust domain>/ns/<namespace>/sa/<name>, which intentions must allow. \
+            Weft's own x-weft-* headers from outside are removed; x-forwarded-for, -proto and \
+            -host and traceparent are set.
+
+            The route table comes from the registry (--registry: the gateway routes stored \
+            under --name, watched with blocking queries, validated, kept in --snapshot-file) \
+            or from --snapshot-file alone, reread when it changes. Admin port: /live, /ready, \
+            /metrics, GET /routes (the table in force) and POST /routes/explain (which rule \
+            would take a request, and why each earlier one did not).
+
+            Every option can also be set through the environment variable named in its help \
+            (a flag wins). Exit status: 64 for a bad flag, 78 when the certificate, key, \
+            bundle or snapshot cannot be used, 0 after a graceful stop.
+            """)
+
+    @Option(
+        help: ArgumentHelp(
+            "The gateway's name: its mesh identity and the key of its route table. Env: WEFT_GATEWAY_NAME.",
+            valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("Its namespace (default: default). Env: WEFT_NAMESPACE.", valueName: "name"))
+    var namespace: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where external clients connect, HTTP/1.1 and h2c (default 0.0.0.0:8080). Env: WEFT_LISTEN.",
+            valueName: "host:port"))
+    var listen: String?
+
+    @OptionGroup var host: ProxyHostOptions
+
+    /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
+    func settings() throws -> (GatewayConfiguration, Logger.Level) {
+        let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
+        let (host, level) = try self.host.configuration(settings)
+        let gatewayName: ServiceName
+        let namespaceName: NamespaceName
+        do {
+            gatewayName = try ServiceName(validating: try settings.required(name, "WEFT_GATEWAY_NAME", "--name"))
+        } catch let error as ProtocolError {
+            throw ValidationError("--name: \(error.reason)")
+        }
+        do {
+            namespaceName = try NamespaceName(validating: settings.value(namespace, "WEFT_NAMESPACE") ?? "default")
+        } catch {
+            throw ValidationError("--namespace: \(error.reason)")
+        }
+        let listenAddress = try settings.address(listen, "WEFT_LISTEN", "--listen", default: "0.0.0.0:8080")
+        guard let listenAddress else { throw ValidationError("--listen: the gateway needs a port, not off") }
+        let configuration = GatewayConfiguration(
+            name: ServiceReference(service: gatewayName, namespace: namespaceName), listen: listenAddress,
+            host: host)
+        return (configuration, level)
+    }
+
+    func run() throws {
+        let (configuration, level) = try settings()
+        ServiceSettings.bootstrapLogging(level: level)
+        let logger = Logger(label: "weft-gateway")
+        let gateway: Gateway
+        do {
+            gateway = try Gateway.start(configuration, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(78)  // EX_CONFIG: an input the operator must fix
+        }
+        var ports = gateway.listeners.map { "\($0.name) \($0.channel.localAddress?.description ?? "?")" }
+        if let admin = gateway.admin { ports.append("admin port \(admin.port)") }
+        let snapshot = gateway.loops.snapshot
+        logger.info(
+            "weft-gateway \(gateway.identity) ready (snapshot version \(snapshot.version), \(snapshot.gatewayRoutes.routes.count) route(s)): \(ports.joined(separator: ", "))"
+        )
+        ProxyProcess.runUntilSignalled {
+            let open = gateway.listeners.map(\.connections.count).reduce(0, +)
+            logger.info("draining \(open) connection(s) for up to \(configuration.host.drainTimeout)s")
+            gateway.shutdown(deadline: .seconds(Int64(configuration.host.drainTimeout)))
+        }
+        logger.info("weft-gateway stopped")
+    }
+}

@@ -1,0 +1,91 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import WeftProtocol
+public import WeftProxy
+import WeftTLS
+
+/// A running gateway: the external listener, the admin port, and the snapshot
+/// (route table and the upstreams it reaches) they run on.
+///
+/// Startup fails, with a message that says which input is wrong, before any port
+/// opens: unreadable or mismatched certificate and key, a certificate that is
+/// not this gateway's identity, an invalid snapshot, a port in use.
+public final class Gateway: Sendable {
+    public typealias StartupError = ProxyStartupError
+
+    public let configuration: GatewayConfiguration
+    public let group: MultiThreadedEventLoopGroup
+    public let loops: ProxyLoops
+    public let listeners: [ProxyListener]
+    public let admin: AdminServer?
+    public let identity: SPIFFEID
+    private let watcher: SnapshotWatcher
+
+    private init(
+        configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
+        listeners: [ProxyListener], admin: AdminServer?, identity: SPIFFEID, watcher: SnapshotWatcher
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.loops = loops
+        self.listeners = listeners
+        self.admin = admin
+        self.identity = identity
+        self.watcher = watcher
+    }
+
+    public static func start(_ configuration: GatewayConfiguration, logger: Logger) throws -> Gateway {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.host.threads)
+        do {
+            return try start(configuration, group: group, logger: logger)
+        } catch {
+            try? group.syncShutdownGracefully()
+            if let error = error as? StartupError { throw error }
+            throw StartupError("cannot start: \(error)")
+        }
+    }
+
+    private static func start(
+        _ configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
+    ) throws -> Gateway {
+        // Configuration first: nothing listens until every input is known good.
+        let namespace = configuration.name.namespace
+        let source = try configuration.host.snapshotSource(
+            request: try configuration.discoveryRequest(), namespace: namespace, group: group)
+        let initial = try source.initial(logger: logger)
+        let identity = try SPIFFEID(
+            trustDomain: initial.defaults.trustDomain, namespace: namespace, service: configuration.name.service)
+        let material = try configuration.host.meshMaterial(identity: identity)
+        // The gateway only dials into the mesh: a client context is all it needs.
+        let clientTLS = TLSContextProvider(
+            try material.context(role: .client, trustDomain: initial.defaults.trustDomain))
+        let loops = try ProxyLoops(
+            group: group, snapshot: ProxySnapshot(initial, namespace: namespace), mesh: MeshConnector(tls: clientTLS),
+            application: nil)
+        let errors = ProxyErrorResponse(proxyName: "weft-gateway")
+        let listen = configuration.listen
+        let http = try ProxyListener.bind(name: "http", host: listen.host, port: listen.port, group: group) {
+            channel in
+            try GatewayPipeline.configure(channel, scheme: "http", loops: loops, errors: errors)
+        }.wait()
+        let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
+        let admin = try configuration.host.admin.map { address in
+            try AdminServer.start(
+                host: address.host, port: address.port, group: group, loops: loops,
+                certificateExpiry: material.notAfter, prefix: "weft_gateway",
+                extra: { head, body in GatewayAdmin.respond(head, body, loops: loops) }
+            ).wait()
+        }
+        return Gateway(
+            configuration: configuration, group: group, loops: loops, listeners: [http], admin: admin,
+            identity: identity, watcher: watcher)
+    }
+
+    /// Graceful shutdown: stop accepting, let in-flight requests finish (HTTP/2
+    /// GOAWAY to clients, HTTP/1.1 after the current response), close what
+    /// remains at `deadline`, then stop the loops.
+    public func shutdown(deadline: TimeAmount) {
+        loops.shutdown(listeners: listeners, watcher: watcher, admin: admin, group: group, deadline: deadline)
+    }
+}

@@ -1,0 +1,304 @@
+public import WeftHTTP2
+public import WeftProtocol
+
+/// A gateway's route table compiled for one snapshot: each rule's destinations
+/// resolved to the upstreams (narrowed to their label subsets) they reach, hosts
+/// lowercased, cumulative weights laid out. Built once per snapshot, never per
+/// request.
+///
+/// Precedence is the table's order: the first rule whose every condition holds
+/// takes the request (as the registry stores it, as `weftctl` shows it). A
+/// request no rule takes gets 404.
+public struct GatewayRoutes: Sendable {
+    public struct Route: Sendable {
+        public let rule: RouteRule
+        public let destinations: [Destination]
+        /// Each destination's upper bucket bound (of 10,000), in order: a bucket
+        /// below `bounds[i]` and not below `bounds[i - 1]` goes to destination `i`.
+        let bounds: [Int]
+        /// `rule.sticky?.header`, as a header name to look up.
+        let stickyHeader: String?
+    }
+
+    /// One destination of a rule: the upstream narrowed to the instances that
+    /// carry all of `subset`'s labels.
+    public struct Destination: Sendable {
+        public let upstream: ProxySnapshot.Upstream
+        public let subset: Labels
+        public let weight: Int
+    }
+
+    public let routes: [Route]
+
+    public static let empty = GatewayRoutes(routes: [])
+
+    private init(routes: [Route]) {
+        self.routes = routes
+    }
+
+    /// Compiles `table` against the snapshot's upstreams. A destination whose
+    /// service is not among them (the registry lists every service a gateway's
+    /// routes reach, so only a hand-written file can do this) gets no endpoints:
+    /// its share of traffic is answered 503, never sent elsewhere.
+    init(_ table: RouteTable, upstreams: [ServiceReference: ProxySnapshot.Upstream], trustDomain: String) {
+        routes = table.routes.map { rule in
+            var destinations: [Destination] = []
+            var bounds: [Int] = []
+            var total = 0
+            for destination in rule.destinations {
+                let reference = destination.reference
+                let whole =
+                    upstreams[reference]
+                    ?? ProxySnapshot.Upstream(
+                        reference: reference, protocolKind: .http, trustDomain: trustDomain, endpoints: [])
+                let upstream = destination.subset.isEmpty ? whole : whole.narrowed(to: destination.subset)
+                destinations.append(Destination(upstream: upstream, subset: destination.subset, weight: destination.weight))
+                total += destination.weight * 100
+                bounds.append(total)
+            }
+            return Route(
+                rule: rule, destinations: destinations, bounds: bounds, stickyHeader: rule.sticky?.header.rawValue)
+        }
+    }
+
+    /// The first rule that takes `request`, or nil.
+    public func match(_ request: GatewayRequest) -> Route? {
+        routes.first { $0.firstMismatch(request) == nil }
+    }
+
+    /// Why each rule did or did not take `request`, in table order, up to and
+    /// including the one that did: what the explain endpoint answers.
+    public func explain(_ request: GatewayRequest) -> [(route: Route, mismatch: Mismatch?)] {
+        var verdicts: [(route: Route, mismatch: Mismatch?)] = []
+        for route in routes {
+            let mismatch = route.firstMismatch(request)
+            verdicts.append((route, mismatch))
+            if mismatch == nil { break }
+        }
+        return verdicts
+    }
+}
+
+extension GatewayRoutes.Route {
+    /// The destination for `request`: by the bucket of its sticky header's value
+    /// when the rule is sticky and the header is there, else by `random` (a
+    /// number in 0..<10,000).
+    public func destination(for request: GatewayRequest, random: Int) -> GatewayRoutes.Destination {
+        var bucket = random
+        if let stickyHeader, let value = request.value(of: stickyHeader) {
+            bucket = StickySplit.bucket(of: value)
+        }
+        for (index, bound) in bounds.enumerated() where bucket < bound {
+            return destinations[index]
+        }
+        return destinations[destinations.count - 1]
+    }
+
+    /// The first condition of the rule that `request` does not meet, or nil
+    /// when it meets them all. Conditions are checked cheapest first: method,
+    /// host, path, headers, query.
+    public func firstMismatch(_ request: GatewayRequest) -> GatewayRoutes.Mismatch? {
+        let match = rule.match
+        if !match.methods.isEmpty, !match.methods.contains(where: { $0.rawValue == request.method }) {
+            return .method
+        }
+        if !match.hosts.isEmpty, !match.hosts.contains(where: { Self.host(request.host, matches: $0) }) {
+            return .host
+        }
+        if let path = match.path, !path.matches(path: request.path) {
+            return .path
+        }
+        for (index, header) in match.headers.enumerated()
+        where !header.match.matches(request.value(of: header.name.rawValue)) {
+            return .header(index)
+        }
+        for (index, parameter) in match.query.enumerated()
+        where !parameter.match.matches(request.queryValue(of: parameter.name)) {
+            return .query(index)
+        }
+        return nil
+    }
+
+    /// `host` is already lowercased and without its port.
+    static func host(_ host: Substring, matches pattern: HostPattern) -> Bool {
+        switch pattern {
+        case .exact(let expected):
+            return host == expected
+        case .suffix(let domain):
+            return host.utf8.count > domain.utf8.count + 1 && host.hasSuffix(domain)
+                && host.utf8.dropLast(domain.utf8.count).last == UInt8(ascii: ".")
+        }
+    }
+}
+
+extension GatewayRoutes {
+    /// The condition of a rule a request failed first.
+    public enum Mismatch: Sendable, Equatable {
+        case method, host, path
+        /// `match.headers[i]`.
+        case header(Int)
+        /// `match.query[i]`.
+        case query(Int)
+
+        /// In words, with what the request carried: for the explain endpoint.
+        public func describe(_ rule: RouteRule, _ request: GatewayRequest) -> String {
+            let match = rule.match
+            switch self {
+            case .method:
+                return "method \(request.method) is not \(match.methods.map(\.rawValue).joined(separator: " or "))"
+            case .host:
+                return "host \"\(request.host)\" is not \(match.hosts.map(\.description).joined(separator: " or "))"
+            case .path:
+                return "path \"\(request.path)\" does not match \(match.path.map(Self.describe) ?? "")"
+            case .header(let index):
+                let header = match.headers[index]
+                let value = request.value(of: header.name.rawValue)
+                return "header \(header.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(header.match))"
+            case .query(let index):
+                let parameter = match.query[index]
+                let value = request.queryValue(of: parameter.name)
+                return "query parameter \(parameter.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(parameter.match))"
+            }
+        }
+
+        static func describe(_ path: PathMatch) -> String {
+            switch path {
+            case .exact(let text): "exact \(text)"
+            case .prefix(let text): "prefix \(text)"
+            case .regex(let regex): "regex \(regex)"
+            }
+        }
+
+        static func describe(_ match: ValueMatch) -> String {
+            switch match {
+            case .exact(let text): "exact \"\(text)\""
+            case .prefix(let text): "prefix \"\(text)\""
+            case .regex(let regex): "regex \(regex)"
+            case .present: "present"
+            case .absent: "absent"
+            case .version(let range): "version \(range)"
+            }
+        }
+    }
+}
+
+/// What routing looks at in one request, read from its HTTP/2 header list (an
+/// HTTP/1.1 request has been translated already: `Host` is `:authority`).
+/// Substrings of the header values: nothing is copied unless a header occurs
+/// several times (its values are then joined with `,`, RFC 9110 5.3) or a query
+/// value is percent-encoded.
+public struct GatewayRequest {
+    public let method: Substring
+    /// Lowercased, without the port.
+    public let host: Substring
+    /// Without the query.
+    public let path: Substring
+    /// After `?`; empty when there is none.
+    public let query: Substring
+    public let headers: [HTTP2Header]
+
+    public init(headers: [HTTP2Header]) {
+        var method: Substring = ""
+        var authority: Substring = ""
+        var target: Substring = ""
+        for header in headers {
+            guard header.name.utf8.first == UInt8(ascii: ":") else { break }
+            switch header.name {
+            case ":method": method = Substring(header.value)
+            case ":authority": authority = Substring(header.value)
+            case ":path": target = Substring(header.value)
+            default: break
+            }
+        }
+        if authority.isEmpty, let host = headers.first(where: { $0.name == "host" }) {
+            authority = Substring(host.value)
+        }
+        self.method = method
+        self.host = Self.hostPart(of: authority)
+        if let question = target.firstIndex(of: "?") {
+            path = target[..<question]
+            query = target[target.index(after: question)...]
+        } else {
+            path = target
+            query = ""
+        }
+        self.headers = headers
+    }
+
+    /// The authority's host, lowercased, without port or IPv6 brackets.
+    static func hostPart(of authority: Substring) -> Substring {
+        var host = authority
+        if host.first == "[", let close = host.firstIndex(of: "]") {
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        if host.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
+            return Substring(host.lowercased())
+        }
+        return host
+    }
+
+    /// The value of header `name` (lowercase), its values joined with `,` when
+    /// it occurs several times; nil when absent.
+    public func value(of name: String) -> Substring? {
+        var found: Substring?
+        for header in headers where header.name == name {
+            if let earlier = found {
+                found = Substring(earlier + "," + header.value)
+            } else {
+                found = Substring(header.value)
+            }
+        }
+        return found
+    }
+
+    /// The first value of query parameter `name`, percent-decoded (`+` is a
+    /// space); nil when absent. A parameter without `=` has the empty value.
+    public func queryValue(of name: String) -> Substring? {
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let (key, value): (Substring, Substring)
+            if let equals = pair.firstIndex(of: "=") {
+                (key, value) = (pair[..<equals], pair[pair.index(after: equals)...])
+            } else {
+                (key, value) = (pair, "")
+            }
+            guard key == name else { continue }
+            return Self.percentDecoded(value)
+        }
+        return nil
+    }
+
+    /// `value` with `%XX` and `+` decoded; invalid escapes are kept as written.
+    static func percentDecoded(_ value: Substring) -> Substring {
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            return value
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count)
+        var iterator = Array(value.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let high = Self.hexValue(iterator[iterator.startIndex]),
+                let low = Self.hexValue(iterator[iterator.startIndex + 1])
+            {
+                bytes.append(high << 4 | low)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return Substring(String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,61 @@
+public import NIOCore
+public import WeftProtocol
+public import WeftService
+
+/// What every Weft proxy process (a sidecar, a gateway) is started with besides
+/// its listeners: its mesh certificate and trust bundle, where its snapshots come
+/// from, its admin port, threads and drain time. Built from the flags that
+/// `WeftProxyCommand.ProxyHostOptions` declares once for both executables.
+public struct ProxyHostConfiguration: Sendable {
+    /// PEM files: the proxy's chain (leaf first), its key, the trust bundle.
+    public var certificateFile: String
+    public var keyFile: String
+    public var bundleFile: String
+    /// Serials (hex) refused anywhere in a peer's chain.
+    public var revokedSerials: Set<String> = []
+    /// A discovery snapshot in a file (the registry's answer, as JSON): with a
+    /// registry, where the last good one is kept; without, the configuration
+    /// itself, reread when it changes.
+    public var snapshotFile: String
+    /// The registry whose discovery API the proxy watches, and the file holding
+    /// its credential.
+    public var registry: ControlPlaneClient.Endpoint?
+    public var registryTokenFile: String?
+    /// `/live`, `/ready`, `/metrics` (and the gateway's route endpoints).
+    public var admin: ListenAddress?
+    public var threads: Int = 1
+    /// How long in-flight requests may take to finish on SIGTERM.
+    public var drainTimeout: Int = 10
+
+    public init(
+        certificateFile: String, keyFile: String, bundleFile: String, snapshotFile: String,
+        admin: ListenAddress? = nil
+    ) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.bundleFile = bundleFile
+        self.snapshotFile = snapshotFile
+        self.admin = admin
+    }
+
+    /// Where snapshots come from: the registry, asked `request`, when one is
+    /// configured; else the file.
+    public func snapshotSource(
+        request: @autoclosure () throws -> DiscoveryRequest, namespace: NamespaceName, group: any EventLoopGroup
+    ) throws -> SnapshotSource {
+        guard let registry else { return .file(path: snapshotFile, namespace: namespace) }
+        return .registry(
+            DiscoveryWatcher.Settings(
+                client: ControlPlaneClient(endpoint: registry, group: group), tokenFile: registryTokenFile ?? "",
+                request: try request(), namespace: namespace, snapshotFile: snapshotFile))
+    }
+
+    /// The certificate material, checked to be `identity`'s.
+    public func meshMaterial(identity: SPIFFEID) throws(ProxyStartupError) -> MeshMaterial {
+        try MeshMaterial.load(
+            certificateFile: certificateFile, keyFile: keyFile, bundleFile: bundleFile,
+            revokedSerials: revokedSerials, expecting: identity.description)
+    }
+}
+
+

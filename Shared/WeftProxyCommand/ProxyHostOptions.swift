@@ -1,0 +1,138 @@
+public import ArgumentParser
+import Dispatch
+public import Logging
+public import WeftProtocol
+public import WeftProxy
+public import WeftService
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The flags every Weft proxy executable shares (weft-sidecar, weft-gateway):
+/// its mesh certificate, where its configuration comes from, its admin port,
+/// threads, drain time and log level. Declared once so that both read, name and
+/// check them alike.
+public struct ProxyHostOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The admin port (/live, /ready, /metrics), or 'off' (default 127.0.0.1:15000). Env: WEFT_ADMIN.",
+            valueName: "host:port"))
+    var admin: String?
+
+    @Option(
+        help: ArgumentHelp("PEM certificate chain, leaf first. Env: WEFT_CERTIFICATE.", valueName: "file"))
+    var certificate: String?
+
+    @Option(help: ArgumentHelp("PEM private key of the certificate. Env: WEFT_KEY.", valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("PEM trust bundle (the CA's roots). Env: WEFT_TRUST_BUNDLE.", valueName: "file"))
+    var trustBundle: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Discovery snapshot JSON: the configuration without a registry, or where the last good one is kept with one. Env: WEFT_SNAPSHOT_FILE.",
+            valueName: "file"))
+    var snapshotFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The registry to watch for configuration, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
+    var registry: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding the registry credential (wsc_… for this service, or the admin token). Env: WEFT_REGISTRY_TOKEN_FILE.",
+            valueName: "file"))
+    var registryTokenFile: String?
+
+    @Option(help: ArgumentHelp("Event loop threads (default 1). Env: WEFT_THREADS.", valueName: "n"))
+    var threads: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "On SIGTERM or SIGINT, seconds in-flight requests may take to finish (default 10). Env: WEFT_DRAIN_TIMEOUT.",
+            valueName: "seconds"))
+    var drainTimeout: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
+            valueName: "level"))
+    var logLevel: String?
+
+    public init() {}
+
+    /// Reads the shared settings; a bad one is a usage error (exit 64) naming
+    /// the flag.
+    public func configuration(_ settings: ServiceSettings) throws -> (ProxyHostConfiguration, Logger.Level) {
+        do {
+            let level = try settings.logLevel(logLevel)
+            var host = ProxyHostConfiguration(
+                certificateFile: try settings.required(certificate, "WEFT_CERTIFICATE", "--certificate"),
+                keyFile: try settings.required(key, "WEFT_KEY", "--key"),
+                bundleFile: try settings.required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
+                snapshotFile: try settings.required(snapshotFile, "WEFT_SNAPSHOT_FILE", "--snapshot-file"),
+                admin: try settings.address(admin, "WEFT_ADMIN", "--admin", default: "127.0.0.1:15000"))
+            if let url = settings.value(registry, "WEFT_REGISTRY") {
+                do {
+                    host.registry = try ControlPlaneClient.Endpoint(url: url)
+                } catch {
+                    throw ValidationError("--registry: \(error)")
+                }
+                guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
+                    throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
+                }
+                host.registryTokenFile = tokenFile
+            }
+            host.threads = try settings.integer(threads, "WEFT_THREADS", "--threads", 1...64) ?? 1
+            host.drainTimeout =
+                try settings.integer(drainTimeout, "WEFT_DRAIN_TIMEOUT", "--drain-timeout", 0...3600) ?? 10
+            return (host, level)
+        } catch let error as ServiceSettings.Invalid {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+extension ServiceSettings {
+    /// A required setting's value, or a usage error naming its flag and variable.
+    public func required(_ flag: String?, _ variable: String, _ name: String) throws -> String {
+        guard let value = value(flag, variable) else {
+            throw ValidationError("\(name) is required (or \(variable))")
+        }
+        return value
+    }
+
+    /// A listen address, `fallback` when unset, nil for `off`.
+    public func address(_ flag: String?, _ variable: String, _ name: String, default fallback: String?) throws
+        -> ListenAddress?
+    {
+        guard let text = value(flag, variable) ?? fallback, text != "off" else { return nil }
+        do {
+            return try ListenAddress(validating: text)
+        } catch {
+            throw ValidationError("\(name): \(error.reason)")
+        }
+    }
+}
+
+/// How a proxy process runs once started: until SIGTERM or SIGINT, then
+/// `drain` (stop accepting, let in-flight requests finish, stop). A second
+/// signal changes nothing.
+public enum ProxyProcess {
+    public static func runUntilSignalled(_ drain: () -> Void) {
+        let stop = DispatchSemaphore(value: 0)
+        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        stop.wait()
+        drain()
+        for source in signals { source.cancel() }
+    }
+}
