@@ -382,6 +382,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WeftGatewayTests",
+            dependencies: ["WeftTestSupport"],
+            path: "Tests/WeftGatewayTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WeftRegistryTests",
             dependencies: [
                 "WeftRegistry", "WeftProtocol", "WeftPostgres", "WeftTestSupport",

@@ -7,6 +7,7 @@ public import WeftTLS
 public final class MeshFixture: @unchecked Sendable {
     public static let sidecarBinary = ChildProcess.builtProduct("weft-sidecar")
     public static let echoBinary = ChildProcess.builtProduct("weft-echo")
+    public static let gatewayBinary = ChildProcess.builtProduct("weft-gateway")
     public static let trustDomain = "weft.local"
 
     public let scratch: Scratch
@@ -71,8 +72,9 @@ public final class MeshFixture: @unchecked Sendable {
     /// returns the port it reports. Every process of the mesh binds port 0 and
     /// says where it listens: a port picked free beforehand can be taken by a
     /// parallel test before the process binds it.
-    public func startEcho() throws -> Int {
-        let echo = try ChildProcess(Self.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"])
+    public func startEcho(name: String? = nil) throws -> Int {
+        let echo = try ChildProcess(
+            Self.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"] + (name.map { ["--name", $0] } ?? []))
         processes.append(echo)
         guard echo.waitForOutput("listening"), let port = Self.port(in: echo.output, after: "listening on 127.0.0.1:")
         else { throw Command.Failure(description: echo.output) }
@@ -171,6 +173,35 @@ public final class MeshFixture: @unchecked Sendable {
         let frontendSnapshot = try snapshot("frontend.json", upstreams: [("backend", appProtocol, [backend.inbound])])
         let frontend = try startSidecar("frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"])
         return (frontend, backend)
+    }
+
+    public struct Gateway {
+        public let process: ChildProcess
+        public let http: Int
+        public let admin: Int
+    }
+
+    /// Starts weft-gateway named `name` with its own certificate.
+    public func startGateway(
+        _ name: String = "edge", snapshot: String, credentials: (certificate: String, key: String)? = nil,
+        extra: [String] = []
+    ) throws -> Gateway {
+        let material = try credentials ?? self.credentials(for: Self.identity(name))
+        let arguments = [
+            "--name", name, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+            "--certificate", material.certificate, "--key", material.key, "--trust-bundle", bundle,
+            "--snapshot-file", snapshot, "--drain-timeout", "5",
+        ]
+        let process = try ChildProcess(Self.gatewayBinary, arguments + extra)
+        processes.append(process)
+        guard process.waitForOutput(" ready (snapshot"),
+            let line = process.output.split(separator: "\n").first(where: { $0.contains(" ready (snapshot") }),
+            let http = Self.listenerPort(in: line, label: "http"),
+            let admin = Self.port(in: String(line), after: "admin port ")
+        else {
+            throw Command.Failure(description: "weft-gateway did not start: \(process.output)")
+        }
+        return Gateway(process: process, http: http, admin: admin)
     }
 
     public func stop() {

@@ -47,6 +47,11 @@ struct WeftEchoCommand: ParsableCommand {
             valueName: "seconds"))
     var drainTimeout: Int = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "A name sent back in x-echo-name with every report, to tell instances apart.", valueName: "name"))
+    var name: String?
+
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -55,6 +60,9 @@ struct WeftEchoCommand: ParsableCommand {
             throw ValidationError("--client-ca needs TLS (--tls-cert and --tls-key)")
         }
         _ = try Self.parseAddress(listen)
+        if let name, name.isEmpty || name.utf8.count > 128 || !name.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            throw ValidationError("--name: 1 to 128 printable ASCII characters")
+        }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
         guard (0...3600).contains(drainTimeout) else {
             throw ValidationError("--drain-timeout must be between 0 and 3600 seconds")
@@ -72,7 +80,7 @@ struct WeftEchoCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = try Self.parseAddress(listen)
-        var configuration = EchoServer.Configuration(host: host, port: port)
+        var configuration = EchoServer.Configuration(host: host, port: port, name: name)
         if let tlsCert, let tlsKey {
             do {
                 let chain = try Certificate.chain(pem: String(contentsOfFile: tlsCert, encoding: .utf8))

@@ -36,8 +36,11 @@ final class EchoHTTP1Handler: ChannelDuplexHandler {
     private var tooLarge = false
     private let peerIdentity: String?
 
-    init(peerIdentity: String?) {
+    private let name: String?
+
+    init(peerIdentity: String?, name: String? = nil) {
         self.peerIdentity = peerIdentity
+        self.name = name
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -87,6 +90,7 @@ final class EchoHTTP1Handler: ChannelDuplexHandler {
                 trailers: trailers?.map { HTTP2Header($0.name, $0.value) } ?? [], peerIdentity: peerIdentity
             ).json(allocator: context.channel.allocator)
             headers.add(name: "content-type", value: "application/json")
+            if let name { headers.add(name: "x-echo-name", value: name) }
             headers.add(name: "content-length", value: String(json.readableBytes))
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))),

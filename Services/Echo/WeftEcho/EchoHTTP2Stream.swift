@@ -18,10 +18,12 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
     private var mode = Mode.awaitingHeaders
     private let eventLoop: any EventLoop
     private let peerIdentity: String?
+    private let name: String?
 
-    init(eventLoop: any EventLoop, peerIdentity: String?) {
+    init(eventLoop: any EventLoop, peerIdentity: String?, name: String? = nil) {
         self.eventLoop = eventLoop
         self.peerIdentity = peerIdentity
+        self.name = name
     }
 
     func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
@@ -96,11 +98,12 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
             method: method, path: path, authority: authority, protocol: "h2", headers: headers, body: body,
             trailers: trailers, peerIdentity: peerIdentity
         ).json()
-        try? stream.respond(
-            [
-                HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/json"),
-                HTTP2Header("content-length", String(json.readableBytes)),
-            ], endStream: false)
+        var response = [
+            HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/json"),
+            HTTP2Header("content-length", String(json.readableBytes)),
+        ]
+        if let name { response.append(HTTP2Header("x-echo-name", name)) }
+        try? stream.respond(response, endStream: false)
         stream.write(json, endStream: true)
     }
 }

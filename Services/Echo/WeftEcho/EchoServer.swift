@@ -14,11 +14,15 @@ public final class EchoServer: Sendable {
         /// TLS for every connection when set. Its ALPN list should hold `h2` and
         /// `http/1.1`; client certificates are required if it says so.
         public var tls: TLSConfiguration?
+        /// Sent back in `x-echo-name` on every report, so a test or demo can tell
+        /// which of several instances answered.
+        public var name: String?
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil, name: String? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
+            self.name = name
         }
     }
 
@@ -37,6 +41,7 @@ public final class EchoServer: Sendable {
     public static func start(_ configuration: Configuration, group: any EventLoopGroup) throws -> EchoServer {
         let tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
         let connections = ConnectionDrainer()
+        let name = configuration.name
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,9 +52,9 @@ public final class EchoServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tlsContext {
                         try pipeline.addHandler(try TLSHandler(context: tlsContext))
-                        try pipeline.addHandler(EchoPipeline.router())
+                        try pipeline.addHandler(EchoPipeline.router(name: name))
                     } else {
-                        try pipeline.addHandler(EchoPipeline.sniffer())
+                        try pipeline.addHandler(EchoPipeline.sniffer(name: name))
                     }
                     try pipeline.addHandler(CloseOnErrorHandler())
                 }

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The weft-gateway executable: flags, refusals at start, the admin port, the
+/// drain on SIGTERM, and its place in the image.
+@Suite(.serialized) struct GatewayProcessTests {
+    static let binary = MeshFixture.gatewayBinary
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func documentsEveryFlagAndRefusesBadOnesWithExit64() throws {
+        let help = try ChildProcess.run(Self.binary, ["--help"])
+        #expect(help.status == 0)
+        for flag in [
+            "--name", "--namespace", "--listen", "--admin", "--certificate", "--key", "--trust-bundle",
+            "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
+            "WEFT_GATEWAY_NAME", "/routes/explain",
+        ] {
+            #expect(help.output.contains(flag), "--help does not mention \(flag)")
+        }
+        let base = ["--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s"]
+        let cases: [([String], String)] = [
+            (Array(base.dropFirst(2)), "--name is required"),
+            (["--name", "Edge_1"] + base.dropFirst(2), "--name"),
+            (base + ["--listen", "off"], "--listen: the gateway needs a port"),
+            (base + ["--listen", "nowhere"], "--listen"),
+            (base + ["--threads", "65"], "--threads must be"),
+            (base + ["--registry", "http://registry:8080"], "--registry needs --registry-token-file"),
+            (Array(base.prefix(8)), "--snapshot-file is required"),
+        ]
+        for (arguments, message) in cases {
+            let result = try ChildProcess.run(Self.binary, arguments)
+            #expect(result.status == 64, "\(arguments): exit \(result.status)")
+            #expect(result.output.contains(message), "\(arguments): \(result.output)")
+        }
+    }
+
+    @Test func refusesToStartWithAnotherIdentityOrAnInvalidRouteTable() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let snapshot = try mesh.snapshot("s.json")
+        let other = try mesh.credentials(for: MeshFixture.identity("payments"))
+        let arguments = [
+            "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", mesh.bundle,
+        ]
+        let wrong = try ChildProcess.run(
+            Self.binary,
+            arguments + ["--certificate", other.certificate, "--key", other.key, "--snapshot-file", snapshot])
+        #expect(wrong.status == 78)
+        #expect(wrong.output.contains("it is for spiffe://weft.local/ns/default/sa/payments"), "\(wrong.output)")
+        let mine = try mesh.credentials(for: MeshFixture.identity("edge"))
+        // Weights that do not sum to 100: the table never reaches the router.
+        let invalid = try mesh.scratch.write(
+            "bad.json",
+            #"{"version": 1, "generated_at": "2026-11-28T00:00:00Z", "gateway_routes": {"routes": [{"name": "a", "destinations": [{"service": "x", "weight": 60}, {"service": "y", "weight": 30}]}]}}"#
+        )
+        let refused = try ChildProcess.run(
+            Self.binary, arguments + ["--certificate", mine.certificate, "--key", mine.key, "--snapshot-file", invalid])
+        #expect(refused.status == 78)
+        #expect(refused.output.contains("weights sum to 90"), "\(refused.output)")
+    }
+
+    @Test func theAdminPortAndTheDrainOnSigterm() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let snapshot = try mesh.snapshot("edge.json")
+        let gateway = try mesh.startGateway("edge", snapshot: snapshot)
+        _ = try Command.curl(["http://127.0.0.1:\(gateway.http)/nothing"])
+        let ready = try Command.curl(["http://127.0.0.1:\(gateway.admin)/ready"])
+        #expect(ready.output.hasPrefix("ready: snapshot version 1"), "\(ready.output)")
+        let metrics = try Command.curl(["http://127.0.0.1:\(gateway.admin)/metrics"]).output
+        #expect(metrics.contains("weft_gateway_requests_total"), "\(metrics)")
+        #expect(metrics.contains("weft_gateway_certificate_expiry_seconds"))
+        let wrongMethod = try Command.curl([
+            "-w", "%{http_code}", "-o", "/dev/null", "http://127.0.0.1:\(gateway.admin)/routes/explain",
+        ])
+        #expect(wrongMethod.output == "405")
+        gateway.process.signal(SIGTERM)
+        let status = gateway.process.stop(grace: 8)
+        #expect(ChildProcess.succeeded(status), "\(gateway.process.output)")
+        #expect(gateway.process.output.contains("weft-gateway stopped"))
+    }
+
+    /// The image builds and ships the gateway (Docker cannot run here; checked statically).
+    @Test func theImageBuildsTheGateway() throws {
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("--product weft-gateway"))
+        #expect(dockerfile.contains(".build/release/weft-gateway"))
+    }
+}
