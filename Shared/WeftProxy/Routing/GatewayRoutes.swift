@@ -187,7 +187,7 @@ extension GatewayRoutes {
 /// Substrings of the header values: nothing is copied unless a header occurs
 /// several times (its values are then joined with `,`, RFC 9110 5.3) or a query
 /// value is percent-encoded.
-public struct GatewayRequest {
+public struct GatewayRequest: Sendable {
     public let method: Substring
     /// Lowercased, without the port.
     public let host: Substring

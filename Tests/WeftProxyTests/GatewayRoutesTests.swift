@@ -1,0 +1,229 @@
+import Foundation
+import Testing
+import WeftHTTP2
+import WeftProtocol
+import WeftProxy
+
+/// The gateway's compiled route table, without channels: which rule takes a
+/// request, where a split sends it, what explain says, and how the request is
+/// rewritten before entering the mesh.
+@Suite struct GatewayRoutesTests {
+    static func snapshot(_ routes: String, versions: [String] = ["v1", "v2", "v3"]) throws -> ProxySnapshot {
+        let endpoints = versions.enumerated().map { index, version in
+            #"{"instance": "p-\#(index)", "address": "10.0.0.\#(index + 1)", "port": 15443, "labels": {"version": "\#(version)"}}"#
+        }.joined(separator: ", ")
+        let text = """
+            {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
+             "upstreams": [{"service": {"service": "payments"}, "endpoints": [\(endpoints)]}],
+             "gateway_routes": {"routes": \(routes)}}
+            """
+        return ProxySnapshot(try WeftJSON.decode(DiscoverySnapshot.self, from: Data(text.utf8)))
+    }
+
+    static func request(
+        _ method: String = "GET", _ authority: String = "api.pos.example", _ path: String = "/",
+        _ headers: [(String, String)] = []
+    ) -> GatewayRequest {
+        request(method, authority, path, headers: headers)
+    }
+
+    static func request(path: String) -> GatewayRequest {
+        request("GET", "api.pos.example", path, headers: [])
+    }
+
+    static func request(
+        _ method: String = "GET", _ authority: String = "api.pos.example", _ path: String = "/",
+        headers: [(String, String)]
+    ) -> GatewayRequest {
+        GatewayRequest(
+            headers: [
+                HTTP2Header(":method", method), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", authority),
+                HTTP2Header(":path", path),
+            ] + headers.map { HTTP2Header($0.0, $0.1) })
+    }
+
+    static let table = """
+        [{"name": "kiosk", "match": {"hosts": ["*.pos.example"], "methods": ["POST"], "path": {"prefix": "/v1"},
+                                      "headers": [{"name": "x-terminal-type", "exact": "kiosk"}]},
+          "destinations": [{"service": "payments", "subset": {"version": "v3"}}]},
+         {"name": "fw1", "match": {"headers": [{"name": "x-firmware-version", "version": "^1.2.0"}]},
+          "destinations": [{"service": "payments", "subset": {"version": "v1"}}]},
+         {"name": "beta", "match": {"query": [{"name": "channel", "exact": "beta one"}]},
+          "destinations": [{"service": "payments", "subset": {"version": "v2"}}]},
+         {"name": "list", "match": {"headers": [{"name": "x-tag", "exact": "a,b"}]},
+          "destinations": [{"service": "payments", "subset": {"version": "v2"}}]},
+         {"name": "exact-host", "match": {"hosts": ["legacy.example"]},
+          "destinations": [{"service": "payments", "subset": {"version": "v9"}}]}]
+        """
+
+    @Test(arguments: [
+        // First matching rule in table order wins.
+        (request("POST", "eu.pos.example", "/v1/pay", [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]), "kiosk"),
+        // Each condition of a rule must hold: wrong method, host, path segment, header.
+        (request("GET", "eu.pos.example", "/v1/pay", [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]), "fw1"),
+        (request("POST", "pos.example", "/v1/pay", [("x-terminal-type", "kiosk")]), nil),
+        (request("POST", "EU.POS.EXAMPLE:8080", "/v1", [("x-terminal-type", "kiosk")]), "kiosk"),
+        (request("POST", "eu.pos.example", "/v10/pay", [("x-terminal-type", "kiosk")]), nil),
+        (request("POST", "eu.pos.example", "/v1/pay", [("x-terminal-type", "Kiosk")]), nil),
+        // Versions: caret range, leading v, not a version, prerelease outside the range.
+        (request(headers: [("x-firmware-version", "v1.9.0")]), "fw1"),
+        (request(headers: [("x-firmware-version", "1.1.9")]), nil),
+        (request(headers: [("x-firmware-version", "one.two")]), nil),
+        (request(headers: [("x-firmware-version", "")]), nil),
+        (request(headers: [("x-firmware-version", "2.0.0-rc.1")]), nil),
+        // Query values are percent-decoded, + is a space.
+        (request(path: "/pay?x=1&channel=beta+one"), "beta"),
+        (request(path: "/pay?channel=beta%20one"), "beta"),
+        (request(path: "/pay?channel=beta"), nil),
+        // A repeated header is matched on its values joined with a comma.
+        (request(headers: [("x-tag", "a"), ("x-tag", "b")]), "list"),
+        // Exact hosts ignore case and port; IPv6 literals keep their brackets out.
+        (request("GET", "LEGACY.example:443"), "exact-host"),
+        (request("GET", "[::1]:8080"), nil),
+    ] as [(GatewayRequest, String?)])
+    func theFirstRuleWhoseEveryConditionHoldsTakesTheRequest(request: GatewayRequest, expected: String?) throws {
+        let routes = try Self.snapshot(Self.table).gatewayRoutes
+        #expect(routes.match(request)?.rule.name.description == expected)
+    }
+
+    @Test func explainNamesTheFirstConditionEachEarlierRuleFailed() throws {
+        let routes = try Self.snapshot(Self.table).gatewayRoutes
+        let request = Self.request("GET", "eu.pos.example", "/v1/pay?channel=beta+one", [("x-firmware-version", "3.0.0")])
+        let verdicts = routes.explain(request)
+        #expect(verdicts.map(\.route.rule.name.description) == ["kiosk", "fw1", "beta"])
+        #expect(verdicts.map(\.mismatch) == [.method, .header(0), nil])
+        #expect(verdicts[0].mismatch?.describe(verdicts[0].route.rule, request) == "method GET is not POST")
+        #expect(
+            verdicts[1].mismatch?.describe(verdicts[1].route.rule, request)
+                == #"header x-firmware-version "3.0.0" does not match version ^1.2.0"#)
+        let none = routes.explain(Self.request())
+        #expect(none.count == 5)
+        #expect(none.allSatisfy { $0.mismatch != nil })
+    }
+
+    @Test func aSubsetDestinationHasOnlyTheInstancesCarryingItsLabels() throws {
+        let routes = try Self.snapshot(Self.table).gatewayRoutes
+        let kiosk = try #require(routes.routes.first)
+        let destination = kiosk.destination(for: Self.request(), random: 0)
+        #expect(destination.upstream.endpoints.map(\.host) == ["10.0.0.3"])
+        #expect(destination.upstream.identity == "spiffe://weft.local/ns/default/sa/payments")
+        // A subset no instance carries has no endpoints: 503, never another version.
+        let missing = try #require(routes.routes.last).destination(for: Self.request(), random: 0)
+        #expect(missing.upstream.endpoints.isEmpty)
+        #expect(missing.upstream.balancerKey != kiosk.destinations[0].upstream.balancerKey)
+    }
+
+    static func canary(_ canaryWeight: Int) throws -> GatewayRoutes.Route {
+        let routes = try snapshot(
+            """
+            [{"name": "canary", "destinations": [
+                {"service": "payments", "subset": {"version": "v1"}, "weight": \(100 - canaryWeight)},
+                {"service": "payments", "subset": {"version": "v2"}, "weight": \(canaryWeight)}],
+              "sticky": {"header": "x-terminal-id"}}]
+            """)
+        return try #require(routes.gatewayRoutes.routes.first)
+    }
+
+    static func side(_ route: GatewayRoutes.Route, terminal: String, random: Int = 0) -> String {
+        route.destination(for: request(headers: [("x-terminal-id", terminal)]), random: random).subset["version"] ?? "?"
+    }
+
+    @Test func aStickyCanaryHoldsItsShareAndEachTerminalItsSide() throws {
+        let route = try Self.canary(10)
+        let terminals = (0..<10_000).map { "POS-\($0)" }
+        let sides = terminals.map { Self.side(route, terminal: $0) }
+        let share = Double(sides.filter { $0 == "v2" }.count) / 100
+        #expect((8.0...12.0).contains(share), "canary share \(share) %")
+        // The same terminal lands on the same side whatever the random draw.
+        for (terminal, side) in zip(terminals.prefix(500), sides) {
+            #expect(Self.side(route, terminal: terminal, random: 9_999) == side)
+        }
+        // Growing the canary only moves terminals into it.
+        let grown = try Self.canary(20)
+        for (terminal, side) in zip(terminals, sides) where side == "v2" {
+            #expect(Self.side(grown, terminal: terminal) == "v2", "\(terminal) left the canary")
+        }
+        // Without the header the split is by the random draw.
+        let noHeader = Self.request()
+        #expect(route.destination(for: noHeader, random: 8_999).subset["version"] == "v1")
+        #expect(route.destination(for: noHeader, random: 9_000).subset["version"] == "v2")
+    }
+
+    @Test(arguments: [
+        // (match prefix, rewrite prefix, request target, forwarded target)
+        ("/v1", "/api", "/v1/users?id=3", "/api/users?id=3"),
+        ("/v1", "/api", "/v1", "/api"),
+        ("/v1", "/", "/v1/users", "/users"),
+        ("/v1", "/", "/v1", "/"),
+        ("/", "/api", "/users", "/api/users"),
+        ("/v1", "/api/", "/v1/users", "/api/users"),
+    ])
+    func prefixRewritesReplaceTheMatchedSegments(match: String, prefix: String, target: String, expected: String)
+        throws
+    {
+        let routes = try Self.snapshot(
+            """
+            [{"name": "r", "match": {"path": {"prefix": "\(match)"}}, "rewrite": {"prefix": "\(prefix)"},
+              "destinations": [{"service": "payments"}]}]
+            """)
+        let route = try #require(routes.gatewayRoutes.routes.first)
+        let headers = [
+            HTTP2Header(":method", "GET"), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", "a"),
+            HTTP2Header(":path", target),
+        ]
+        let request = GatewayRequest(headers: headers)
+        #expect(route.firstMismatch(request) == nil)
+        let prepared = GatewayRequestPolicy.prepare(
+            headers, request: request, route: route.rule, clientAddress: "198.51.100.7", scheme: "https",
+            traceIDs: TraceIDGenerator())
+        #expect(prepared[first: ":path"] == expected)
+    }
+
+    @Test func externalHeadersAreCleanedAndRewrittenBeforeTheMesh() throws {
+        let routes = try Self.snapshot(
+            """
+            [{"name": "r", "rewrite": {"host": "payments.internal", "set_headers": {"x-tier": "gold"},
+                                       "remove_headers": ["x-debug"]},
+              "destinations": [{"service": "payments"}]}]
+            """)
+        let route = try #require(routes.gatewayRoutes.routes.first)
+        let valid = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        let headers = [
+            HTTP2Header(":method", "GET"), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", "api.example"),
+            HTTP2Header(":path", "/"), HTTP2Header("x-weft-caller-identity", "spiffe://weft.local/ns/default/sa/x"),
+            HTTP2Header("x-weft-deadline-ms", "1"), HTTP2Header("x-forwarded-for", "10.9.9.9"),
+            HTTP2Header("x-forwarded-proto", "https"), HTTP2Header("x-tier", "bronze"), HTTP2Header("x-debug", "1"),
+            HTTP2Header("traceparent", valid), HTTP2Header("tracestate", "a=b"), HTTP2Header("accept", "*/*"),
+        ]
+        let prepared = GatewayRequestPolicy.prepare(
+            headers, request: GatewayRequest(headers: headers), route: route.rule, clientAddress: "198.51.100.7",
+            scheme: "https", traceIDs: TraceIDGenerator())
+        #expect(!prepared.contains { $0.name.hasPrefix("x-weft-") })
+        #expect(prepared[first: ":authority"] == "payments.internal")
+        #expect(prepared.filter { $0.name == "x-forwarded-for" }.map(\.value) == ["198.51.100.7"])
+        #expect(prepared.filter { $0.name == "x-forwarded-proto" }.map(\.value) == ["https"])
+        #expect(prepared[first: "x-forwarded-host"] == "api.example")
+        #expect(prepared.filter { $0.name == "x-tier" }.map(\.value) == ["gold"])
+        #expect(prepared[first: "x-debug"] == nil)
+        #expect(prepared[first: "traceparent"] == valid)
+        #expect(prepared[first: "tracestate"] == "a=b")
+        #expect(prepared[first: "accept"] == "*/*")
+        // A malformed trace is replaced, and its tracestate goes with it.
+        var broken = headers
+        broken[10] = HTTP2Header("traceparent", "00-zz")
+        let replaced = GatewayRequestPolicy.prepare(
+            broken, request: GatewayRequest(headers: broken), route: route.rule, clientAddress: nil, scheme: "http",
+            traceIDs: TraceIDGenerator())
+        #expect(replaced[first: "traceparent"]?.count == 55)
+        #expect(replaced[first: "traceparent"] != "00-zz")
+        #expect(replaced[first: "tracestate"] == nil)
+        #expect(replaced[first: "x-forwarded-for"] == nil)
+    }
+
+    @Test func stickyNeedsSeveralDestinations() throws {
+        let text = #"{"name": "r", "destinations": [{"service": "payments"}], "sticky": {"header": "x-terminal-id"}}"#
+        #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(text.utf8)) }
+        let unknown = #"{"name": "r", "destinations": [{"service": "a", "weight": 50}, {"service": "b", "weight": 50}], "sticky": {"cookie": "x"}}"#
+        #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(unknown.utf8)) }
+    }
+}
