@@ -6,43 +6,11 @@ import WeftTestSupport
 /// discovery API: first start from the registry, changes applied live, the last
 /// good snapshot kept and served from when the registry is gone.
 @Suite(.serialized) struct SidecarDiscoveryTests {
-    static let registryBinary = ChildProcess.builtProduct("weft-registry")
-    static let adminToken = "weft-admin-token-for-sidecar-tests-0123456789"
-
-    struct Registry {
-        let process: ChildProcess
-        let port: Int
-
-        /// An admin API call; returns the status and the body.
-        func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
-            var arguments = [
-                "-X", method, "-H", "authorization: Bearer \(SidecarDiscoveryTests.adminToken)", "-w", "\n%{http_code}",
-            ]
-            if let body { arguments += ["-H", "content-type: application/json", "--data-binary", body] }
-            let result = try Command.curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
-            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
-            return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
-        }
-    }
-
-    static func startRegistry(_ postgres: TemporaryPostgres, _ mesh: MeshFixture) throws -> Registry {
-        let tokenFile = try mesh.scratch.write("admin-token", adminToken + "\n")
-        let process = try mesh.start(
-            registryBinary,
-            ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0"],
-            ready: "listening")
-        Command.eventually { process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) != nil }
-        guard let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
-            throw Command.Failure(description: "no registry port in: \(process.output)")
-        }
-        return Registry(process: process, port: port)
-    }
-
     @Test func sidecarsFollowTheRegistryAndKeepServingWhenItIsGone() async throws {
         try await TemporaryPostgres.with { postgres in
             let mesh = try MeshFixture()
             defer { mesh.stop() }
-            let registry = try Self.startRegistry(postgres, mesh)
+            let registry = try mesh.startRegistry(postgres)
             for service in ["backend", "frontend"] {
                 #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
             }
@@ -108,7 +76,7 @@ import WeftTestSupport
         try await TemporaryPostgres.with { postgres in
             let mesh = try MeshFixture()
             defer { mesh.stop() }
-            let registry = try Self.startRegistry(postgres, mesh)
+            let registry = try mesh.startRegistry(postgres)
             let wrong = try mesh.scratch.write("wrong.token", "wsc_not-a-real-credential\n")
             let material = try mesh.credentials(for: MeshFixture.identity("frontend"))
             let run = try ChildProcess.run(

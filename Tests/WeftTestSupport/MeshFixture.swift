@@ -212,3 +212,41 @@ public final class MeshFixture: @unchecked Sendable {
 
     deinit { stop() }
 }
+
+extension MeshFixture {
+    public static let registryBinary = ChildProcess.builtProduct("weft-registry")
+    public static let adminToken = "weft-admin-token-for-mesh-tests-0123456789"
+
+    /// A weft-registry process of the mesh, and its admin API.
+    public struct Registry {
+        public let process: ChildProcess
+        public let port: Int
+        /// A file holding the admin token, for `--registry-token-file`.
+        public let adminTokenFile: String
+
+        /// An admin API call; returns the status and the body.
+        public func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
+            var arguments = [
+                "-X", method, "-H", "authorization: Bearer \(MeshFixture.adminToken)", "-w", "\n%{http_code}",
+            ]
+            if let body { arguments += ["-H", "content-type: application/json", "--data-binary", body] }
+            let result = try Command.curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
+            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
+        }
+    }
+
+    /// Starts weft-registry on `postgres`, on a port the kernel picks.
+    public func startRegistry(_ postgres: TemporaryPostgres) throws -> Registry {
+        let tokenFile = try scratch.write("admin-token", Self.adminToken + "\n")
+        let process = try start(
+            Self.registryBinary,
+            ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0"],
+            ready: "listening")
+        Command.eventually { process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) != nil }
+        guard let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+            throw Command.Failure(description: "no registry port in: \(process.output)")
+        }
+        return Registry(process: process, port: port, adminTokenFile: tokenFile)
+    }
+}
