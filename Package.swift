@@ -274,6 +274,13 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "weft-proxy-bench",
+            dependencies: ["WeftHTTP2", "WeftProtocol", "WeftProxy"],
+            path: "Benchmarks/ProxyBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
             name: "weft-registry-bench",
             dependencies: [
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,10 @@
 public import WeftHTTP2
 public import WeftProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A gateway's route table compiled for one snapshot: each rule's destinations
 /// resolved to the upstreams (narrowed to their label subsets) they reach, hosts
 /// lowercased, cumulative weights laid out. Built once per snapshot, never per
@@ -10,7 +14,9 @@ public import WeftProtocol
 /// takes the request (as the registry stores it, as `weftctl` shows it). A
 /// request no rule takes gets 404.
 public struct GatewayRoutes: Sendable {
-    public struct Route: Sendable {
+    /// A class: the table is walked once per request, and a struct of this size
+    /// would be copied (every field retained) for each rule tried.
+    public final class Route: Sendable {
         public let rule: RouteRule
         public let destinations: [Destination]
         /// Each destination's upper bucket bound (of 10,000), in order: a bucket
@@ -18,6 +24,19 @@ public struct GatewayRoutes: Sendable {
         let bounds: [Int]
         /// `rule.sticky?.header`, as a header name to look up.
         let stickyHeader: String?
+        /// `rule.match`, compiled to byte comparisons.
+        let match: CompiledMatch
+
+        init(
+            rule: RouteRule, destinations: [Destination], bounds: [Int], stickyHeader: String?,
+            match: CompiledMatch
+        ) {
+            self.rule = rule
+            self.destinations = destinations
+            self.bounds = bounds
+            self.stickyHeader = stickyHeader
+            self.match = match
+        }
     }
 
     /// One destination of a rule: the upstream narrowed to the instances that
@@ -57,13 +76,17 @@ public struct GatewayRoutes: Sendable {
                 bounds.append(total)
             }
             return Route(
-                rule: rule, destinations: destinations, bounds: bounds, stickyHeader: rule.sticky?.header.rawValue)
+                rule: rule, destinations: destinations, bounds: bounds, stickyHeader: rule.sticky?.header.rawValue,
+                match: CompiledMatch(rule.match))
         }
     }
 
     /// The first rule that takes `request`, or nil.
     public func match(_ request: GatewayRequest) -> Route? {
-        routes.first { $0.firstMismatch(request) == nil }
+        for route in routes where route.match.firstMismatch(request) == nil {
+            return route
+        }
+        return nil
     }
 
     /// Why each rule did or did not take `request`, in table order, up to and
@@ -98,36 +121,147 @@ extension GatewayRoutes.Route {
     /// when it meets them all. Conditions are checked cheapest first: method,
     /// host, path, headers, query.
     public func firstMismatch(_ request: GatewayRequest) -> GatewayRoutes.Mismatch? {
-        let match = rule.match
-        if !match.methods.isEmpty, !match.methods.contains(where: { $0.rawValue == request.method }) {
+        match.firstMismatch(request)
+    }
+}
+
+/// A rule's conditions as byte comparisons: Swift's `String` equality and
+/// `hasPrefix` compare by Unicode characters, an order of magnitude slower than
+/// comparing the UTF-8 bytes HTTP fields are made of. Checked cheapest first:
+/// method, host, path, headers, query.
+final class CompiledMatch: Sendable {
+    enum Host: Sendable {
+        case exact([UInt8])
+        /// The domain with its leading dot (`.pos.example`).
+        case suffix([UInt8])
+    }
+
+    enum Path: Sendable {
+        case exact([UInt8])
+        /// Segment prefix; `/` matches every path.
+        case prefix([UInt8])
+        case regex(SafeRegex)
+    }
+
+    enum Value: Sendable {
+        case exact([UInt8])
+        case prefix([UInt8])
+        /// regex, present, absent, version: as WeftProtocol matches them.
+        case other(ValueMatch)
+    }
+
+    let methods: [[UInt8]]
+    let hosts: [Host]
+    let path: Path?
+    let headers: [(name: String, value: Value)]
+    let query: [(name: String, value: Value)]
+
+    init(_ match: RouteMatch) {
+        methods = match.methods.map { Array($0.rawValue.utf8) }
+        hosts = match.hosts.map { pattern in
+            switch pattern {
+            case .exact(let host): .exact(Array(host.utf8))
+            case .suffix(let domain): .suffix(Array(("." + domain).utf8))
+            }
+        }
+        path = match.path.map { path in
+            switch path {
+            case .exact(let text): .exact(Array(text.utf8))
+            case .prefix(let text): .prefix(Array(text.utf8))
+            case .regex(let regex): .regex(regex)
+            }
+        }
+        headers = match.headers.map { ($0.name.rawValue, Self.compile($0.match)) }
+        query = match.query.map { ($0.name, Self.compile($0.match)) }
+    }
+
+    static func compile(_ match: ValueMatch) -> Value {
+        switch match {
+        case .exact(let text): .exact(Array(text.utf8))
+        case .prefix(let text): .prefix(Array(text.utf8))
+        default: .other(match)
+        }
+    }
+
+    func firstMismatch(_ request: GatewayRequest) -> GatewayRoutes.Mismatch? {
+        if !methods.isEmpty, !methods.contains(where: { Self.equal(request.method, $0) }) {
             return .method
         }
-        if !match.hosts.isEmpty, !match.hosts.contains(where: { Self.host(request.host, matches: $0) }) {
+        if !hosts.isEmpty, !hosts.contains(where: { Self.host(request.host, matches: $0) }) {
             return .host
         }
-        if let path = match.path, !path.matches(path: request.path) {
+        if let path, !Self.path(request.path, matches: path) {
             return .path
         }
-        for (index, header) in match.headers.enumerated()
-        where !header.match.matches(request.value(of: header.name.rawValue)) {
+        for (index, header) in headers.enumerated()
+        where !Self.value(request.value(of: header.name), matches: header.value) {
             return .header(index)
         }
-        for (index, parameter) in match.query.enumerated()
-        where !parameter.match.matches(request.queryValue(of: parameter.name)) {
+        for (index, parameter) in query.enumerated()
+        where !Self.value(request.queryValue(of: parameter.name), matches: parameter.value) {
             return .query(index)
         }
         return nil
     }
 
     /// `host` is already lowercased and without its port.
-    static func host(_ host: Substring, matches pattern: HostPattern) -> Bool {
+    static func host(_ host: Substring, matches pattern: Host) -> Bool {
         switch pattern {
         case .exact(let expected):
-            return host == expected
+            return equal(host, expected)
         case .suffix(let domain):
-            return host.utf8.count > domain.utf8.count + 1 && host.hasSuffix(domain)
-                && host.utf8.dropLast(domain.utf8.count).last == UInt8(ascii: ".")
+            // At least one label before the domain: `pos.example` itself is not below it.
+            let count = host.utf8.count
+            guard count > domain.count else { return false }
+            return equal(host.utf8.index(host.utf8.startIndex, offsetBy: count - domain.count), in: host, domain)
         }
+    }
+
+    static func path(_ path: Substring, matches pattern: Path) -> Bool {
+        switch pattern {
+        case .exact(let expected):
+            return equal(path, expected)
+        case .prefix(let prefix):
+            if prefix.count == 1 { return path.utf8.first == UInt8(ascii: "/") }
+            guard hasPrefix(path, prefix) else { return false }
+            let rest = path.utf8.dropFirst(prefix.count)
+            return rest.isEmpty || rest.first == UInt8(ascii: "/")
+        case .regex(let regex):
+            return regex.matches(path)
+        }
+    }
+
+    static func value(_ value: Substring?, matches pattern: Value) -> Bool {
+        switch pattern {
+        case .exact(let expected): return value.map { equal($0, expected) } ?? false
+        case .prefix(let prefix): return value.map { hasPrefix($0, prefix) } ?? false
+        case .other(let match): return match.matches(value)
+        }
+    }
+
+    // Byte comparisons: lengths first, then memcmp over the contiguous UTF-8.
+
+    @inline(__always)
+    static func equal(_ text: Substring, _ bytes: [UInt8]) -> Bool {
+        text.utf8.count == bytes.count && equal(text.utf8.startIndex, in: text, bytes)
+    }
+
+    @inline(__always)
+    static func hasPrefix(_ text: Substring, _ bytes: [UInt8]) -> Bool {
+        text.utf8.count >= bytes.count && equal(text.utf8.startIndex, in: text, bytes)
+    }
+
+    /// Whether `text`'s bytes from `start` on begin with `bytes` (the caller
+    /// checked there are enough).
+    static func equal(_ start: Substring.Index, in text: Substring, _ bytes: [UInt8]) -> Bool {
+        if bytes.isEmpty { return true }
+        let tail = text.utf8[start...]
+        let fast = tail.withContiguousStorageIfAvailable { stored in
+            bytes.withUnsafeBufferPointer { expected in
+                memcmp(stored.baseAddress!, expected.baseAddress!, expected.count) == 0
+            }
+        }
+        return fast ?? tail.starts(with: bytes)
     }
 }
 
