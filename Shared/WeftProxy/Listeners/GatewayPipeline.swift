@@ -22,44 +22,12 @@ public enum GatewayPipeline {
         let loop = loops.loop(channel.eventLoop)
         let dispatch = Self.dispatch(loop: loop, scheme: scheme, clientAddress: channel.remoteAddress?.ipAddress)
         let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
-        let pipeline = channel.pipeline.syncOperations
-        let closer = CloseOnErrorHandler()
-        // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
-        //    prior knowledge) or anything else (HTTP/1.1).
-        try pipeline.addHandler(
-            CleartextProtocolSniffer { detected, pipeline, sniffer in
-                switch detected {
-                case .http1:
-                    // 2a. NIO's HTTP/1.1 server codec, one request at a time.
-                    try pipeline.configureHTTPServerPipeline(
-                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: false,
-                        withOutboundHeaderValidation: false)
-                    // 3a. What the parser refuses (oversized header sections: 431;
-                    //     the request smuggling shapes: 400) is answered and the
-                    //     connection closed: nothing ambiguous enters the mesh.
-                    // 4a. The bridge: each request becomes one mesh stream. CONNECT
-                    //     is not offered at the edge.
-                    try pipeline.addHandlers(
-                        [
-                            HTTP1ParserErrorResponder(errors: errors),
-                            HTTP1ToHTTP2Bridge(scheme: scheme, errors: errors, makeObserver: makeObserver) {
-                                headers, endStream, handler in dispatch(headers, endStream, handler)
-                            },
-                        ], position: .before(closer))
-                case .http2:
-                    // 2b. An HTTP/2 server whose every stream is routed and forwarded,
-                    //     with flow control linked end to end.
-                    let eventLoop = pipeline.eventLoop
-                    try pipeline.addHandler(
-                        try HTTP2ConnectionHandler { stream in
-                            HTTP2StreamForwarder(
-                                downstream: stream, eventLoop: eventLoop, errors: errors, observer: makeObserver(),
-                                dispatch: dispatch)
-                        }, position: .after(sniffer))
-                }
-            })
-        // Last: whatever error reaches the end of the pipeline closes the connection.
-        try pipeline.addHandler(closer)
+        // 1–4. Sniff h2c or HTTP/1.1; HTTP/1.1 through the parser's refusals
+        //      (431, and 400 for the smuggling shapes: nothing ambiguous enters
+        //      the mesh) to the bridge, h2c stream by stream. CONNECT is not
+        //      offered at the edge.
+        try CleartextRequestPipeline.configure(
+            channel, scheme: scheme, errors: errors, makeObserver: makeObserver, openTunnel: nil, dispatch: dispatch)
     }
 
     /// Routes a request on the loop's current snapshot and opens its mesh stream.

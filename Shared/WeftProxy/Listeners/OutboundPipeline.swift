@@ -39,52 +39,12 @@ public enum OutboundPipeline {
                 })
             return
         }
-        let closer = CloseOnErrorHandler()
-        // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
-        //    prior knowledge, gRPC) or anything else (HTTP/1.1). It holds at most
-        //    24 bytes, and leaves once it has built the rest.
-        try pipeline.addHandler(
-            CleartextProtocolSniffer { detected, pipeline, sniffer in
-                switch detected {
-                case .http1:
-                    // 2a. NIO's HTTP/1.1 server codec. Pipelining assistance hands the
-                    //     bridge one request at a time. No outbound header validation:
-                    //     response fields come from HTTP/2 streams nghttp2 validated,
-                    //     or from the proxy itself.
-                    try pipeline.configureHTTPServerPipeline(
-                        position: .after(sniffer), withPipeliningAssistance: true, withErrorHandling: false,
-                        withOutboundHeaderValidation: false)
-                    // 3a. What the parser refuses is answered and the connection
-                    //     closed: 431 for an oversized header section, 400 for the
-                    //     rest (the request smuggling shapes: Content-Length with
-                    //     Transfer-Encoding, two lengths, bad chunk sizes, obs-fold,
-                    //     bare CR or LF), so nothing ambiguous is ever forwarded.
-                    // 4a. The bridge: each request becomes one mesh stream; failures
-                    //     are answered through `errors`. A `CONNECT host:port` opens
-                    //     a CONNECT stream to that service's sidecar and, once it
-                    //     answers 2xx, turns the connection into a raw TCP tunnel.
-                    try pipeline.addHandlers(
-                        [
-                            HTTP1ParserErrorResponder(errors: errors),
-                            HTTP1ToHTTP2Bridge(
-                                scheme: "http", errors: errors, makeObserver: makeObserver,
-                                openTunnel: { headers, endStream, handler in dispatch(headers, endStream, handler) }
-                            ) { headers, endStream, handler in dispatch(headers, endStream, handler) },
-                        ], position: .before(closer))
-                case .http2:
-                    // 2b. An HTTP/2 server whose every stream is forwarded, stream to
-                    //     stream, with flow control linked end to end.
-                    let eventLoop = pipeline.eventLoop
-                    try pipeline.addHandler(
-                        try HTTP2ConnectionHandler { stream in
-                            HTTP2StreamForwarder(
-                                downstream: stream, eventLoop: eventLoop, errors: errors, observer: makeObserver(),
-                                dispatch: dispatch)
-                        }, position: .after(sniffer))
-                }
-            })
-        // Last: whatever error reaches the end of the pipeline closes the connection.
-        try pipeline.addHandler(closer)
+        // 1–4. Sniff h2c or HTTP/1.1; HTTP/1.1 through the parser's refusals to
+        //      the bridge (with CONNECT tunnels), h2c stream by stream to the mesh.
+        try CleartextRequestPipeline.configure(
+            channel, scheme: "http", errors: errors, makeObserver: makeObserver,
+            openTunnel: { headers, endStream, handler in dispatch(headers, endStream, handler) },
+            dispatch: dispatch)
     }
 
     /// Resolves the upstream on the loop's current snapshot and opens a mesh stream.
