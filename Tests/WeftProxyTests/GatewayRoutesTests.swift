@@ -220,6 +220,21 @@ import WeftProxy
         #expect(replaced[first: "x-forwarded-for"] == nil)
     }
 
+    /// Thousands of repeats of one header (what fits in a 64 KiB header list) are
+    /// joined once per lookup, in order, empty values kept: `a,,b,…`.
+    @Test func aHeaderRepeatedThousandsOfTimesIsJoinedOnceInOrder() throws {
+        var headers = [(String, String)]()
+        for index in 0..<6_000 { headers.append(("x-tag", index == 1 ? "" : "v\(index)")) }
+        headers.append(("x-other", "1"))
+        let request = Self.request(headers: headers)
+        let value = try #require(request.value(of: "x-tag"))
+        #expect(value.hasPrefix("v0,,v2,v3,"))
+        #expect(value.hasSuffix(",v5999"))
+        #expect(value.split(separator: ",", omittingEmptySubsequences: false).count == 6_000)
+        #expect(request.value(of: "x-other") == "1")
+        #expect(request.value(of: "x-missing") == nil)
+    }
+
     @Test func stickyNeedsSeveralDestinations() throws {
         let text = #"{"name": "r", "destinations": [{"service": "payments"}], "sticky": {"header": "x-terminal-id"}}"#
         #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(text.utf8)) }

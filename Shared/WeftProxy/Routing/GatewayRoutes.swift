@@ -375,16 +375,26 @@ public struct GatewayRequest: Sendable {
 
     /// The value of header `name` (lowercase), its values joined with `,` when
     /// it occurs several times; nil when absent.
+    /// Linear in the header list however often the field repeats: the values are
+    /// joined once, not appended one by one (which would copy the growing value
+    /// each time: quadratic in a request of thousands of repeats).
     public func value(of name: String) -> Substring? {
-        var found: Substring?
-        for header in headers where header.name == name {
-            if let earlier = found {
-                found = Substring(earlier + "," + header.value)
-            } else {
-                found = Substring(header.value)
-            }
+        var first: Int?
+        var repeated = false
+        for index in headers.indices where headers[index].name == name {
+            if first == nil { first = index } else { repeated = true; break }
         }
-        return found
+        guard let first else { return nil }
+        guard repeated else { return Substring(headers[first].value) }
+        var joined = ""
+        joined.reserveCapacity(headers[first...].reduce(0) { $0 + ($1.name == name ? $1.value.utf8.count + 1 : 0) })
+        var started = false
+        for header in headers[first...] where header.name == name {
+            if started { joined += "," }
+            joined += header.value
+            started = true
+        }
+        return Substring(joined)
     }
 
     /// The first value of query parameter `name`, percent-decoded (`+` is a
