@@ -105,6 +105,25 @@ extension ServiceSettings {
         return value
     }
 
+    /// Who a proxy is: the name `flag` gives (or `variable`), in the namespace
+    /// of `--namespace` (or `WEFT_NAMESPACE`, default `default`).
+    public func serviceReference(_ flag: String?, _ variable: String, _ name: String, namespace: String?) throws
+        -> ServiceReference
+    {
+        let service: ServiceName
+        do {
+            service = try ServiceName(validating: try required(flag, variable, name))
+        } catch let error as ProtocolError {
+            throw ValidationError("\(name): \(error.reason)")
+        }
+        do {
+            let namespace = try NamespaceName(validating: value(namespace, "WEFT_NAMESPACE") ?? "default")
+            return ServiceReference(service: service, namespace: namespace)
+        } catch {
+            throw ValidationError("--namespace: \(error.reason)")
+        }
+    }
+
     /// A listen address, `fallback` when unset, nil for `off`.
     public func address(_ flag: String?, _ variable: String, _ name: String, default fallback: String?) throws
         -> ListenAddress?

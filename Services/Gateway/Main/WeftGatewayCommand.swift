@@ -66,22 +66,11 @@ struct WeftGatewayCommand: ParsableCommand {
     func settings() throws -> (GatewayConfiguration, Logger.Level) {
         let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
         let (host, level) = try self.host.configuration(settings)
-        let gatewayName: ServiceName
-        let namespaceName: NamespaceName
-        do {
-            gatewayName = try ServiceName(validating: try settings.required(name, "WEFT_GATEWAY_NAME", "--name"))
-        } catch let error as ProtocolError {
-            throw ValidationError("--name: \(error.reason)")
-        }
-        do {
-            namespaceName = try NamespaceName(validating: settings.value(namespace, "WEFT_NAMESPACE") ?? "default")
-        } catch {
-            throw ValidationError("--namespace: \(error.reason)")
-        }
+        let reference = try settings.serviceReference(name, "WEFT_GATEWAY_NAME", "--name", namespace: namespace)
         let listenAddress = try settings.address(listen, "WEFT_LISTEN", "--listen", default: "0.0.0.0:8080")
         guard let listenAddress else { throw ValidationError("--listen: the gateway needs a port, not off") }
         let configuration = GatewayConfiguration(
-            name: ServiceReference(service: gatewayName, namespace: namespaceName), listen: listenAddress,
+            name: reference, listen: listenAddress,
             host: host)
         return (configuration, level)
     }

@@ -36,20 +36,13 @@ public final class Gateway: Sendable {
     }
 
     public static func start(_ configuration: GatewayConfiguration, logger: Logger) throws -> Gateway {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.host.threads)
-        do {
-            return try start(configuration, group: group, logger: logger)
-        } catch {
-            try? group.syncShutdownGracefully()
-            if let error = error as? StartupError { throw error }
-            throw StartupError("cannot start: \(error)")
-        }
+        // Configuration first: nothing listens until every input is known good.
+        try configuration.host.startingGroup { group in try start(configuration, group: group, logger: logger) }
     }
 
     private static func start(
         _ configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
     ) throws -> Gateway {
-        // Configuration first: nothing listens until every input is known good.
         let namespace = configuration.name.namespace
         let source = try configuration.host.snapshotSource(
             request: try configuration.discoveryRequest(), namespace: namespace, group: group)

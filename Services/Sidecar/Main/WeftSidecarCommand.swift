@@ -86,18 +86,7 @@ struct WeftSidecarCommand: ParsableCommand {
         let settings = ServiceSettings(environment: ProcessInfo.processInfo.environment)
         do {
             let (host, level) = try self.host.configuration(settings)
-            let serviceName: ServiceName
-            let namespaceName: NamespaceName
-            do {
-                serviceName = try ServiceName(validating: try settings.required(service, "WEFT_SERVICE", "--service"))
-            } catch let error as ProtocolError {
-                throw ValidationError("--service: \(error.reason)")
-            }
-            do {
-                namespaceName = try NamespaceName(validating: settings.value(namespace, "WEFT_NAMESPACE") ?? "default")
-            } catch {
-                throw ValidationError("--namespace: \(error.reason)")
-            }
+            let reference = try settings.serviceReference(service, "WEFT_SERVICE", "--service", namespace: namespace)
             let appAddress = try settings.address(app, "WEFT_APP", "--app", default: nil)
             guard let appAddress else { throw ValidationError("--app is required (or WEFT_APP)") }
             let protocolText = settings.value(appProtocol, "WEFT_APP_PROTOCOL") ?? "http"
@@ -128,7 +117,7 @@ struct WeftSidecarCommand: ParsableCommand {
             }
             let inboundAddress = try settings.address(inbound, "WEFT_INBOUND", "--inbound", default: "0.0.0.0:15443")!
             let configuration = SidecarConfiguration(
-                service: ServiceReference(service: serviceName, namespace: namespaceName), inbound: inboundAddress,
+                service: reference, inbound: inboundAddress,
                 applicationHost: appAddress.host, applicationPort: appAddress.port, applicationProtocol: protocolKind,
                 upstreams: ports,
                 outboundProxy: try settings.address(

@@ -44,14 +44,7 @@ public final class Sidecar: Sendable {
 
     public static func start(_ configuration: SidecarConfiguration, logger: Logger) throws -> Sidecar {
         // Configuration first: nothing listens until every input is known good.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.host.threads)
-        do {
-            return try start(configuration, group: group, logger: logger)
-        } catch {
-            try? group.syncShutdownGracefully()
-            if let error = error as? StartupError { throw error }
-            throw StartupError("cannot start: \(error)")
-        }
+        try configuration.host.startingGroup { group in try start(configuration, group: group, logger: logger) }
     }
 
     private static func start(

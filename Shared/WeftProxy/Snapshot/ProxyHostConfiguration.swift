@@ -1,4 +1,5 @@
 public import NIOCore
+public import NIOPosix
 public import WeftProtocol
 public import WeftService
 
@@ -48,6 +49,20 @@ public struct ProxyHostConfiguration: Sendable {
             DiscoveryWatcher.Settings(
                 client: ControlPlaneClient(endpoint: registry, group: group), tokenFile: registryTokenFile ?? "",
                 request: try request(), namespace: namespace, snapshotFile: snapshotFile))
+    }
+
+    /// Runs `start` on a new event loop group of `threads` loops. If it fails,
+    /// the group is shut down and the failure is reported as a startup error
+    /// (its own words when it is one already): nothing is left running.
+    public func startingGroup<T>(_ start: (MultiThreadedEventLoopGroup) throws -> T) throws(ProxyStartupError) -> T {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            return try start(group)
+        } catch {
+            try? group.syncShutdownGracefully()
+            if let error = error as? ProxyStartupError { throw error }
+            throw ProxyStartupError("cannot start: \(error)")
+        }
     }
 
     /// The certificate material, checked to be `identity`'s.
