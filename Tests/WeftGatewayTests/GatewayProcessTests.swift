@@ -86,6 +86,54 @@ import WeftTestSupport
         #expect(gateway.process.output.contains("weft-gateway stopped"))
     }
 
+    /// Raw HTTP/1.1 the way an attacker writes it, through a real socket: what
+    /// the parser refuses is answered precisely and the connection closed, and
+    /// the gateway keeps serving.
+    @Test func malformedAndOversizedRequestsFromTheEdgeAreRefused() throws {
+        let mesh = try MeshFixture()
+        defer { mesh.stop() }
+        let gateway = try mesh.startGateway("edge", snapshot: try mesh.snapshot("edge.json"))
+        func send(_ request: String) throws -> String {
+            let script = """
+                import socket, sys
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+                s.sendall(sys.stdin.buffer.read())
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: break
+                    data += chunk
+                sys.stdout.write(data.decode("latin-1"))
+                """
+            let program = try mesh.scratch.write("raw_send.py", script)
+            let input = try mesh.scratch.write("request-\(request.utf8.count).txt", request)
+            let result = try Command.run("/bin/sh", ["-c", "python3 \(program) \(gateway.http) < \(input)"])
+            return result.output
+        }
+        let oversized = "GET / HTTP/1.1\r\nHost: a\r\nx-big: " + String(repeating: "a", count: 90_000) + "\r\n\r\n"
+        #expect(try send(oversized).hasPrefix("HTTP/1.1 431"))
+        let smuggled = [
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+            "GET / HTTP/1.1\r\nHost: a\r\nx-fold: a\r\n b\r\n\r\n",
+        ]
+        for request in smuggled {
+            let answer = try send(request)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(request.debugDescription): \(answer.prefix(200))")
+        }
+        // A bad chunk size is found only after the head, which this table has
+        // already answered (404): the 400 follows, and the connection closes
+        // (the socket read ends), with nothing of the body forwarded.
+        let badChunk = try send(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n")
+        #expect(badChunk.contains("HTTP/1.1 400"), "\(badChunk)")
+        #expect(badChunk.contains("invalid character in chunk size"), "\(badChunk)")
+        // Still serving: a plain request gets its 404 no-route.
+        let after = try send("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(after.hasPrefix("HTTP/1.1 404"), "\(after.prefix(200))")
+        #expect(after.contains("no-route"))
+    }
+
     /// The image builds and ships the gateway (Docker cannot run here; checked statically).
     @Test func theImageBuildsTheGateway() throws {
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
