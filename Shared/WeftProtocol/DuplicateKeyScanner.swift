@@ -9,13 +9,18 @@
 /// It only looks for duplicates: on malformed input it stops and returns nil, and
 /// the JSON decoder reports the malformation.
 enum DuplicateKeyScanner {
+    /// Where the scan is. The keys seen in each open object live apart, in
+    /// `keys`, so adding one mutates its set in place: kept inside the frame, the
+    /// set was copied out, grown and written back for every key, which made an
+    /// object with n keys cost n² (a 1 MiB body held a core for a minute).
     private enum Frame {
-        case object(keys: Set<String>, current: String?, expectingKey: Bool)
+        case object(current: String?, expectingKey: Bool)
         case array(index: Int)
     }
 
     static func firstDuplicate(in bytes: UnsafeRawBufferPointer) -> FieldPath? {
         var frames: [Frame] = []
+        var keys: [Set<String>] = []  // one per open object, innermost last
         var index = 0
         let count = bytes.count
 
@@ -23,7 +28,7 @@ enum DuplicateKeyScanner {
             FieldPath(
                 frames.compactMap { frame in
                     switch frame {
-                    case .object(_, let current, _): return current.map { .key($0) }
+                    case .object(let current, _): return current.map { .key($0) }
                     case .array(let position): return .index(position)
                     }
                 })
@@ -33,32 +38,31 @@ enum DuplicateKeyScanner {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "{"):
-                frames.append(.object(keys: [], current: nil, expectingKey: true))
+                frames.append(.object(current: nil, expectingKey: true))
+                keys.append([])
                 index += 1
             case UInt8(ascii: "["):
                 frames.append(.array(index: 0))
                 index += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                guard !frames.isEmpty else { return nil }
-                frames.removeLast()
+                guard let top = frames.popLast() else { return nil }
+                if case .object = top { keys.removeLast() }
                 index += 1
             case UInt8(ascii: ","):
                 guard let top = frames.last else { return nil }
                 switch top {
                 case .array(let position): frames[frames.count - 1] = .array(index: position + 1)
-                case .object(let keys, let current, _):
-                    frames[frames.count - 1] = .object(keys: keys, current: current, expectingKey: true)
+                case .object(let current, _): frames[frames.count - 1] = .object(current: current, expectingKey: true)
                 }
                 index += 1
             case UInt8(ascii: "\""):
                 guard let (text, end) = readString(bytes, from: index) else { return nil }
                 index = end
-                if case .object(var keys, _, true)? = frames.last {
-                    if keys.contains(text) {
+                if case .object(_, true)? = frames.last {
+                    guard keys[keys.count - 1].insert(text).inserted else {
                         return path(of: Array(frames.dropLast())).appending(.key(text))
                     }
-                    keys.insert(text)
-                    frames[frames.count - 1] = .object(keys: keys, current: text, expectingKey: false)
+                    frames[frames.count - 1] = .object(current: text, expectingKey: false)
                 }
             default:
                 // Whitespace, ':', numbers, true, false, null: nothing to track.

@@ -103,4 +103,30 @@ import WeftProtocol
         let path = FieldPath([.key("labels"), .key("weft.dev/canary"), .index(2), .key("x\"y")])
         #expect(path.description == #"labels["weft.dev/canary"][2]["x\"y"]"#)
     }
+    /// A hostile body with many keys must cost time in proportion to its size: the
+    /// duplicate-key scan once copied its set of seen keys for every key added,
+    /// and a 1 MiB heartbeat of ~96,000 keys held a core for a minute. Compares
+    /// sizes rather than asserting a duration: four times the keys may cost about
+    /// four times the time (best of three, against noise), never sixteen.
+    @Test func manyKeysCostLinearTime() {
+        func body(keys: Int) -> Data {
+            var text = #"{"health": "passing""#
+            for index in 0..<keys { text += #", "k\#(index)": 1"# }
+            return Data((text + "}").utf8)
+        }
+        func bestOfThree(_ data: Data) -> Duration {
+            (0..<3).map { _ in
+                ContinuousClock().measure {
+                    #expect(throws: ProtocolError.self) { try WeftJSON.decode(Heartbeat.self, from: data) }
+                }
+            }.min()!
+        }
+        let small = bestOfThree(body(keys: 6_000))
+        let large = bestOfThree(body(keys: 24_000))
+        #expect(large < small * 8, "6,000 keys took \(small), 24,000 took \(large): superlinear")
+        // And the size the report found, 1 MiB of keys, is refused (unknown field) outright.
+        let largest = body(keys: 80_000)
+        #expect(largest.count <= WeftJSON.defaultMaximumSize)
+        #expect(bestOfThree(largest) < .seconds(10))
+    }
 }
