@@ -15,10 +15,11 @@ import WeftTestSupport
         let database: String
         let scratch: Scratch
 
-        init() async throws {
-            postgres = try TemporaryPostgres.sharedInstance()
+        /// On the shared server, or on `postgres` (a test that stops its database).
+        init(on postgres: TemporaryPostgres? = nil) async throws {
+            self.postgres = try postgres ?? TemporaryPostgres.sharedInstance()
             database = "ca_process_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
-            let admin = PostgresPool(PostgresPool.Configuration(url: postgres.url))
+            let admin = PostgresPool(PostgresPool.Configuration(url: self.postgres.url))
             try await admin.query("CREATE DATABASE \(database)")
             await admin.shutdown()
             scratch = try Scratch()
@@ -246,5 +247,50 @@ import WeftTestSupport
         #expect(none == nil)
         #expect((await other.exited() >> 8) & 0xff == 78)
         #expect(other.output.contains("is not the one the database recorded"), "\(other.output)")
+    }
+
+    /// PostgreSQL away: the bundle is still served, a signing answers 503 with a
+    /// generic reason (the database's address goes to the log, not to an
+    /// unauthenticated caller), and no certificate exists without its ledger row.
+    @Test func servesTheBundleAndRefusesSigningWithoutItsDatabase() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let setup = try await Setup(on: postgres)
+            let admin = "outage-test-admin-token-0123"
+            let (process, port) = try await setup.start([], environment: ["WEFT_ADMIN_TOKEN": admin])
+            let started = try #require(port, "\(process.output)")
+            let identity = "spiffe://weft.local/ns/shop/sa/web"
+            let created = try await setup.curlWithStatus(
+                started, "/v1/join-tokens", token: admin, body: #"{"identity":"\#(identity)","max_uses":2}"#)
+            let secret = String(
+                try #require(created.output.firstMatch(of: /"secret":"(wjt_[A-Za-z0-9_-]+)"/)?.1, "\(created.output)"))
+            let csr = try setup.scratch.csr("web", uris: [identity])
+            let body = try CAHarness.signingBody(csr: csr, token: secret)
+
+            try postgres.pause()
+            let bundle = try await setup.curl(started, "/v1/bundle")
+            #expect(bundle.contains("BEGIN CERTIFICATE"), "\(bundle)")
+            let refused = try await setup.curlWithStatus(started, "/v1/certificates/sign", body: body)
+            #expect(refused.output.contains(#""status":503"#), "\(refused.output)")
+            #expect(refused.output.contains("cannot reach its database"), "\(refused.output)")
+            #expect(!refused.output.contains(String(postgres.port)), "the answer names the database: \(refused.output)")
+            #expect(!refused.output.contains(#""chain""#))
+
+            try postgres.resume()
+            var signed = ""
+            #expect(
+                try await eventually(seconds: 30) {
+                    signed = try await setup.curlWithStatus(started, "/v1/certificates/sign", body: body).output
+                    return signed.contains(#""chain":"#)
+                }, "\(signed)")
+            let serial = try #require(signed.firstMatch(of: /"serial":"([0-9a-f]+)"/)?.1, "\(signed)")
+            // The ledger holds exactly the one certificate issued, and the token
+            // was spent once: the refused signing burnt nothing.
+            let ledger = try await setup.curl(started, "/v1/certificates", token: admin)
+            #expect(ledger.components(separatedBy: #""serial":"#).count - 1 == 1, "\(ledger)")
+            #expect(ledger.contains(String(serial)))
+            let tokens = try await setup.curl(started, "/v1/join-tokens", token: admin)
+            #expect(tokens.contains(#""uses":1"#), "\(tokens)")
+            #expect(ChildProcess.succeeded(await process.stopped()), "\(process.output)")
+        }
     }
 }

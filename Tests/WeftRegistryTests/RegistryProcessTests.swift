@@ -167,6 +167,10 @@ import WeftTestSupport
             #expect(refused.status == 503)
             #expect(refused.header("Retry-After") != nil)
             #expect(refused.header("Content-Type") == "application/problem+json")
+            // The answer says what happened, not where the database lives: the
+            // driver's message (host, port) goes to the log only.
+            #expect(refused.text.contains("cannot reach its database"))
+            #expect(!refused.text.contains(String(postgres.port)), "\(refused.text)")
             #expect(try await replica.call("GET", "/v1/services/default/catalog").status == 200)
             let cached = try await replica.call("POST", "/v1/discovery", body: request)
             #expect(cached.status == 200)

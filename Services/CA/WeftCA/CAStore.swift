@@ -417,7 +417,7 @@ public final class CAStore: Sendable {
         do {
             return try await body()
         } catch let error as PostgresError where error.isUnavailable || error.kind == .shutDown {
-            throw CAError(.unavailable, error.description)
+            throw CAError(.unavailable, "the CA cannot reach its database; try again shortly", cause: error.description)
         }
     }
 }

@@ -671,7 +671,7 @@ public final class PostgresRegistryStore: RegistryStore {
         do {
             return try await body()
         } catch let error as PostgresError where error.isUnavailable || error.kind == .shutDown {
-            throw RegistryError(.unavailable, error.description)
+            throw RegistryError(.unavailable, "the registry cannot reach its database; try again shortly", cause: error.description)
         }
     }
 

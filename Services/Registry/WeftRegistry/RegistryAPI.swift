@@ -66,6 +66,11 @@ public struct RegistryAPI: HTTPResponder {
     }
 
     private func problem(_ error: RegistryError) -> Response {
+        if error.status >= 500 {
+            // The cause (the database's address and driver message) goes to the
+            // log only; the answer carries the generic message.
+            logger.warning("call failed", metadata: ["error": "\(error)"])
+        }
         var headers = HTTPFields()
         switch error.kind {
         case .unauthenticated: headers[.wwwAuthenticate] = "Bearer realm=\"weft-registry\""

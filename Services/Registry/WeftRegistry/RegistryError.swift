@@ -29,12 +29,17 @@ public struct RegistryError: Error, Equatable, CustomStringConvertible, Sendable
 
     public var kind: Kind
     public var message: String
+    /// What went wrong underneath (a database's address, a driver's message):
+    /// logged, never answered, so an unauthenticated caller learns nothing of
+    /// the internals.
+    public var cause: String?
     /// Set for `.invalid`: the field-level error from WeftProtocol.
     public var protocolError: ProtocolError?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, cause: String? = nil) {
         self.kind = kind
         self.message = message
+        self.cause = cause
     }
 
     public init(invalid error: ProtocolError) {
@@ -43,7 +48,7 @@ public struct RegistryError: Error, Equatable, CustomStringConvertible, Sendable
         self.protocolError = error
     }
 
-    public var description: String { "\(kind.rawValue): \(message)" }
+    public var description: String { "\(kind.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }
 
     public var status: Int {
         switch kind {
