@@ -217,7 +217,7 @@ let package = Package(
         .target(
             name: "WeftRegistry",
             dependencies: [
-                "WeftAPIServer", "WeftProtocol", "WeftPostgres", "WeftTLS",
+                "WeftAPIServer", "WeftProtocol", "WeftPostgres", "WeftService", "WeftTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,7 +242,7 @@ let package = Package(
         .target(
             name: "WeftCA",
             dependencies: [
-                "WeftAPIServer", "WeftPostgres", "WeftProtocol", "WeftTLS",
+                "WeftAPIServer", "WeftPostgres", "WeftProtocol", "WeftService", "WeftTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -203,6 +203,14 @@ import WeftTestSupport
             let request = #"{"kind":"sidecar","service":{"service":"web"}}"#
             let current = try await replica.call("POST", "/v1/discovery", body: request)
             let index = current.header("X-Weft-Index") ?? "0"
+            // The accept queue is the kernel's ceiling, not Hummingbird's 256: a
+            // thousand proxies reconnecting at once must not overflow it.
+            let somaxconn = try String(contentsOfFile: "/proc/sys/net/core/somaxconn", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let listening = try ChildProcess.run("/usr/bin/ss", ["-ltnH", "sport = :\(replica.port)"]).output
+            #expect(
+                listening.split(whereSeparator: \.isWhitespace).dropFirst(2).first.map(String.init) == somaxconn,
+                "ss: \(listening)")
             let started = Date()
             let watching = Task {
                 try await replica.call("POST", "/v1/discovery?index=\(index)&wait=120s", body: request, timeout: 150)

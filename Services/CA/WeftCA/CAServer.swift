@@ -5,6 +5,7 @@ import NIOCore
 import ServiceLifecycle
 import WeftAPIServer
 import WeftPostgres
+import WeftService
 public import WeftTLS
 
 /// Settings of one CA replica. `weft-ca` fills these from flags and `WEFT_*`
@@ -119,7 +120,8 @@ public struct CAServer: Sendable {
                     contexts: contexts)
             },
             configuration: ApplicationConfiguration(
-                address: .hostname(host, port: configuration.port), serverName: nil),
+                address: .hostname(host, port: configuration.port), serverName: nil,
+                backlog: SystemLimits.listenBacklog),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("listening (TLS)", metadata: ["address": "\(host):\(port)"])

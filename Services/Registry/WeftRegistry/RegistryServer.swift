@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import ServiceLifecycle
 import WeftPostgres
+import WeftService
 
 /// Settings of one registry replica. `weft-registry` fills these from flags and
 /// `WEFT_*` environment variables; tests fill them directly.
@@ -90,7 +91,8 @@ public struct RegistryServer: Sendable {
         let application = Application(
             responder: api,
             configuration: ApplicationConfiguration(
-                address: .hostname(host, port: configuration.port), serverName: nil),
+                address: .hostname(host, port: configuration.port), serverName: nil,
+                backlog: SystemLimits.listenBacklog),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("listening", metadata: ["address": "\(host):\(port)"])

@@ -1,5 +1,6 @@
 public import NIOCore
 import NIOPosix
+import WeftService
 public import WeftHTTP2
 
 /// One listening socket of a proxy and the connections it accepted: `configure`
@@ -25,7 +26,7 @@ public final class ProxyListener: Sendable {
     ) -> EventLoopFuture<ProxyListener> {
         let connections = ConnectionDrainer()
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.backlog, value: Int32(SystemLimits.listenBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
