@@ -32,6 +32,42 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "weft-ca, https://host:port: get the mesh certificate from it (with --join-token-file the first time) and renew it, instead of --certificate, --key and --trust-bundle. Env: WEFT_CA.",
+            valueName: "url"))
+    var ca: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "PEM roots the CA must chain to before the proxy has talked to it (weft-ca writes trust-bundle.pem). Env: WEFT_CA_BUNDLE.",
+            valueName: "file"))
+    var caBundle: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding a join token (wjt_…) for this proxy's identity; needed while --data-dir holds no valid certificate. Env: WEFT_JOIN_TOKEN_FILE.",
+            valueName: "file"))
+    var joinTokenFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the key (0600), certificate chain and trust bundle from weft-ca are kept across restarts. Env: WEFT_DATA_DIR.",
+            valueName: "dir"))
+    var dataDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Renew the certificate at this percentage of its lifetime, plus up to a fifth of that as jitter (default 50). Env: WEFT_RENEW_AT.",
+            valueName: "percent"))
+    var renewAt: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between polls of the CA's trust bundle (default 30). Env: WEFT_BUNDLE_REFRESH.",
+            valueName: "seconds"))
+    var bundleRefresh: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Discovery snapshot JSON: the configuration without a registry, or where the last good one is kept with one. Env: WEFT_SNAPSHOT_FILE.",
             valueName: "file"))
     var snapshotFile: String?
@@ -69,17 +105,31 @@ public struct ProxyHostOptions: ParsableArguments {
     public func configuration(_ settings: ServiceSettings) throws -> (ProxyHostConfiguration, Logger.Level) {
         do {
             let level = try settings.logLevel(logLevel)
+            let authority = try authority(settings)
+            let files = [
+                ("--certificate", settings.value(certificate, "WEFT_CERTIFICATE")),
+                ("--key", settings.value(key, "WEFT_KEY")),
+                ("--trust-bundle", settings.value(trustBundle, "WEFT_TRUST_BUNDLE")),
+            ]
+            if authority != nil, let given = files.first(where: { $0.1 != nil }) {
+                throw ValidationError(
+                    "\(given.0) and --ca are exclusive: the certificate comes either from files or from weft-ca")
+            }
             var host = ProxyHostConfiguration(
-                certificateFile: try settings.required(certificate, "WEFT_CERTIFICATE", "--certificate"),
-                keyFile: try settings.required(key, "WEFT_KEY", "--key"),
-                bundleFile: try settings.required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
+                certificateFile: try authority.map { _ in "" } ?? settings.required(certificate, "WEFT_CERTIFICATE", "--certificate"),
+                keyFile: try authority.map { _ in "" } ?? settings.required(key, "WEFT_KEY", "--key"),
+                bundleFile: try authority.map { _ in "" } ?? settings.required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
                 snapshotFile: try settings.required(snapshotFile, "WEFT_SNAPSHOT_FILE", "--snapshot-file"),
                 admin: try settings.address(admin, "WEFT_ADMIN", "--admin", default: "127.0.0.1:15000"))
+            host.authority = authority
             if let url = settings.value(registry, "WEFT_REGISTRY") {
                 do {
                     host.registry = try ControlPlaneClient.Endpoint(url: url)
                 } catch {
                     throw ValidationError("--registry: \(error)")
+                }
+                if host.registry?.usesTLS == true {
+                    throw ValidationError("--registry: the registry's discovery API is plain HTTP for now; use http://")
                 }
                 guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
                     throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
@@ -93,6 +143,34 @@ public struct ProxyHostOptions: ParsableArguments {
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)
         }
+    }
+
+    private func authority(_ settings: ServiceSettings) throws -> AuthorityEnrollment? {
+        guard let url = settings.value(ca, "WEFT_CA") else {
+            for (flag, variable, value) in [
+                ("--ca-bundle", "WEFT_CA_BUNDLE", caBundle), ("--join-token-file", "WEFT_JOIN_TOKEN_FILE", joinTokenFile),
+                ("--data-dir", "WEFT_DATA_DIR", dataDir),
+            ] where settings.value(value, variable) != nil {
+                throw ValidationError("\(flag) needs --ca (or WEFT_CA)")
+            }
+            return nil
+        }
+        let endpoint: ControlPlaneClient.Endpoint
+        do {
+            endpoint = try ControlPlaneClient.Endpoint(url: url)
+        } catch {
+            throw ValidationError("--ca: \(error)")
+        }
+        guard endpoint.usesTLS else { throw ValidationError("--ca: weft-ca serves https only, got \(url.prefix(80))") }
+        var enrollment = AuthorityEnrollment(
+            authority: endpoint,
+            anchors: .bundleFile(try settings.required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")),
+            joinTokenFile: settings.value(joinTokenFile, "WEFT_JOIN_TOKEN_FILE"),
+            dataDirectory: try settings.required(dataDir, "WEFT_DATA_DIR", "--data-dir"))
+        enrollment.renewAt = Double(try settings.integer(renewAt, "WEFT_RENEW_AT", "--renew-at", 1...90) ?? 50) / 100
+        enrollment.bundleRefresh = .seconds(
+            Int64(try settings.integer(bundleRefresh, "WEFT_BUNDLE_REFRESH", "--bundle-refresh", 1...3600) ?? 30))
+        return enrollment
     }
 }
 

@@ -8,39 +8,46 @@ import NIOPosix
 /// so pooling would buy nothing. The answer's body is capped, and the whole
 /// exchange has a deadline after which the connection is closed.
 public struct ControlPlaneClient: Sendable {
-    /// `http://host:port`, as the operator gives it.
+    /// `http://host:port` or `https://host:port`, as the operator gives it.
     public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
         public var host: String
         public var port: Int
+        /// `https://`: the client must be given a TLS handler (`secure`).
+        public var usesTLS: Bool
 
-        /// Parses `http://host:port` (a trailing `/` is allowed; https is not
-        /// offered yet: the registry's data-plane API moves to mutual TLS with the
-        /// next issue).
+        /// Parses `http://host:port` or `https://host:port` (a trailing `/` is
+        /// allowed; an IPv6 literal comes in brackets).
         public init(url: String) throws(ControlPlaneError) {
             var rest = Substring(url)
-            guard rest.hasPrefix("http://") else {
-                throw ControlPlaneError("expected http://host:port, got \(url.prefix(80))")
+            let expected = "expected http://host:port or https://host:port, got \(url.prefix(80))"
+            if rest.hasPrefix("https://") {
+                usesTLS = true
+                rest = rest.dropFirst("https://".count)
+            } else if rest.hasPrefix("http://") {
+                usesTLS = false
+                rest = rest.dropFirst("http://".count)
+            } else {
+                throw ControlPlaneError(expected)
             }
-            rest = rest.dropFirst("http://".count)
             if rest.hasSuffix("/") { rest = rest.dropLast() }
             guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
                 (1...65535).contains(port), colon > rest.startIndex, !rest[..<colon].contains("/")
-            else { throw ControlPlaneError("expected http://host:port, got \(url.prefix(80))") }
+            else { throw ControlPlaneError(expected) }
             var host = rest[..<colon]
-            // An IPv6 literal comes in brackets (http://[::1]:8500).
             if host.hasPrefix("[") {
-                guard host.hasSuffix("]"), host.count > 2 else {
-                    throw ControlPlaneError("expected http://host:port, got \(url.prefix(80))")
-                }
+                guard host.hasSuffix("]"), host.count > 2 else { throw ControlPlaneError(expected) }
                 host = host.dropFirst().dropLast()
             } else if host.contains(":") {
-                throw ControlPlaneError("expected http://host:port (IPv6 in brackets), got \(url.prefix(80))")
+                throw ControlPlaneError("\(expected) (IPv6 in brackets)")
             }
             self.host = String(host)
             self.port = port
         }
 
-        public var description: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+        public var description: String {
+            let scheme = usesTLS ? "https" : "http"
+            return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
+        }
     }
 
     public struct Response: Sendable {
@@ -52,10 +59,16 @@ public struct ControlPlaneClient: Sendable {
     public let endpoint: Endpoint
     public let group: any EventLoopGroup
     public var maximumBodySize = 16 << 20
+    /// For `https://`: makes the TLS handler that goes first on each connection
+    /// (WeftTLS, verifying the server against the caller's anchors, presenting
+    /// the caller's certificate when it has one). Kept a closure so this module
+    /// needs no TLS library.
+    public var secure: (@Sendable () throws -> any ChannelHandler)?
 
-    public init(endpoint: Endpoint, group: any EventLoopGroup) {
+    public init(endpoint: Endpoint, group: any EventLoopGroup, secure: (@Sendable () throws -> any ChannelHandler)? = nil) {
         self.endpoint = endpoint
         self.group = group
+        self.secure = secure
     }
 
     /// Sends one request and collects the answer, failing with a
@@ -76,10 +89,18 @@ public struct ControlPlaneClient: Sendable {
             head.headers.add(name: "content-length", value: String(body.count))
         }
         let request = head
+        guard endpoint.usesTLS == (secure != nil) else {
+            return eventLoop.makeFailedFuture(
+                ControlPlaneError(
+                    endpoint.usesTLS
+                        ? "\(name) is https, but no TLS settings were given" : "\(name) is not https"))
+        }
+        let secure = self.secure
         let connected = ClientBootstrap(group: eventLoop)
             .connectTimeout(min(deadline, .seconds(5)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let secure { try channel.pipeline.syncOperations.addHandler(try secure()) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: limit))
                 }

@@ -130,15 +130,21 @@ public final class MeshFixture: @unchecked Sendable {
     /// Starts weft-sidecar for `service` with its own certificate.
     public func startSidecar(
         _ service: String, app: Int, appProtocol: String = "http", snapshot: String, upstreams: [String] = [],
-        credentials: (certificate: String, key: String)? = nil, extra: [String] = []
+        credentials: (certificate: String, key: String)? = nil, identity: [String]? = nil, extra: [String] = []
     ) throws -> Sidecar {
-        let material = try credentials ?? self.credentials(for: Self.identity(service))
         var arguments = [
             "--service", service, "--inbound", "127.0.0.1:0", "--app", "127.0.0.1:\(app)",
             "--app-protocol", appProtocol, "--outbound-proxy", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-            "--certificate", material.certificate, "--key", material.key, "--trust-bundle", bundle,
             "--snapshot-file", snapshot, "--drain-timeout", "5",
         ]
+        // The certificate from files this fixture writes, unless `identity` gives
+        // other flags (weft-ca's).
+        if let identity {
+            arguments += identity
+        } else {
+            let material = try credentials ?? self.credentials(for: Self.identity(service))
+            arguments += ["--certificate", material.certificate, "--key", material.key, "--trust-bundle", bundle]
+        }
         for upstream in upstreams { arguments += ["--upstream", "\(upstream)=127.0.0.1:0"] }
         let process = try ChildProcess(Self.sidecarBinary, arguments + extra)
         processes.append(process)
@@ -248,5 +254,61 @@ extension MeshFixture {
             throw Command.Failure(description: "no registry port in: \(process.output)")
         }
         return Registry(process: process, port: port, adminTokenFile: tokenFile)
+    }
+}
+
+extension MeshFixture {
+    public static let caBinary = ChildProcess.builtProduct("weft-ca")
+
+    /// A weft-ca process of the mesh, and its admin API.
+    public struct Authority {
+        public let process: ChildProcess
+        public let port: Int
+        /// The CA's roots, for `--ca-bundle` and `curl --cacert`.
+        public let bundleFile: String
+        public var url: String { "https://127.0.0.1:\(port)" }
+
+        /// An admin API call over TLS; returns the status and the body.
+        public func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
+            var arguments = [
+                "--cacert", bundleFile, "-X", method, "-H", "authorization: Bearer \(MeshFixture.adminToken)", "-w",
+                "\n%{http_code}",
+            ]
+            if let body { arguments += ["-H", "content-type: application/json", "--data-binary", body] }
+            let result = try Command.curl(arguments + ["\(url)\(path)"])
+            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
+        }
+
+        /// A join token's secret for `identity`.
+        public func joinToken(for identity: String, uses: Int = 1) throws -> String {
+            let (status, body) = try call(
+                "POST", "/v1/join-tokens", #"{"identity": "\#(identity)", "max_uses": \#(uses)}"#)
+            guard status == 201, let secret = body.firstMatch(of: /"secret":"(wjt_[A-Za-z0-9_-]+)"/)?.1 else {
+                throw Command.Failure(description: "no join token (\(status)): \(body)")
+            }
+            return String(secret)
+        }
+    }
+
+    /// Starts weft-ca on `postgres` (sharing the registry's database is fine:
+    /// their tables are apart), its data directory in this fixture's scratch.
+    public func startAuthority(
+        _ postgres: TemporaryPostgres, name: String = "ca", lifetime: String = "5m", extra: [String] = []
+    ) throws -> Authority {
+        let tokenFile = try scratch.write("ca-admin-token", Self.adminToken + "\n")
+        let directory = scratch.file(name)
+        let process = try start(
+            Self.caBinary,
+            [
+                "--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0",
+                "--data-dir", directory, "--certificate-lifetime", lifetime,
+            ] + extra,
+            ready: "listening (TLS)")
+        Command.eventually { process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) != nil }
+        guard let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+            throw Command.Failure(description: "no CA port in: \(process.output)")
+        }
+        return Authority(process: process, port: port, bundleFile: directory + "/trust-bundle.pem")
     }
 }

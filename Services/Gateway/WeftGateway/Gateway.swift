@@ -21,10 +21,13 @@ public final class Gateway: Sendable {
     public let admin: AdminServer?
     public let identity: SPIFFEID
     private let watcher: SnapshotWatcher
+    /// The mesh certificate and bundle, renewed at runtime with weft-ca.
+    public let workload: WorkloadIdentity
 
     private init(
         configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
-        listeners: [ProxyListener], admin: AdminServer?, identity: SPIFFEID, watcher: SnapshotWatcher
+        listeners: [ProxyListener], admin: AdminServer?, identity: SPIFFEID, watcher: SnapshotWatcher,
+        workload: WorkloadIdentity
     ) {
         self.configuration = configuration
         self.group = group
@@ -33,6 +36,7 @@ public final class Gateway: Sendable {
         self.admin = admin
         self.identity = identity
         self.watcher = watcher
+        self.workload = workload
     }
 
     public static func start(_ configuration: GatewayConfiguration, logger: Logger) throws -> Gateway {
@@ -49,10 +53,9 @@ public final class Gateway: Sendable {
         let initial = try source.initial(logger: logger)
         let identity = try SPIFFEID(
             trustDomain: initial.defaults.trustDomain, namespace: namespace, service: configuration.name.service)
-        let material = try configuration.host.meshMaterial(identity: identity)
-        // The gateway only dials into the mesh: a client context is all it needs.
-        let clientTLS = TLSContextProvider(
-            try material.context(role: .client, trustDomain: initial.defaults.trustDomain))
+        let workload = try configuration.host.workloadIdentity(identity: identity, group: group, logger: logger)
+        // The gateway only dials into the mesh: the client side is all it uses.
+        let clientTLS = workload.client
         let loops = try ProxyLoops(
             group: group, snapshot: ProxySnapshot(initial, namespace: namespace), mesh: MeshConnector(tls: clientTLS),
             application: nil)
@@ -63,22 +66,24 @@ public final class Gateway: Sendable {
             try GatewayPipeline.configure(channel, scheme: "http", loops: loops, errors: errors)
         }.wait()
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
+        workload.start()
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
-                certificateExpiry: material.notAfter, prefix: "weft_gateway",
+                certificateExpiry: { workload.notAfter }, prefix: "weft_gateway",
                 extra: { head, body in GatewayAdmin.respond(head, body, loops: loops) }
             ).wait()
         }
         return Gateway(
             configuration: configuration, group: group, loops: loops, listeners: [http], admin: admin,
-            identity: identity, watcher: watcher)
+            identity: identity, watcher: watcher, workload: workload)
     }
 
     /// Graceful shutdown: stop accepting, let in-flight requests finish (HTTP/2
     /// GOAWAY to clients, HTTP/1.1 after the current response), close what
     /// remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
+        workload.stop()
         loops.shutdown(listeners: listeners, watcher: watcher, admin: admin, group: group, deadline: deadline)
     }
 }

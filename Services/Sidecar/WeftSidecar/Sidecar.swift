@@ -25,11 +25,13 @@ public final class Sidecar: Sendable {
     private let watcher: SnapshotWatcher
     private let logger: Logger
     public let identity: SPIFFEID
+    /// The mesh certificate and bundle, renewed at runtime with weft-ca.
+    public let workload: WorkloadIdentity
 
     private init(
         configuration: SidecarConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
         inbound: ProxyListener, outbound: [ProxyListener], admin: AdminServer?, watcher: SnapshotWatcher,
-        logger: Logger, identity: SPIFFEID
+        logger: Logger, identity: SPIFFEID, workload: WorkloadIdentity
     ) {
         self.configuration = configuration
         self.group = group
@@ -40,6 +42,7 @@ public final class Sidecar: Sendable {
         self.watcher = watcher
         self.logger = logger
         self.identity = identity
+        self.workload = workload
     }
 
     public static func start(_ configuration: SidecarConfiguration, logger: Logger) throws -> Sidecar {
@@ -57,9 +60,8 @@ public final class Sidecar: Sendable {
         let trustDomain = initial.defaults.trustDomain
         let identity = try SPIFFEID(
             trustDomain: trustDomain, namespace: namespace, service: configuration.service.service)
-        let material = try configuration.host.meshMaterial(identity: identity)
-        let serverTLS = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
-        let clientTLS = TLSContextProvider(try material.context(role: .client, trustDomain: trustDomain))
+        let workload = try configuration.host.workloadIdentity(identity: identity, group: group, logger: logger)
+        let (serverTLS, clientTLS) = (workload.server, workload.client)
         let application = LocalApplication(
             host: configuration.applicationHost, port: configuration.applicationPort,
             protocolKind: configuration.applicationProtocol)
@@ -94,21 +96,23 @@ public final class Sidecar: Sendable {
                 }.wait())
         }
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
+        workload.start()
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
-                certificateExpiry: material.notAfter, prefix: "weft_sidecar"
+                certificateExpiry: { workload.notAfter }, prefix: "weft_sidecar"
             ).wait()
         }
         return Sidecar(
             configuration: configuration, group: group, loops: loops, inbound: inbound, outbound: outbound,
-            admin: admin, watcher: watcher, logger: logger, identity: identity)
+            admin: admin, watcher: watcher, logger: logger, identity: identity, workload: workload)
     }
 
     /// Graceful shutdown: stop accepting on every port, let in-flight requests
     /// finish (HTTP/2 GOAWAY to callers, HTTP/1.1 after the current response),
     /// close what remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
+        workload.stop()
         loops.shutdown(listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
     }
 }

@@ -18,6 +18,29 @@ public struct MeshMaterial: Sendable {
 
     /// The leaf's expiry (seconds since 1970).
     public var notAfter: Int64 { chain[0].notAfter }
+    /// The leaf's validity period, in seconds.
+    public var lifetime: Int64 { chain[0].notAfter - chain[0].notBefore }
+
+    init(chain: [Certificate], key: PrivateKey, bundle: [Certificate], revoked: Set<String>) {
+        self.chain = chain
+        self.key = key
+        self.bundle = bundle
+        self.revoked = revoked
+    }
+
+    /// Refuses material that is not `identity`'s, or whose key is not the chain's.
+    func check(expecting identity: String) throws(ProxyStartupError) {
+        guard let leaf = chain.first else { throw ProxyStartupError("the chain holds no certificate") }
+        guard !bundle.isEmpty else { throw ProxyStartupError("the trust bundle holds no certificate") }
+        let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
+        guard identities == [identity] else {
+            throw ProxyStartupError(
+                "the certificate is for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity)")
+        }
+        guard (try? leaf.publicKeyPEM()) == (try? key.publicKeyPEM()) else {
+            throw ProxyStartupError("the key is not the certificate's")
+        }
+    }
 
     public static func load(
         certificateFile: String, keyFile: String, bundleFile: String, revokedSerials: Set<String>,

@@ -1,3 +1,4 @@
+public import Logging
 public import NIOCore
 public import NIOPosix
 public import WeftProtocol
@@ -14,6 +15,9 @@ public struct ProxyHostConfiguration: Sendable {
     public var bundleFile: String
     /// Serials (hex) refused anywhere in a peer's chain.
     public var revokedSerials: Set<String> = []
+    /// weft-ca instead of the files: the proxy gets and renews its certificate
+    /// itself.
+    public var authority: AuthorityEnrollment?
     /// A discovery snapshot in a file (the registry's answer, as JSON): with a
     /// registry, where the last good one is kept; without, the configuration
     /// itself, reread when it changes.
@@ -65,11 +69,18 @@ public struct ProxyHostConfiguration: Sendable {
         }
     }
 
-    /// The certificate material, checked to be `identity`'s.
-    public func meshMaterial(identity: SPIFFEID) throws(ProxyStartupError) -> MeshMaterial {
-        try MeshMaterial.load(
-            certificateFile: certificateFile, keyFile: keyFile, bundleFile: bundleFile,
-            revokedSerials: revokedSerials, expecting: identity.description)
+    /// Where the mesh identity comes from: weft-ca when configured, else the files.
+    public var identitySource: IdentitySource {
+        if let authority { return .authority(authority) }
+        return .files(certificate: certificateFile, key: keyFile, bundle: bundleFile, revoked: revokedSerials)
+    }
+
+    /// The mesh identity, obtained (and checked to be `identity`'s) before any
+    /// port opens; `start()` it once the proxy runs.
+    public func workloadIdentity(identity: SPIFFEID, group: any EventLoopGroup, logger: Logger)
+        throws(ProxyStartupError) -> WorkloadIdentity
+    {
+        try WorkloadIdentity.obtain(identitySource, identity: identity, group: group, logger: logger)
     }
 }
 

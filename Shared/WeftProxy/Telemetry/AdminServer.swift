@@ -26,8 +26,8 @@ public final class AdminServer: Sendable {
     public typealias Extra = @Sendable (_ head: HTTPRequestHead, _ body: ByteBuffer) -> AdminResponse?
 
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, certificateExpiry: Int64,
-        prefix: String, extra: Extra? = nil
+        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops,
+        certificateExpiry: @escaping @Sendable () -> Int64, prefix: String, extra: Extra? = nil
     ) -> EventLoopFuture<AdminServer> {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -55,14 +55,14 @@ final class AdminHandler: ChannelInboundHandler {
     static let maximumBodyBytes = 64 * 1024
 
     private let loops: ProxyLoops
-    private let certificateExpiry: Int64
+    private let certificateExpiry: @Sendable () -> Int64
     private let prefix: String
     private let extra: AdminServer.Extra?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
 
-    init(loops: ProxyLoops, certificateExpiry: Int64, prefix: String, extra: AdminServer.Extra?) {
+    init(loops: ProxyLoops, certificateExpiry: @escaping @Sendable () -> Int64, prefix: String, extra: AdminServer.Extra?) {
         self.loops = loops
         self.certificateExpiry = certificateExpiry
         self.prefix = prefix
@@ -107,7 +107,7 @@ final class AdminHandler: ChannelInboundHandler {
         case "/live":
             respond(context, head, .ok, "live\n")
         case "/ready":
-            let remaining = certificateExpiry - Self.unixTime()
+            let remaining = certificateExpiry() - Self.unixTime()
             if remaining <= 0 {
                 respond(context, head, .serviceUnavailable, "not ready: the mesh certificate has expired\n")
             } else {
@@ -116,7 +116,7 @@ final class AdminHandler: ChannelInboundHandler {
                     "ready: snapshot version \(loops.snapshot.version), certificate valid for \(remaining)s\n")
             }
         case "/metrics":
-            let (expiry, prefix) = (certificateExpiry, prefix)
+            let (expiry, prefix) = (certificateExpiry(), prefix)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
                 var text = totals.exposition(prefix: prefix)

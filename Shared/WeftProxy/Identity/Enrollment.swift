@@ -1,0 +1,244 @@
+public import Logging
+import NIOCore
+import WeftProtocol
+import WeftService
+import WeftTLS
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A proxy's identity at start, with weft-ca: what the data directory holds
+/// when it is still good, else a new certificate for a join token.
+///
+/// The data directory (0700) holds `key.pem` (0600, made here and never sent
+/// anywhere), `chain.pem` (leaf first) and `bundle.json` (the CA's bundle as
+/// served: roots and revoked serials). Each is written whole or not at all.
+struct Enrollment {
+    let settings: AuthorityEnrollment
+    let client: AuthorityClient
+    let identity: SPIFFEID
+    let logger: Logger
+
+    static let keyFile = "key.pem"
+    static let chainFile = "chain.pem"
+    static let bundleFile = "bundle.json"
+
+    func run() throws(ProxyStartupError) -> (MeshMaterial, String?) {
+        let directory = settings.dataDirectory
+        do {
+            try DurableFile.ensureDirectory(directory)
+        } catch {
+            throw ProxyStartupError("--data-dir: \(error)")
+        }
+        // Anchors: the bundle kept from the CA last time is newer than the file
+        // the operator bootstrapped with.
+        var anchors: [Certificate]
+        var revoked: Set<String> = []
+        if let kept = try persistedBundle() {
+            (anchors, revoked) = kept
+        } else {
+            anchors = try bootstrapAnchors()
+        }
+        let key = try loadOrCreateKey()
+
+        var chain: [Certificate]? = try persistedChain(key: key)
+        if chain == nil {
+            chain = try enroll(key: key, anchors: anchors, revoked: revoked)
+        }
+        guard let chain else { throw ProxyStartupError("no certificate") }
+
+        // The current bundle; with the CA away, the kept one serves (the proxy
+        // polls again once running).
+        var tag: String?
+        do {
+            if let (bundle, etag) = try client.bundle(
+                etag: nil, anchors: anchors, revoked: revoked, presenting: (chain, key)
+            ).wait() {
+                anchors = try bundle.roots.map { try Certificate(pem: $0.text) }
+                revoked = Set(bundle.revokedSerials.map(\.description))
+                try Self.persistBundle(bundle, in: directory)
+                tag = etag
+            }
+        } catch AuthorityClient.Failure.refused(_, let detail) {
+            throw ProxyStartupError("the CA's trust bundle: \(detail)")
+        } catch {
+            logger.warning("cannot fetch the trust bundle; starting with the one kept in --data-dir: \(error)")
+        }
+        let material = MeshMaterial(chain: chain, key: key, bundle: anchors, revoked: revoked)
+        try material.check(expecting: identity.description)
+        return (material, tag)
+    }
+
+    // MARK: First certificate
+
+    private func enroll(key: PrivateKey, anchors: [Certificate], revoked: Set<String>) throws(ProxyStartupError)
+        -> [Certificate]
+    {
+        guard let tokenFile = settings.joinTokenFile else {
+            throw ProxyStartupError(
+                "--data-dir \(settings.dataDirectory) holds no valid certificate for \(identity), and no --join-token-file was given: create a join token for this identity (weft-ca: POST /v1/join-tokens) and pass it"
+            )
+        }
+        let token: JoinTokenSecret
+        do {
+            let text = try String(contentsOfFile: tokenFile, encoding: .utf8)
+            token = try JoinTokenSecret(validating: String(text.split(whereSeparator: \.isWhitespace).first ?? ""))
+        } catch let error as ProtocolError {
+            throw ProxyStartupError("--join-token-file: \(error.reason)")
+        } catch {
+            throw ProxyStartupError("--join-token-file: cannot read \(tokenFile)")
+        }
+        let csr: String
+        do {
+            csr = try CertificateRequest.create(key: key, uri: identity.description).pemString()
+        } catch {
+            throw ProxyStartupError("cannot make a certificate request: \(error)")
+        }
+        let signed = try retrying("join the mesh") { () throws -> CertificateSigningResponse in
+            try client.sign(csr: csr, joinToken: token, anchors: anchors, revoked: revoked, presenting: nil).wait()
+        }
+        let chain: [Certificate]
+        do {
+            chain = try Certificate.chain(pem: signed.chain.text)
+        } catch {
+            throw ProxyStartupError("the CA's certificate chain does not parse: \(error)")
+        }
+        try MeshMaterial(chain: chain, key: key, bundle: anchors, revoked: revoked).check(
+            expecting: identity.description)
+        do {
+            try Self.persistChain(signed.chain.text, in: settings.dataDirectory)
+        } catch {
+            throw ProxyStartupError("--data-dir: \(error)")
+        }
+        logger.notice(
+            "joined the mesh with a join token",
+            metadata: ["identity": "\(identity)", "serial": "\(signed.serial)", "expires": "\(signed.notAfter)"])
+        return chain
+    }
+
+    /// Retries what fails for a reason that may pass (the CA unreachable or busy)
+    /// for `startupWait`, with capped backoff; a refusal ends it at once.
+    private func retrying<T>(_ what: String, _ body: () throws -> T) throws(ProxyStartupError) -> T {
+        let deadline = NIODeadline.now() + settings.startupWait
+        var delay = TimeAmount.milliseconds(250)
+        while true {
+            do {
+                return try body()
+            } catch AuthorityClient.Failure.refused(let status, let detail) {
+                throw ProxyStartupError("cannot \(what): the CA refused (\(status)): \(detail)")
+            } catch {
+                guard NIODeadline.now() + delay < deadline else {
+                    throw ProxyStartupError(
+                        "cannot \(what): the CA at \(settings.authority) did not answer for \(settings.startupWait.nanoseconds / 1_000_000_000)s: \(error)"
+                    )
+                }
+                logger.warning("cannot \(what) yet, retrying in \(delay.nanoseconds / 1_000_000)ms: \(error)")
+                usleep(UInt32(delay.nanoseconds / 1000))
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    // MARK: The data directory
+
+    private func path(_ name: String) -> String { settings.dataDirectory + "/" + name }
+
+    private func bootstrapAnchors() throws(ProxyStartupError) -> [Certificate] {
+        switch settings.anchors {
+        case .bundleFile(let file):
+            do {
+                let roots = try Certificate.chain(pem: try String(contentsOfFile: file, encoding: .utf8))
+                guard !roots.isEmpty else { throw ProxyStartupError("--ca-bundle: \(file) holds no certificate") }
+                return roots
+            } catch let error as ProxyStartupError {
+                throw error
+            } catch {
+                throw ProxyStartupError("--ca-bundle: cannot read \(file): \(error)")
+            }
+        }
+    }
+
+    private func persistedBundle() throws(ProxyStartupError) -> ([Certificate], Set<String>)? {
+        guard let data = FileManager.default.contents(atPath: path(Self.bundleFile)) else { return nil }
+        do {
+            let bundle = try WeftJSON.decode(TrustBundle.self, from: data, unknownFields: .ignore)
+            guard bundle.trustDomain == identity.trustDomain else {
+                throw ProxyStartupError(
+                    "--data-dir: the kept bundle is for trust domain \(bundle.trustDomain), but this proxy is \(identity)")
+            }
+            return (
+                try bundle.roots.map { try Certificate(pem: $0.text) }, Set(bundle.revokedSerials.map(\.description))
+            )
+        } catch let error as ProxyStartupError {
+            throw error
+        } catch {
+            throw ProxyStartupError("--data-dir: \(path(Self.bundleFile)) is damaged (\(error)); remove it to bootstrap from --ca-bundle again")
+        }
+    }
+
+    private func loadOrCreateKey() throws(ProxyStartupError) -> PrivateKey {
+        let file = path(Self.keyFile)
+        var status = stat()
+        if stat(file, &status) == 0 {
+            guard status.st_mode & 0o077 == 0 else {
+                throw ProxyStartupError("--data-dir: \(file) may be read by others; run chmod 600 \(file)")
+            }
+            do {
+                return try PrivateKey(pem: try String(contentsOfFile: file, encoding: .utf8))
+            } catch {
+                throw ProxyStartupError("--data-dir: \(file) is not a usable key: \(error)")
+            }
+        }
+        do {
+            let key = try PrivateKey.generateP256()
+            try DurableFile.create(file, try key.pkcs8PEM(), mode: 0o600)
+            return key
+        } catch {
+            throw ProxyStartupError("--data-dir: cannot create the key: \(error)")
+        }
+    }
+
+    /// The kept chain when it is this identity's, for this key, and not expired.
+    private func persistedChain(key: PrivateKey) throws(ProxyStartupError) -> [Certificate]? {
+        guard let text = try? String(contentsOfFile: path(Self.chainFile), encoding: .utf8) else { return nil }
+        guard let chain = try? Certificate.chain(pem: text), let leaf = chain.first else {
+            logger.warning("the kept certificate chain does not parse; joining again")
+            return nil
+        }
+        let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
+        guard identities == [identity.description] else {
+            throw ProxyStartupError(
+                "--data-dir holds a certificate for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity): give each proxy its own data directory"
+            )
+        }
+        guard (try? leaf.publicKeyPEM()) == (try? key.publicKeyPEM()) else {
+            logger.warning("the kept certificate is not for the kept key; joining again")
+            return nil
+        }
+        guard leaf.notAfter > WorkloadIdentity.unixTime() else {
+            logger.warning(
+                "the kept certificate expired at \(WorkloadIdentity.describe(leaf.notAfter)); joining again")
+            return nil
+        }
+        logger.info(
+            "using the certificate kept in --data-dir",
+            metadata: ["serial": "\(leaf.serialHex)", "expires": "\(WorkloadIdentity.describe(leaf.notAfter))"])
+        return chain
+    }
+
+    static func persistChain(_ pem: String, in directory: String) throws(DurableFile.Failure) {
+        try DurableFile.replace(directory + "/" + chainFile, pem, mode: 0o644)
+    }
+
+    static func persistBundle(_ bundle: TrustBundle, in directory: String) throws {
+        let text = String(decoding: try WeftJSON.encode(bundle), as: UTF8.self)
+        try DurableFile.replace(directory + "/" + bundleFile, text, mode: 0o644)
+    }
+}

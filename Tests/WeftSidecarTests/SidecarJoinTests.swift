@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+/// Sidecars that get their identity from a real weft-ca (on a real PostgreSQL):
+/// a join token the first time, the data directory after that, renewal over
+/// mutual TLS while traffic flows, and precise refusals.
+@Suite(.serialized) struct SidecarJoinTests {
+    static func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
+    }
+
+    /// The flags that make a sidecar join through `ca` with a token of its own.
+    static func joining(
+        _ mesh: MeshFixture, _ ca: MeshFixture.Authority, _ service: String, token: String?, extra: [String] = []
+    ) throws -> [String] {
+        var flags = ["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", mesh.scratch.file("\(service)-data")]
+        if let token { flags += ["--join-token-file", try mesh.scratch.write("\(service).join", token + "\n")] }
+        return flags + extra
+    }
+
+    @Test func sidecarsJoinWithATokenAndComeBackFromTheirDataDirectoryWithoutTheCA() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres)
+            let echo = try mesh.startEcho()
+            let backendSnapshot = try mesh.snapshot(
+                "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")])
+            let backend = try mesh.startSidecar(
+                "backend", app: echo, snapshot: backendSnapshot,
+                identity: try Self.joining(
+                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend"))))
+            let frontendSnapshot = try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])])
+            let frontendFlags = try Self.joining(
+                mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")))
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], identity: frontendFlags)
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/joined"
+            #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", url]).output == "200")
+            #expect(frontend.process.output.contains("joined the mesh with a join token"), "\(frontend.process.output)")
+
+            // The data directory: private, the key never leaves it, the chain is
+            // this identity's and issued by the CA.
+            let data = mesh.scratch.file("frontend-data")
+            #expect(Self.mode(data) == 0o700)
+            #expect(Self.mode(data + "/key.pem") == 0o600)
+            let chain = data + "/chain.pem"
+            let text = try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-ext", "subjectAltName"])
+            #expect(text.output.contains("URI:\(MeshFixture.identity("frontend"))"), "\(text.output)")
+            let ledger = try ca.call("GET", "/v1/certificates?identity=\(MeshFixture.identity("frontend"))")
+            #expect(ledger.0 == 200 && ledger.1.contains(#""via":"join-token""#), "\(ledger.1)")
+
+            // The whole control plane gone, the sidecar restarted: it comes back
+            // from what it kept (its token is used up, so it could not have joined
+            // again) and serves.
+            frontend.process.stop()
+            ca.process.stop()
+            let again = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], identity: frontendFlags)
+            #expect(again.process.output.contains("using the certificate kept in --data-dir"), "\(again.process.output)")
+            let restarted = "http://127.0.0.1:\(again.upstreams["backend"]!)/again"
+            #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", restarted]).output == "200")
+            let ready = try Command.curl(["-sS", "http://127.0.0.1:\(again.admin)/ready"]).output
+            #expect(ready.contains("ready"), "\(ready)")
+        }
+    }
+
+    @Test func refusesToJoinWithTheWrongTokenOrNone() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres)
+            let snapshot = try mesh.snapshot("web.json")
+            let base = [
+                "--service", "web", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy", "off",
+                "--admin", "off", "--snapshot-file", snapshot,
+            ]
+            func run(_ name: String, token: String?) throws -> (status: Int32, output: String) {
+                var flags = [
+                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", mesh.scratch.file("\(name)-data"),
+                ]
+                if let token { flags += ["--join-token-file", try mesh.scratch.write("\(name).join", token)] }
+                return try ChildProcess.run(MeshFixture.sidecarBinary, base + flags)
+            }
+            // A token for another identity: the CA refuses, and the sidecar says why.
+            let other = try run("other", token: try ca.joinToken(for: MeshFixture.identity("payments")))
+            #expect(other.status == 78, "\(other.output)")
+            #expect(other.output.contains("the CA refused (403)"), "\(other.output)")
+            // A token the CA never issued.
+            let unknown = try run("unknown", token: "wjt_" + String(repeating: "A", count: 43))
+            #expect(unknown.status == 78, "\(unknown.output)")
+            #expect(unknown.output.contains("the CA refused (401)"), "\(unknown.output)")
+            // A used-up token: the first join spends it, a second proxy cannot reuse it.
+            let once = try ca.joinToken(for: MeshFixture.identity("web"))
+            let first = try ChildProcess(
+                MeshFixture.sidecarBinary,
+                base + ["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", mesh.scratch.file("first-data"),
+                        "--join-token-file", try mesh.scratch.write("first.join", once)])
+            #expect(first.waitForOutput(" ready (snapshot"), "\(first.output)")
+            first.stop()
+            let reused = try run("reused", token: once)
+            #expect(reused.status == 78, "\(reused.output)")
+            #expect(reused.output.contains("the CA refused (401)"), "\(reused.output)")
+            // No token and nothing kept: the message says what to do.
+            let none = try run("none", token: nil)
+            #expect(none.status == 78)
+            #expect(none.output.contains("no --join-token-file was given"), "\(none.output)")
+            // Not a join token at all.
+            let garbage = try run("garbage", token: "hello")
+            #expect(garbage.status == 78)
+            #expect(garbage.output.contains("--join-token-file: invalid join token"), "\(garbage.output)")
+            // A CA that is not there: the sidecar does not wait forever, and names it.
+            // (Its own startup wait is 60 s; usage errors come first.)
+            for (flags, message) in [
+                (["--ca", "http://127.0.0.1:1", "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x"], "https only"),
+                (["--ca", ca.url, "--data-dir", "/tmp/x"], "--ca-bundle is required"),
+                (["--ca", ca.url, "--ca-bundle", ca.bundleFile], "--data-dir is required"),
+                (["--ca-bundle", ca.bundleFile], "--ca-bundle needs --ca"),
+                (["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--certificate", "c.pem"],
+                 "--certificate and --ca are exclusive"),
+                (["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--renew-at", "95"],
+                 "--renew-at"),
+            ] {
+                let result = try ChildProcess.run(MeshFixture.sidecarBinary, base + flags)
+                #expect(result.status == 64, "\(flags): \(result.output)")
+                #expect(result.output.contains(message), "\(flags): \(result.output)")
+            }
+        }
+    }
+
+    /// Certificates renewed every few seconds while h2load drives traffic through
+    /// the pair: not one request fails, and new connections after the renewals
+    /// still handshake.
+    @Test func renewsUnderLoadWithoutAFailedRequest() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres)
+            let echo = try mesh.startEcho()
+            // 1 % of a 5-minute lifetime: a renewal every 3 to 3.6 s.
+            let fast = ["--renew-at", "1", "--bundle-refresh", "1"]
+            let backend = try mesh.startSidecar(
+                "backend", app: echo,
+                snapshot: try mesh.snapshot(
+                    "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")]),
+                identity: try Self.joining(
+                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")), extra: fast))
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1,
+                snapshot: try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])]),
+                upstreams: ["backend"],
+                identity: try Self.joining(
+                    mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")), extra: fast))
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/load"
+            let serialBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
+            let load = try Command.run("/usr/bin/h2load", ["-D", "10", "-c", "4", "-m", "4", url])
+            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
+            #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
+            for sidecar in [backend, frontend] {
+                let renewals = sidecar.process.output.components(separatedBy: "mesh certificate renewed").count - 1
+                #expect(renewals >= 2, "\(renewals) renewals: \(sidecar.process.output.suffix(2000))")
+            }
+            let serialAfter = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
+            #expect(serialBefore != serialAfter, "the renewed chain was not kept")
+            // A connection made after the renewals (curl, HTTP/1.1, a new mesh
+            // connection when the pool dials again) still works.
+            #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", url]).output == "200")
+            let ledger = try ca.call("GET", "/v1/certificates?identity=\(MeshFixture.identity("backend"))&limit=100")
+            #expect(ledger.1.components(separatedBy: #""via":"renewal""#).count - 1 >= 2, "\(ledger.1)")
+        }
+    }
+}
