@@ -171,4 +171,66 @@ import WeftTestSupport
             #expect(ledger.1.components(separatedBy: #""via":"renewal""#).count - 1 >= 2, "\(ledger.1)")
         }
     }
+
+    /// The CA's root rotated (publish, then activate) while h2load drives the
+    /// pair: the sidecars pick the new root up from the bundle before it signs,
+    /// renew under it, and not one request fails.
+    @Test func aRootRotationRunsThroughTheMeshWhileTrafficFlows() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres, extra: ["--root-propagation", "3s"])
+            let echo = try mesh.startEcho()
+            let fast = ["--renew-at", "1", "--bundle-refresh", "1"]
+            let backend = try mesh.startSidecar(
+                "backend", app: echo,
+                snapshot: try mesh.snapshot(
+                    "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")]),
+                identity: try Self.joining(
+                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")), extra: fast))
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1,
+                snapshot: try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])]),
+                upstreams: ["backend"],
+                identity: try Self.joining(
+                    mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")), extra: fast))
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/rotate"
+            let load = try ChildProcess("/usr/bin/h2load", ["-D", "16", "-c", "4", "-m", "4", url])
+
+            try await Task.sleep(for: .seconds(1))
+            let published = try ca.call("POST", "/v1/roots")
+            #expect(published.0 == 201 && published.1.contains(#""state":"published""#), "\(published.1)")
+            try await Task.sleep(for: .seconds(4))
+            for sidecar in [backend, frontend] {
+                #expect(sidecar.process.output.contains("trust bundle updated"), "\(sidecar.process.output.suffix(1500))")
+            }
+            let activated = try ca.call("POST", "/v1/roots/2/activate")
+            #expect(activated.0 == 200, "\(activated.1)")
+            // Renewals every 3 to 3.6 s move both sides to generation 2.
+            try await Task.sleep(for: .seconds(5))
+
+            _ = await load.exited()
+            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
+            #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
+            for service in ["backend", "frontend"] {
+                let chain = mesh.scratch.file("\(service)-data/chain.pem")
+                let serial = try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-serial"]).output
+                    .split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() } ?? ""
+                let trimmed = String(serial.drop { $0 == "0" })
+                let entry = try ca.call("GET", "/v1/certificates/\(trimmed)")
+                #expect(entry.1.contains(#""issuer_generation":2"#), "\(service): \(entry.1)")
+            }
+            // A new mesh connection after the rotation handshakes: the frontend
+            // restarted from its data directory (generation 2 certificate, both
+            // roots kept) dials the backend afresh.
+            frontend.process.stop()
+            let again = try mesh.startSidecar(
+                "frontend", app: 1,
+                snapshot: mesh.scratch.file("frontend.json"), upstreams: ["backend"],
+                identity: try Self.joining(mesh, ca, "frontend", token: nil, extra: fast))
+            let fresh = "http://127.0.0.1:\(again.upstreams["backend"]!)/fresh"
+            #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", fresh]).output == "200")
+        }
+    }
 }
