@@ -139,4 +139,77 @@ extension SidecarDiscoveryTests {
                 "\(mode): an invalid snapshot was kept")
         }
     }
+
+    /// `--register`: the sidecar registers its application's instance itself,
+    /// reports the application's health from its checks, is registered again when
+    /// the registry forgets it, and leaves on SIGTERM.
+    @Test func aSidecarRegistersItsApplicationAndLeavesOnShutdown() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try mesh.startRegistry(postgres)
+            for service in ["backend", "frontend"] {
+                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
+            }
+            #expect(
+                try registry.call(
+                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+                ).0 == 201)
+            func credential(_ service: String) throws -> String {
+                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
+                return try mesh.scratch.write("\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
+            }
+            let echo = try ChildProcess(MeshFixture.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"])
+            defer { echo.stop() }
+            #expect(echo.waitForOutput("listening"))
+            let echoPort = try #require(MeshFixture.port(in: echo.output, after: "listening on 127.0.0.1:"))
+            let backend = try mesh.startSidecar(
+                "backend", app: echoPort, snapshot: mesh.scratch.file("backend-kept.json"),
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("backend"),
+                    "--register", "--instance-id", "b-1", "--ttl", "5", "--health-interval", "1", "--label", "version=v2",
+                    "--zone", "z1",
+                ])
+            let path = "/v1/instances/default/backend/b-1"
+            Command.eventually { (try? registry.call("GET", path).0) == 200 }
+            let registered = try registry.call("GET", path)
+            #expect(registered.0 == 200, "\(backend.process.output)")
+            let object = try Command.object(registered.1)
+            #expect(object["port"] as? Int == backend.inbound && object["address"] as? String == "127.0.0.1")
+            #expect((object["labels"] as? [String: String])?["version"] == "v2" && object["zone"] as? String == "z1")
+            #expect(object["health"] as? String == "passing", "\(registered.1)")
+
+            // The frontend finds it through discovery, with nobody registering it by hand.
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: mesh.scratch.file("frontend-kept.json"), upstreams: ["backend"],
+                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("frontend")])
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/registered"
+            func status() throws -> String { try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", url]).output }
+            Command.eventually { (try? status()) == "200" }
+            #expect(try status() == "200")
+
+            // Removed behind its back (an operator, a restored database): it
+            // registers again at its next heartbeat.
+            #expect(try registry.call("DELETE", path).0 == 204)
+            Command.eventually { (try? registry.call("GET", path).0) == 200 }
+            #expect(try registry.call("GET", path).0 == 200)
+            #expect(backend.process.output.contains("registering again"), "\(backend.process.output)")
+
+            // The application dies: three failed checks, and the instance is
+            // critical, out of the frontend's endpoint set (503, no endpoint).
+            echo.stop()
+            Command.eventually(timeout: 15) {
+                ((try? Command.object(try registry.call("GET", path).1))?["health"] as? String) == "critical"
+            }
+            #expect(((try? Command.object(try registry.call("GET", path).1))?["health"] as? String) == "critical")
+            Command.eventually { (try? status()) == "503" }
+            #expect(try status() == "503")
+
+            // SIGTERM: the instance leaves the registry.
+            backend.process.signal(SIGTERM)
+            #expect(ChildProcess.succeeded(await backend.process.exited()), "\(backend.process.output)")
+            #expect(try registry.call("GET", path).0 == 404)
+            #expect(backend.process.output.contains("instance b-1 deregistered"))
+        }
+    }
 }

@@ -39,6 +39,16 @@ import WeftTestSupport
             (base + ["--registry", "http://[::1:8500"], "--registry: expected http://host:port"),
             (base + ["--registry", "http://registry:8080"], "--registry needs --registry-token-file"),
             (["--service", "UPPER"] + base.dropFirst(2), "--service"),
+            (base + ["--register"], "--register needs --registry"),
+            (base + ["--label", "version=v2"], "--label needs --register"),
+            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--health-check", "smtp"],
+             "--health-check: expected tcp, http:/path or none"),
+            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--label", "Bad Key=1"],
+             "--label"),
+            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--ttl", "1"], "--ttl"),
+            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--advertise", "h:99999"],
+             "--advertise: expected host or host:port"),
+            (base + ["--registry", "https://r:1", "--registry-token-file", "t"], "plain HTTP for now"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

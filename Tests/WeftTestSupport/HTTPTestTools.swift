@@ -52,8 +52,9 @@ public enum Command {
     }
 
     /// Waits up to five seconds for `condition`.
-    public static func eventually(_ condition: () -> Bool) {
-        for _ in 0..<200 where !condition() { Thread.sleep(forTimeInterval: 0.025) }
+    public static func eventually(timeout: Double = 10, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.025) }
     }
 
     /// Random bytes, eight at a time (byte by byte is seconds in a debug build).

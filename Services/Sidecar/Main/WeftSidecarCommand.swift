@@ -79,6 +79,52 @@ struct WeftSidecarCommand: ParsableCommand {
             valueName: "host:port"))
     var outboundProxy: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Register the application's instance with the registry, heartbeat its health checks, deregister on shutdown (needs --registry). Env: WEFT_REGISTER=1."
+        ))
+    var register = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The address other proxies reach the inbound port at, host or host:port (default: the inbound address, or this host's name when it listens on all). Env: WEFT_ADVERTISE.",
+            valueName: "host[:port]"))
+    var advertise: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The registered instance's id (default <host name>-<inbound port>). Env: WEFT_INSTANCE_ID.",
+            valueName: "id"))
+    var instanceID: String?
+
+    @Option(help: ArgumentHelp("The instance's zone, for locality. Env: WEFT_ZONE.", valueName: "zone"))
+    var zone: String?
+
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp(
+            "A label on the instance, repeatable: key=value (version=v2, firmware=2.1). Env: WEFT_LABELS (comma-separated).",
+            valueName: "key=value"))
+    var labels: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds the registry keeps the instance without a heartbeat, 5 to 600 (default 30). Env: WEFT_TTL.",
+            valueName: "seconds"))
+    var ttl: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "How the application's health is checked: tcp (connect), http:/path (2xx), or none (default tcp). Env: WEFT_HEALTH_CHECK.",
+            valueName: "check"))
+    var healthCheck: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between health checks and heartbeats (default a third of --ttl). Env: WEFT_HEALTH_INTERVAL.",
+            valueName: "seconds"))
+    var healthInterval: Int?
+
     @OptionGroup var host: ProxyHostOptions
 
     /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
@@ -123,10 +169,85 @@ struct WeftSidecarCommand: ParsableCommand {
                 outboundProxy: try settings.address(
                     outboundProxy, "WEFT_OUTBOUND_PROXY", "--outbound-proxy", default: "127.0.0.1:15001"),
                 host: host)
-            return (configuration, level)
+            var withRegistration = configuration
+            withRegistration.registration = try registration(settings, registry: host.registry != nil)
+            return (withRegistration, level)
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)
         }
+    }
+
+    /// The instance `--register` registers, or nil without it.
+    func registration(_ settings: ServiceSettings, registry: Bool) throws -> SidecarConfiguration.Registration? {
+        guard register || settings.value(nil, "WEFT_REGISTER").map({ ["1", "true", "yes"].contains($0) }) == true
+        else {
+            for (flag, variable, given) in [
+                ("--advertise", "WEFT_ADVERTISE", advertise), ("--instance-id", "WEFT_INSTANCE_ID", instanceID),
+                ("--zone", "WEFT_ZONE", zone), ("--health-check", "WEFT_HEALTH_CHECK", healthCheck),
+            ] where settings.value(given, variable) != nil {
+                throw ValidationError("\(flag) needs --register")
+            }
+            if !labels.isEmpty { throw ValidationError("--label needs --register") }
+            return nil
+        }
+        guard registry else { throw ValidationError("--register needs --registry (or WEFT_REGISTRY)") }
+        var registration = SidecarConfiguration.Registration()
+        if let text = settings.value(advertise, "WEFT_ADVERTISE") {
+            var hostPart = Substring(text)
+            if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]"), text.filter({ $0 == ":" }).count == 1
+                || text.hasPrefix("[")
+            {
+                guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+                    throw ValidationError("--advertise: expected host or host:port, got \(text.prefix(80))")
+                }
+                registration.port = port
+                hostPart = text[..<colon]
+            }
+            if hostPart.hasPrefix("["), hostPart.hasSuffix("]") { hostPart = hostPart.dropFirst().dropLast() }
+            do {
+                registration.address = try HostAddress(validating: String(hostPart))
+            } catch {
+                throw ValidationError("--advertise: \(error.reason)")
+            }
+        }
+        if let text = settings.value(instanceID, "WEFT_INSTANCE_ID") {
+            do {
+                registration.id = try InstanceID(validating: text)
+            } catch {
+                throw ValidationError("--instance-id: \(error.reason)")
+            }
+        }
+        registration.zone = settings.value(zone, "WEFT_ZONE")
+        var labelTexts = labels
+        if labelTexts.isEmpty, let variable = settings.environment["WEFT_LABELS"] {
+            labelTexts = variable.split(separator: ",").map(String.init)
+        }
+        var values: [String: String] = [:]
+        for text in labelTexts {
+            guard let equals = text.firstIndex(of: "=") else {
+                throw ValidationError("--label \(text.prefix(80)): expected key=value")
+            }
+            values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        do {
+            registration.labels = try Labels(values)
+        } catch {
+            throw ValidationError("--label: \(error.reason)")
+        }
+        let ttlSeconds = try settings.integer(ttl, "WEFT_TTL", "--ttl", 5...600) ?? 30
+        registration.ttl = .seconds(Int64(ttlSeconds))
+        registration.interval = try settings.integer(
+            healthInterval, "WEFT_HEALTH_INTERVAL", "--health-interval", 1...600
+        ).map { Int64($0) }
+        switch settings.value(healthCheck, "WEFT_HEALTH_CHECK") ?? "tcp" {
+        case "tcp": registration.check = .tcp
+        case "none": registration.check = .none
+        case let text where text.hasPrefix("http:/"):
+            registration.check = .http(path: String(text.dropFirst("http:".count)))
+        case let text:
+            throw ValidationError("--health-check: expected tcp, http:/path or none, got \(text.prefix(80))")
+        }
+        return registration
     }
 
     func run() throws {

@@ -7,6 +7,12 @@ public import WeftProxy
 import WeftService
 import WeftTLS
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// A running sidecar: the inbound mesh port, the outbound ports, the admin port,
 /// and the snapshot they all run on.
 ///
@@ -27,11 +33,14 @@ public final class Sidecar: Sendable {
     public let identity: SPIFFEID
     /// The mesh certificate and bundle, renewed at runtime with weft-ca.
     public let workload: WorkloadIdentity
+    /// Keeps the application's instance registered (`--register`).
+    public let registrar: InstanceRegistrar?
 
     private init(
         configuration: SidecarConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
         inbound: ProxyListener, outbound: [ProxyListener], admin: AdminServer?, watcher: SnapshotWatcher,
-        logger: Logger, identity: SPIFFEID, workload: WorkloadIdentity
+        logger: Logger, identity: SPIFFEID, workload: WorkloadIdentity,
+        registrar: InstanceRegistrar?
     ) {
         self.configuration = configuration
         self.group = group
@@ -43,6 +52,7 @@ public final class Sidecar: Sendable {
         self.logger = logger
         self.identity = identity
         self.workload = workload
+        self.registrar = registrar
     }
 
     public static func start(_ configuration: SidecarConfiguration, logger: Logger) throws -> Sidecar {
@@ -97,6 +107,8 @@ public final class Sidecar: Sendable {
         }
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
         workload.start()
+        let registrar = try configuration.registrar(inboundPort: inbound.port, logger: logger)
+        registrar?.start()
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
@@ -105,14 +117,74 @@ public final class Sidecar: Sendable {
         }
         return Sidecar(
             configuration: configuration, group: group, loops: loops, inbound: inbound, outbound: outbound,
-            admin: admin, watcher: watcher, logger: logger, identity: identity, workload: workload)
+            admin: admin, watcher: watcher, logger: logger, identity: identity, workload: workload,
+            registrar: registrar)
     }
 
     /// Graceful shutdown: stop accepting on every port, let in-flight requests
     /// finish (HTTP/2 GOAWAY to callers, HTTP/1.1 after the current response),
     /// close what remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
+        // Callers stop choosing this instance first (critical in the registry),
+        // then the ports drain, then the instance goes.
+        registrar?.markDraining()
         workload.stop()
         loops.shutdown(listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
+        registrar?.deregister()
+    }
+}
+
+extension SidecarConfiguration {
+    /// The registrar `--register` asks for, its instance completed with what is
+    /// known once the inbound port is bound.
+    func registrar(inboundPort: Int, logger: Logger) throws -> InstanceRegistrar? {
+        guard let registration else { return nil }
+        guard let registry = host.registry, let tokenFile = host.registryTokenFile else {
+            throw ProxyStartupError("--register needs --registry and --registry-token-file")
+        }
+        let port = registration.port ?? inboundPort
+        let hostName = ProcessInfo.processInfo.hostName
+        let address: HostAddress
+        do {
+            if let given = registration.address {
+                address = given
+            } else if inbound.host != "0.0.0.0" && inbound.host != "::" {
+                address = try HostAddress(validating: inbound.host)
+            } else {
+                address = try HostAddress(validating: hostName)
+            }
+        } catch {
+            throw ProxyStartupError(
+                "--register: cannot advertise \(hostName) (\(error)); give --advertise host:port")
+        }
+        let id: InstanceID
+        do {
+            id = try registration.id ?? InstanceID(validating: Self.instanceID(hostName, port))
+        } catch {
+            throw ProxyStartupError("--register: no usable instance id from \(hostName); give --instance-id")
+        }
+        let instance: Instance
+        do {
+            instance = try Instance(
+                id: id, service: service.service, namespace: service.namespace, address: address, port: port,
+                zone: registration.zone, labels: registration.labels, ttl: registration.ttl)
+        } catch {
+            throw ProxyStartupError("--register: \(error)")
+        }
+        let settings = RegistrationSettings(
+            instance: instance, check: registration.check,
+            interval: registration.interval.map { .seconds($0) })
+        return InstanceRegistrar(
+            settings: settings, registry: registry, tokenFile: tokenFile,
+            application: (applicationHost, applicationPort), logger: logger)
+    }
+
+    /// `<host name>-<port>`, with what an instance id may not hold replaced.
+    static func instanceID(_ hostName: String, _ port: Int) -> String {
+        let cleaned = hostName.prefix(100).map { character -> Character in
+            character.isASCII && (character.isLetter || character.isNumber || "-_.".contains(character))
+                ? character : "-"
+        }
+        return String(cleaned) + "-\(port)"
     }
 }

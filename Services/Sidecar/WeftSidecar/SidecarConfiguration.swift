@@ -30,6 +30,29 @@ public struct SidecarConfiguration: Sendable {
     public var outboundProxy: ListenAddress?
     /// Certificate, snapshot source, admin port, threads, drain time.
     public var host: ProxyHostConfiguration
+    /// Register the application's instance with the registry (`--register`).
+    public var registration: Registration?
+
+    /// The application's instance as the sidecar registers it; what is left
+    /// nil is decided when the inbound port is bound.
+    public struct Registration: Sendable {
+        /// Default: `<host name>-<inbound port>`.
+        public var id: InstanceID?
+        /// Where other proxies reach the inbound port. Default: the inbound
+        /// address, or this machine's host name when it listens on all addresses
+        /// (a container's name on its network).
+        public var address: HostAddress?
+        /// Default: the inbound port as bound.
+        public var port: Int?
+        public var zone: String?
+        public var labels: Labels = [:]
+        public var ttl: WeftDuration = Instance.defaultTTL
+        public var check: RegistrationSettings.HealthCheck = .tcp
+        /// Default: a third of the TTL.
+        public var interval: Int64?
+
+        public init() {}
+    }
 
     public init(
         service: ServiceReference, inbound: ListenAddress, applicationHost: String = "127.0.0.1", applicationPort: Int,
