@@ -239,6 +239,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // weftctl: the operator's CLI, and `weftctl dev up` (a whole mesh on one machine).
+        .target(
+            name: "WeftCtl",
+            dependencies: [
+                "WeftProtocol", "WeftProxy", "WeftService", "WeftTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Services/Ctl/WeftCtl",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weftctl",
+            dependencies: [
+                "WeftCtl", "WeftService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Ctl/Main",
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "WeftCA",
             dependencies: [
@@ -412,6 +434,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/WeftCATests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftCtlTests",
+            dependencies: ["WeftTestSupport"],
+            path: "Tests/WeftCtlTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

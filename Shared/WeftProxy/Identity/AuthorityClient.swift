@@ -114,8 +114,10 @@ public struct AuthorityClient: Sendable {
         throw Failure.unavailable("the CA answered \(response.status): \(detail)")
     }
 
-    private func client(
-        anchors: [Certificate], revoked: Set<String>, presenting: (chain: [Certificate], key: PrivateKey)?
+    /// A client for any call to the CA (weftctl's admin calls too), verifying it
+    /// as above and presenting `presenting` when given.
+    public func client(
+        anchors: [Certificate], revoked: Set<String> = [], presenting: (chain: [Certificate], key: PrivateKey)? = nil
     ) throws -> ControlPlaneClient {
         var configuration = TLSConfiguration(
             role: .client, certificateChain: presenting?.chain ?? [], privateKey: presenting?.key,

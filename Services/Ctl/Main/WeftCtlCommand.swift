@@ -1,0 +1,118 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import WeftCtl
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `weftctl`: the operator's CLI.
+@main
+struct WeftCtlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weftctl",
+        abstract: "Operate a Weft service mesh.",
+        subcommands: [Dev.self])
+}
+
+struct Dev: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A whole mesh on this machine, for trying Weft and developing against it.",
+        subcommands: [Up.self, Down.self])
+}
+
+/// The built binaries sit beside weftctl (`.build/release/`, or an install's bin/).
+func siblingBinaries() -> String {
+    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return (path as NSString).deletingLastPathComponent
+}
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start PostgreSQL, the registry, the CA, the point-of-sale demo and the gateway; stop them on Ctrl-C.",
+        discussion: """
+            Runs from the binaries beside weftctl. Starts a PostgreSQL of its own (initialized once into the \
+            state directory; or --database-url), weft-registry, weft-ca, payments in three versions and catalog \
+            (each weft-echo behind weft-sidecar, joined with a join token and registered by its sidecar), and \
+            weft-gateway routing by x-terminal-type and x-firmware-version. Prints what runs where and the \
+            commands to try; logs go to <state-dir>/logs. Ctrl-C, SIGTERM or `weftctl dev down` stops \
+            everything. Running it again reuses the state.
+
+            Exit status: 0 after a clean stop, 1 when the mesh cannot start (the message says why), 64 for a \
+            bad flag.
+            """)
+
+    @Option(help: ArgumentHelp("Where the mesh keeps its state and logs (default .weft/dev).", valueName: "dir"))
+    var stateDir = ".weft/dev"
+
+    @Option(help: ArgumentHelp("Use this PostgreSQL instead of starting one.", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: ArgumentHelp("The registry's port (0: any free one).", valueName: "port"))
+    var registryPort = 8500
+
+    @Option(help: ArgumentHelp("The CA's port (0: any free one).", valueName: "port"))
+    var caPort = 8600
+
+    @Option(help: ArgumentHelp("The gateway's port (0: any free one).", valueName: "port"))
+    var gatewayPort = 8080
+
+    func validate() throws {
+        for (flag, port) in [("--registry-port", registryPort), ("--ca-port", caPort), ("--gateway-port", gatewayPort)]
+        where !(0...65535).contains(port) {
+            throw ValidationError("\(flag) must be 0 to 65535")
+        }
+    }
+
+    func run() throws {
+        var options = DevMesh.Options(
+            stateDirectory: (stateDir as NSString).standardizingPath.hasPrefix("/")
+                ? stateDir : FileManager.default.currentDirectoryPath + "/" + stateDir,
+            binaries: siblingBinaries())
+        options.databaseURL = databaseURL
+        options.registryPort = registryPort
+        options.caPort = caPort
+        options.gatewayPort = gatewayPort
+        // Signals are handled from here on: Ctrl-C while starting stops what started.
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
+        let mesh: DevMesh
+        do {
+            mesh = try DevMesh.up(options) { line in
+                print("weftctl: \(line)")
+                fflush(nil)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("weftctl: the dev mesh did not start: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        print(mesh.summary)
+        fflush(nil)
+        stop.wait()
+        print("weftctl: stopping the dev mesh")
+        fflush(nil)
+        mesh.down()
+        print("weftctl: stopped")
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a dev mesh started from this state directory (by another weftctl, or left behind).")
+
+    @Option(help: ArgumentHelp("The state directory it runs from (default .weft/dev).", valueName: "dir"))
+    var stateDir = ".weft/dev"
+
+    func run() throws {
+        let stopped = DevMesh.down(stateDirectory: stateDir)
+        print(stopped.isEmpty ? "weftctl: nothing was running" : "weftctl: stopped \(stopped.joined(separator: ", "))")
+    }
+}

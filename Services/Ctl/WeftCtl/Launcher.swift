@@ -1,0 +1,168 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A process `weftctl dev up` runs: spawned with its output appended to a log
+/// file, in a process group of its own (so the terminal's Ctrl-C reaches
+/// weftctl alone, which then stops everything in order), and recorded in the
+/// state directory's pid file so `weftctl dev down` can find it.
+///
+/// posix_spawn and waitpid rather than Foundation's Process, whose
+/// waitUntilExit was seen to miss a child's exit.
+public final class LaunchedProcess: @unchecked Sendable {
+    // @unchecked: `status` is guarded by the lock; everything else is set once.
+    public let name: String
+    public let pid: Int32
+    public let logPath: String
+    /// Where this run's output begins in the log (earlier runs' output stays above).
+    private let logStart: UInt64
+    private let lock = NSLock()
+    private var status: Int32?
+
+    public init(name: String, executable: String, arguments: [String], log: String, environment: [String: String] = [:])
+        throws(DevMeshError)
+    {
+        self.name = name
+        self.logPath = log
+        self.logStart = ((try? FileManager.default.attributesOfItem(atPath: log)[.size]) as? NSNumber)?.uint64Value ?? 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
+        var allDefault = sigset_t()
+        sigfillset(&allDefault)
+        sigdelset(&allDefault, SIGKILL)
+        sigdelset(&allDefault, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &allDefault)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        let argv = [executable] + arguments
+        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        let cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in cEnvironment { free(pointer) } }
+        var pid: Int32 = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, cArguments, cEnvironment)
+        guard result == 0 else {
+            throw DevMeshError("cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
+    }
+
+    /// This run's log so far.
+    public var log: String {
+        guard let handle = FileHandle(forReadingAtPath: logPath) else { return "" }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: logStart)
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+    }
+
+    /// Whether it has exited (reaping it if so).
+    public var hasExited: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if status != nil { return true }
+        var raw: Int32 = 0
+        if waitpid(pid, &raw, WNOHANG) == pid {
+            status = raw
+            return true
+        }
+        return false
+    }
+
+    /// Waits until the log holds `text`; fails when the process exits first or
+    /// `timeout` passes, with the end of its log.
+    public func waitForLog(_ text: String, timeout: Double = 30) throws(DevMeshError) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return }
+            if hasExited {
+                throw DevMeshError("\(name) exited while starting; the end of \(logPath):\n\(log.suffix(1500))")
+            }
+            usleep(50_000)
+        }
+        throw DevMeshError("\(name) did not start within \(Int(timeout))s; the end of \(logPath):\n\(log.suffix(1500))")
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; reaps it.
+    public func stop(grace: Double = 10) {
+        guard !hasExited else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline {
+            if hasExited { return }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        while !hasExited { usleep(10_000) }
+    }
+}
+
+/// What went wrong bringing the dev mesh up or down, in words for the terminal.
+public struct DevMeshError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A loopback port that was free a moment ago (bound to port 0, then released).
+func freeLoopbackPort() throws(DevMeshError) -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw DevMeshError("socket: \(String(cString: strerror(errno)))") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard bound == 0 else { throw DevMeshError("bind: \(String(cString: strerror(errno)))") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard named == 0 else { throw DevMeshError("getsockname: \(String(cString: strerror(errno)))") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether something already listens on 127.0.0.1:`port`.
+func portInUse(_ port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    return connected == 0
+}
+
+/// Runs a short command to its end; its exit status and output.
+func runToEnd(_ executable: String, _ arguments: [String], log: String) throws(DevMeshError) -> (Int32, String) {
+    unlink(log)
+    let process = try LaunchedProcess(name: executable, executable: executable, arguments: arguments, log: log)
+    var raw: Int32 = 0
+    while waitpid(process.pid, &raw, 0) < 0 && errno == EINTR {}
+    let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    return (code, process.log)
+}
