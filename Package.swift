@@ -334,7 +334,7 @@ let package = Package(
         .target(
             name: "WeftTestSupport",
             dependencies: [
-                "WeftHTTP2", "WeftTLS",
+                "WeftHTTP2", "WeftService", "WeftTLS",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -28,20 +28,28 @@ import WeftTestSupport
         output.firstMatch(of: /starting PostgreSQL \(([^)]+)\)/).map { String($0.1) }
     }
 
+    /// `weftctl dev up` on free ports, once it says the mesh is up.
+    static func up(_ state: String) throws -> ChildProcess {
+        let up = try ChildProcess(
+            binary, ["dev", "up", "--state-dir", state, "--registry-port", "0", "--ca-port", "0", "--gateway-port", "0"])
+        #expect(up.waitForOutput("Ctrl-C", timeout: 90), "\(up.output)")
+        return up
+    }
+
+    /// Stops it if the test did not, and removes a cluster it kept in /var/tmp.
+    static func cleanUp(_ up: ChildProcess) {
+        _ = up.stop()
+        if let directory = postgresDirectory(up.output), directory.hasPrefix("/var/tmp/weft-dev-") {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent)
+        }
+    }
+
     @Test func theWholeMeshComesUpCarriesTrafficAndStopsOnCtrlC() throws {
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         let state = scratch.file("state")
-        let up = try ChildProcess(
-            Self.binary,
-            ["dev", "up", "--state-dir", state, "--registry-port", "0", "--ca-port", "0", "--gateway-port", "0"])
-        defer {
-            _ = up.stop()
-            if let directory = Self.postgresDirectory(up.output), directory.hasPrefix("/var/tmp/weft-dev-") {
-                try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent)
-            }
-        }
-        #expect(up.waitForOutput("Ctrl-C", timeout: 90), "\(up.output)")
+        let up = try Self.up(state)
+        defer { Self.cleanUp(up) }
         let output = up.output
         let gateway = try #require(
             output.firstMatch(of: /weft-gateway   http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(output)")
@@ -85,16 +93,8 @@ import WeftTestSupport
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         let state = scratch.file("state")
-        let up = try ChildProcess(
-            Self.binary,
-            ["dev", "up", "--state-dir", state, "--registry-port", "0", "--ca-port", "0", "--gateway-port", "0"])
-        defer {
-            _ = up.stop()
-            if let directory = Self.postgresDirectory(up.output), directory.hasPrefix("/var/tmp/weft-dev-") {
-                try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent)
-            }
-        }
-        #expect(up.waitForOutput("Ctrl-C", timeout: 90), "\(up.output)")
+        let up = try Self.up(state)
+        defer { Self.cleanUp(up) }
         let started = Self.pids(state)
         // A second dev up on the same state refuses, naming what runs.
         let twice = try ChildProcess.run(Self.binary, ["dev", "up", "--state-dir", state, "--gateway-port", "0"])

@@ -19,6 +19,31 @@ import WeftTestSupport
         return flags + extra
     }
 
+    /// 1 % of a 5-minute lifetime: a renewal every 3 to 3.6 s; the bundle every second.
+    static let fastRenewal = ["--renew-at", "1", "--bundle-refresh", "1"]
+
+    /// frontend → backend → weft-echo, both sidecars joined through `ca` and
+    /// renewing every few seconds.
+    static func fastRenewingPair(_ mesh: MeshFixture, _ ca: MeshFixture.Authority) throws
+        -> (frontend: MeshFixture.Sidecar, backend: MeshFixture.Sidecar)
+    {
+        let echo = try mesh.startEcho()
+        let backend = try mesh.startSidecar(
+            "backend", app: echo,
+            snapshot: try mesh.snapshot(
+                "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")]),
+            identity: try joining(
+                mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")), extra: fastRenewal))
+        let frontend = try mesh.startSidecar(
+            "frontend", app: 1,
+            snapshot: try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])]),
+            upstreams: ["backend"],
+            identity: try joining(
+                mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")),
+                extra: fastRenewal))
+        return (frontend, backend)
+    }
+
     @Test func sidecarsJoinWithATokenAndComeBackFromTheirDataDirectoryWithoutTheCA() async throws {
         try await TemporaryPostgres.with { postgres in
             let mesh = try MeshFixture()
@@ -137,21 +162,7 @@ import WeftTestSupport
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let ca = try mesh.startAuthority(postgres)
-            let echo = try mesh.startEcho()
-            // 1 % of a 5-minute lifetime: a renewal every 3 to 3.6 s.
-            let fast = ["--renew-at", "1", "--bundle-refresh", "1"]
-            let backend = try mesh.startSidecar(
-                "backend", app: echo,
-                snapshot: try mesh.snapshot(
-                    "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")]),
-                identity: try Self.joining(
-                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")), extra: fast))
-            let frontend = try mesh.startSidecar(
-                "frontend", app: 1,
-                snapshot: try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])]),
-                upstreams: ["backend"],
-                identity: try Self.joining(
-                    mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")), extra: fast))
+            let (frontend, backend) = try Self.fastRenewingPair(mesh, ca)
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/load"
             let serialBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
             let load = try Command.run("/usr/bin/h2load", ["-D", "10", "-c", "4", "-m", "4", url])
@@ -180,20 +191,7 @@ import WeftTestSupport
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let ca = try mesh.startAuthority(postgres, extra: ["--root-propagation", "3s"])
-            let echo = try mesh.startEcho()
-            let fast = ["--renew-at", "1", "--bundle-refresh", "1"]
-            let backend = try mesh.startSidecar(
-                "backend", app: echo,
-                snapshot: try mesh.snapshot(
-                    "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")]),
-                identity: try Self.joining(
-                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")), extra: fast))
-            let frontend = try mesh.startSidecar(
-                "frontend", app: 1,
-                snapshot: try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])]),
-                upstreams: ["backend"],
-                identity: try Self.joining(
-                    mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")), extra: fast))
+            let (frontend, backend) = try Self.fastRenewingPair(mesh, ca)
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/rotate"
             let load = try ChildProcess("/usr/bin/h2load", ["-D", "16", "-c", "4", "-m", "4", url])
 
@@ -228,7 +226,7 @@ import WeftTestSupport
             let again = try mesh.startSidecar(
                 "frontend", app: 1,
                 snapshot: mesh.scratch.file("frontend.json"), upstreams: ["backend"],
-                identity: try Self.joining(mesh, ca, "frontend", token: nil, extra: fast))
+                identity: try Self.joining(mesh, ca, "frontend", token: nil, extra: Self.fastRenewal))
             let fresh = "http://127.0.0.1:\(again.upstreams["backend"]!)/fresh"
             #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", fresh]).output == "200")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import WeftService
 
 #if canImport(Glibc)
     import Glibc
@@ -29,40 +30,14 @@ public final class ChildProcess: @unchecked Sendable {
     /// process's environment.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         outputPath = NSTemporaryDirectory() + "/weft-child-\(UUID().uuidString).log"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Start the child with a clean signal state: posix_spawn passes on the
-        // parent's signal mask and ignored signals, and a test runner's threads may
-        // block SIGTERM, which left servers that never heard stop().
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noneBlocked = sigset_t()
-        sigemptyset(&noneBlocked)
-        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
-        var allDefault = sigset_t()
-        sigfillset(&allDefault)
-        sigdelset(&allDefault, SIGKILL)
-        sigdelset(&allDefault, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &allDefault)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = [executable] + arguments
-        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
-        let cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in cEnvironment { free(pointer) } }
-        var pid: Int32 = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, cArguments, cEnvironment)
-        guard spawned == 0 else {
-            throw Failure(description: "could not run \(executable): \(String(cString: strerror(spawned)))")
+        do {
+            pid = try ProcessSpawning.spawn(
+                executable, arguments, environment: merged.map { "\($0.key)=\($0.value)" }, output: outputPath)
+        } catch {
+            throw Failure(description: "could not run \(executable): \(error)")
         }
-        self.pid = pid
     }
 
     deinit {

@@ -1,4 +1,5 @@
 import Foundation
+import WeftService
 
 #if canImport(Glibc)
     import Glibc
@@ -27,39 +28,15 @@ public final class LaunchedProcess: @unchecked Sendable {
         self.name = name
         self.logPath = log
         self.logStart = ((try? FileManager.default.attributesOfItem(atPath: log)[.size]) as? NSNumber)?.uint64Value ?? 0
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noneBlocked = sigset_t()
-        sigemptyset(&noneBlocked)
-        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
-        var allDefault = sigset_t()
-        sigfillset(&allDefault)
-        sigdelset(&allDefault, SIGKILL)
-        sigdelset(&allDefault, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &allDefault)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        let argv = [executable] + arguments
-        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
-        let cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in cEnvironment { free(pointer) } }
-        var pid: Int32 = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, cArguments, cEnvironment)
-        guard result == 0 else {
-            throw DevMeshError("cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
+        do {
+            pid = try ProcessSpawning.spawn(
+                executable, arguments, environment: merged.map { "\($0.key)=\($0.value)" }, output: log, append: true,
+                ownProcessGroup: true)
+        } catch {
+            throw DevMeshError("cannot start \(name): \(error)")
         }
-        self.pid = pid
     }
 
     /// This run's log so far.
@@ -117,27 +94,13 @@ public struct DevMeshError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// A loopback port that was free a moment ago (bound to port 0, then released).
+/// A loopback port that was free a moment ago.
 func freeLoopbackPort() throws(DevMeshError) -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw DevMeshError("socket: \(String(cString: strerror(errno)))") }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
+    do {
+        return try ProcessSpawning.freeLoopbackPort()
+    } catch {
+        throw DevMeshError("\(error)")
     }
-    guard bound == 0 else { throw DevMeshError("bind: \(String(cString: strerror(errno)))") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-    }
-    guard named == 0 else { throw DevMeshError("getsockname: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Whether something already listens on 127.0.0.1:`port`.
