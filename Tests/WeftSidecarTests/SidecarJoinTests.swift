@@ -231,4 +231,66 @@ import WeftTestSupport
             #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", fresh]).output == "200")
         }
     }
+
+    /// Static stability: with the registry, the CA and PostgreSQL all stopped,
+    /// both sidecars restarted come back from their data directories (certificate,
+    /// bundle, snapshot) and carry traffic; /ready says they are ready.
+    @Test func withTheWholeControlPlaneGoneRestartedSidecarsStillServe() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try mesh.startRegistry(postgres)
+            let ca = try mesh.startAuthority(postgres)
+            for service in ["backend", "frontend"] {
+                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
+            }
+            #expect(
+                try registry.call(
+                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+                ).0 == 201)
+            func flags(_ service: String, _ extra: [String]) throws -> [String] {
+                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
+                let credential = try mesh.scratch.write(
+                    "\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
+                return try Self.joining(
+                    mesh, ca, service, token: try ca.joinToken(for: MeshFixture.identity(service)),
+                    extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", credential] + extra)
+            }
+            let echo = try mesh.startEcho()
+            // The backend keeps its inbound port across restarts: the frontend's
+            // kept snapshot names it.
+            let inbound = try TemporaryPostgres.freeLoopbackPort()
+            let backendFlags = try flags(
+                "backend", ["--register", "--instance-id", "b-1", "--health-interval", "1", "--inbound", "127.0.0.1:\(inbound)"])
+            let backendKept = mesh.scratch.file("backend-kept.json")
+            var backend = try mesh.startSidecar("backend", app: echo, snapshot: backendKept, identity: backendFlags)
+            let frontendFlags = try flags("frontend", [])
+            let frontendKept = mesh.scratch.file("frontend-kept.json")
+            var frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendKept, upstreams: ["backend"], identity: frontendFlags)
+            func status(_ sidecar: MeshFixture.Sidecar) throws -> String {
+                try Command.curl([
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(sidecar.upstreams["backend"]!)/",
+                ]).output
+            }
+            Command.eventually { (try? status(frontend)) == "200" }
+            #expect(try status(frontend) == "200", "\(frontend.process.output)")
+
+            // Everything the control plane is, gone.
+            registry.process.stop()
+            ca.process.stop()
+            postgres.stop()
+            backend.process.stop()
+            frontend.process.stop()
+            backend = try mesh.startSidecar("backend", app: echo, snapshot: backendKept, identity: backendFlags)
+            frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendKept, upstreams: ["backend"], identity: frontendFlags)
+            #expect(try status(frontend) == "200", "\(frontend.process.output)")
+            for sidecar in [backend, frontend] {
+                #expect(sidecar.process.output.contains("using the certificate kept in --data-dir"))
+                let ready = try Command.curl(["-s", "http://127.0.0.1:\(sidecar.admin)/ready"]).output
+                #expect(ready.hasPrefix("ready"), "\(ready)")
+            }
+        }
+    }
 }
