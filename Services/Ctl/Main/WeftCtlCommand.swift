@@ -19,7 +19,7 @@ struct WeftCtlCommand: ParsableCommand {
 struct Dev: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A whole mesh on this machine, for trying Weft and developing against it.",
-        subcommands: [Up.self, Down.self])
+        subcommands: [Up.self, Down.self, Bootstrap.self])
 }
 
 /// The built binaries sit beside weftctl (`.build/release/`, or an install's bin/).
@@ -114,5 +114,65 @@ struct Down: ParsableCommand {
     func run() throws {
         let stopped = DevMesh.down(stateDirectory: stateDir)
         print(stopped.isEmpty ? "weftctl: nothing was running" : "weftctl: stopped \(stopped.joined(separator: ", "))")
+    }
+}
+
+struct Bootstrap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the demo's configuration to a running registry and CA, and write the secrets its proxies need.",
+        discussion: """
+            What `dev up` does between starting the control plane and the workloads, for a mesh started \
+            another way (docker compose runs it as its bootstrap step): services, intentions and the \
+            edge gateway's routes applied through the admin APIs; then into --out the CA's trust bundle, \
+            a single-use join token per proxy (<proxy>.join), a registry credential per service \
+            (<service>.registry) and the gateway's (edge.registry), each 0600.
+            """)
+
+    @Option(help: ArgumentHelp("The registry, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
+    var registry: String?
+
+    @Option(help: ArgumentHelp("The CA, https://host:port. Env: WEFT_CA.", valueName: "url"))
+    var ca: String?
+
+    @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
+    var caBundle: String?
+
+    @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE, or WEFT_ADMIN_TOKEN.", valueName: "file"))
+    var adminTokenFile: String?
+
+    @Option(help: ArgumentHelp("Where to write the secrets.", valueName: "dir"))
+    var out: String
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        func required(_ flag: String?, _ variable: String, _ name: String) throws -> String {
+            guard let value = flag ?? environment[variable] else {
+                throw ValidationError("\(name) is required (or \(variable))")
+            }
+            return value
+        }
+        let registryURL = try required(registry, "WEFT_REGISTRY", "--registry")
+        let caURL = try required(ca, "WEFT_CA", "--ca")
+        let bundle = try required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")
+        let token: String
+        if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("--admin-token-file: cannot read \(file)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let value = environment["WEFT_ADMIN_TOKEN"] {
+            token = value
+        } else {
+            throw ValidationError("--admin-token-file is required (or WEFT_ADMIN_TOKEN_FILE, WEFT_ADMIN_TOKEN)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let written = try DevMesh.bootstrap(
+                registryURL: registryURL, authorityURL: caURL, bundleFile: bundle, adminToken: token, directory: out)
+            print("weftctl: the demo is configured; wrote \(written.joined(separator: ", "))")
+        } catch {
+            FileHandle.standardError.write(Data("weftctl: bootstrap failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }

@@ -20,17 +20,24 @@ struct AdminClient: Sendable {
     let name: String
 
     static func registry(port: Int, token: String) throws -> AdminClient {
+        try registry(url: "http://127.0.0.1:\(port)", token: token)
+    }
+
+    static func registry(url: String, token: String) throws -> AdminClient {
         AdminClient(
             client: ControlPlaneClient(
-                endpoint: try ControlPlaneClient.Endpoint(url: "http://127.0.0.1:\(port)"),
-                group: MultiThreadedEventLoopGroup.singleton),
+                endpoint: try ControlPlaneClient.Endpoint(url: url), group: MultiThreadedEventLoopGroup.singleton),
             token: token, name: "the registry")
     }
 
     static func authority(port: Int, bundleFile: String, trustDomain: String, token: String) throws -> AdminClient {
+        try authority(url: "https://127.0.0.1:\(port)", bundleFile: bundleFile, trustDomain: trustDomain, token: token)
+    }
+
+    static func authority(url: String, bundleFile: String, trustDomain: String, token: String) throws -> AdminClient {
         let anchors = try Certificate.chain(pem: try String(contentsOfFile: bundleFile, encoding: .utf8))
         let authority = AuthorityClient(
-            endpoint: try ControlPlaneClient.Endpoint(url: "https://127.0.0.1:\(port)"),
+            endpoint: try ControlPlaneClient.Endpoint(url: url),
             group: MultiThreadedEventLoopGroup.singleton, trustDomain: trustDomain)
         return AdminClient(client: try authority.client(anchors: anchors), token: token, name: "the CA")
     }

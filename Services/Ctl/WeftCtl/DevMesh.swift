@@ -35,7 +35,7 @@ public final class DevMesh: @unchecked Sendable {
         }
     }
 
-    public static let trustDomain = "weft.local"
+    public static let trustDomain = Demo.trustDomain
     public let options: Options
     private var processes: [LaunchedProcess] = []
     private var postgres: LocalPostgres?
@@ -132,15 +132,8 @@ public final class DevMesh: @unchecked Sendable {
         // 3. The demo's configuration: services, intentions (the mesh denies by
         //    default; these allow), the gateway's route table.
         say("applying the demo: services, intentions, the edge gateway's routes")
-        for service in ["payments", "catalog"] {
-            try registry.expect([200, 201], .PUT, "/v1/services/default/\(service)", #"{"name": "\#(service)"}"#)
-        }
-        for (source, destination) in [("edge", "payments"), ("payments", "catalog")] {
-            try registry.expect(
-                [201, 409], .POST, "/v1/intentions",
-                #"{"source": "\#(Self.identity(source))", "destination": "\#(destination)", "action": "allow"}"#)
-        }
-        try registry.expect([200, 201], .PUT, "/v1/routes/gateways/default/edge", Self.routeTable)
+        let demo = Demo(registry: registry, authority: authority)
+        try demo.applyConfiguration()
 
         // 4. The workloads: an echo application and its sidecar each, joined with
         //    a token of its own, registering itself.
@@ -197,12 +190,7 @@ public final class DevMesh: @unchecked Sendable {
 
     private func credential(_ registry: AdminClient, _ service: String) throws -> String {
         let file = state + "/tokens/\(service).registry"
-        let reply = try registry.expect([201], .POST, "/v1/services/default/\(service)/credentials")
-        guard let secret = AdminClient.member("secret", in: reply.body) else {
-            throw DevMeshError("the registry's credential answer has no secret: \(reply.body.prefix(200))")
-        }
-        try? FileManager.default.removeItem(atPath: file)
-        try DurableDirectory.createPrivate(file, secret + "\n")
+        try Demo(registry: registry, authority: registry).writeCredential(for: service, to: file)
         return file
     }
 
@@ -212,14 +200,8 @@ public final class DevMesh: @unchecked Sendable {
         let data = state + "/proxies/\(name)"
         var flags = ["--ca", "https://127.0.0.1:\(caPort)", "--ca-bundle", bundleFile, "--data-dir", data]
         if !FileManager.default.fileExists(atPath: data + "/chain.pem") {
-            let reply = try authority.expect(
-                [201], .POST, "/v1/join-tokens", #"{"identity": "\#(identity)", "ttl": "1h", "max_uses": 1}"#)
-            guard let secret = AdminClient.member("secret", in: reply.body) else {
-                throw DevMeshError("the CA's join-token answer has no secret")
-            }
             let file = state + "/tokens/\(name).join"
-            try? FileManager.default.removeItem(atPath: file)
-            try DurableDirectory.createPrivate(file, secret + "\n")
+            try Demo(registry: authority, authority: authority).writeJoinToken(for: identity, to: file)
             flags += ["--join-token-file", file]
         }
         return flags
@@ -353,27 +335,16 @@ public final class DevMesh: @unchecked Sendable {
 
     // MARK: The demo
 
-    static func identity(_ service: String) -> String { "spiffe://\(trustDomain)/ns/default/sa/\(service)" }
+    static func identity(_ service: String) -> String { Demo.identity(service) }
 
-    /// The point-of-sale routes: kiosks to v3 with /v1 rewritten to /api,
-    /// firmware 1.x to v1, firmware 2.x to v2 with a sticky tenth of the
-    /// terminals (by x-terminal-id) on v3.
-    static let routeTable = """
-        {"routes": [
-          {"name": "kiosk",
-           "match": {"path": {"prefix": "/v1"}, "headers": [{"name": "x-terminal-type", "exact": "kiosk"}]},
-           "destinations": [{"service": "payments", "subset": {"version": "v3"}}],
-           "rewrite": {"prefix": "/api"}},
-          {"name": "firmware-1",
-           "match": {"headers": [{"name": "x-firmware-version", "version": ">=1.0.0 <2.0.0"}]},
-           "destinations": [{"service": "payments", "subset": {"version": "v1"}}]},
-          {"name": "firmware-2",
-           "match": {"headers": [{"name": "x-firmware-version", "version": ">=2.0.0 <3.0.0"}]},
-           "destinations": [{"service": "payments", "subset": {"version": "v2"}, "weight": 90},
-                            {"service": "payments", "subset": {"version": "v3"}, "weight": 10}],
-           "sticky": {"header": "x-terminal-id"}}
-        ]}
-        """
+    /// `weftctl dev bootstrap` (see `Demo.bootstrap`).
+    public static func bootstrap(
+        registryURL: String, authorityURL: String, bundleFile: String, adminToken: String, directory: String
+    ) throws -> [String] {
+        try Demo.bootstrap(
+            registryURL: registryURL, authorityURL: authorityURL, bundleFile: bundleFile, adminToken: adminToken,
+            directory: directory)
+    }
 
     /// What runs where, and what to try.
     public var summary: String {
