@@ -16,6 +16,13 @@ public enum ProtocolLimits {
     /// Instructions in one compiled regex program; bounds repetition blow-up (`(a{1000}){1000}`).
     public static let regexProgramSize = 10_000
     public static let regexRepeatCount = 1000
+    /// Instructions in all the regexes of one route table together (about
+    /// 400 KB compiled): per-pattern limits alone let a 300 KB table of
+    /// `.{1000}` patterns compile to gigabytes.
+    public static let regexProgramSizePerTable = 100_000
+    /// Instructions in the regexes of all a registry's route tables (about 8 MB
+    /// compiled, in every replica).
+    public static let regexProgramSizePerRegistry = 2_000_000
     public static let versionRangeLength = 1024
     public static let versionLength = 256
     public static let routesPerTable = 1000

@@ -40,3 +40,14 @@ public struct RouteMatch: Codable, Hashable, Sendable {
         if !query.isEmpty { try object.encode(query, "query") }
     }
 }
+
+extension RouteMatch {
+    /// Instructions in the compiled regexes of this match (path, headers, query).
+    public var regexProgramSize: Int {
+        var total = 0
+        if case .regex(let regex)? = path { total += regex.programSize }
+        for header in headers { if case .regex(let regex) = header.match { total += regex.programSize } }
+        for parameter in query { if case .regex(let regex) = parameter.match { total += regex.programSize } }
+        return total
+    }
+}

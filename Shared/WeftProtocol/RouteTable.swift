@@ -19,6 +19,18 @@ public struct RouteTable: Codable, Hashable, Sendable {
             }
             firstIndex[route.name] = index
         }
+        // The table's regexes together, compiled: bounded so that one write cannot
+        // make every registry replica and proxy hold gigabytes.
+        var instructions = 0
+        for (index, route) in routes.enumerated() {
+            instructions += route.match.regexProgramSize
+            guard instructions <= ProtocolLimits.regexProgramSizePerTable else {
+                throw ProtocolError(
+                    FieldPath([.key("routes"), .index(index), .key("match")]),
+                    "the table's regexes compile to more than \(ProtocolLimits.regexProgramSizePerTable) instructions in all by this rule; use fewer or simpler patterns (a prefix or exact match costs none)"
+                )
+            }
+        }
         self.routes = routes
     }
 

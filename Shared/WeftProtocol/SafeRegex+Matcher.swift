@@ -18,14 +18,15 @@ extension SafeRegex {
             if current.isEmpty { return false }
             let byte = bytes[position]
             for pc in current.members {
-                if case .byte(let set) = program[pc], set.contains(byte) {
+                let word = program[pc]
+                if word >> 29 == Compact.byte, sets[Int(word & Compact.operandMask)].contains(byte) {
                     addThread(pc + 1, at: position + 1, length: bytes.count, to: &next, stack: &stack)
                 }
             }
             swap(&current, &next)
             next.removeAll()
         }
-        return current.members.contains { if case .match = program[$0] { return true } else { return false } }
+        return current.members.contains { program[$0] >> 29 == Compact.match }
     }
 
     /// Adds `pc` and everything reachable from it without consuming input.
@@ -33,18 +34,20 @@ extension SafeRegex {
         stack.append(pc)
         while let pc = stack.popLast() {
             guard list.insert(pc) else { continue }
-            switch program[pc] {
-            case .jump(let target):
-                stack.append(target)
-            case .split(let first, let second):
-                stack.append(second)
-                stack.append(first)
-            case .assertStart:
+            let word = program[pc]
+            let operand = Int(word & Compact.operandMask)
+            switch word >> 29 {
+            case Compact.jump:
+                stack.append(operand)
+            case Compact.split:
+                stack.append(operand)
+                stack.append(pc + 1)
+            case Compact.assertStart:
                 if position == 0 { stack.append(pc + 1) }
-            case .assertEnd:
+            case Compact.assertEnd:
                 if position == length { stack.append(pc + 1) }
-            case .byte, .match:
-                break
+            default:
+                break  // byte, match
             }
         }
     }

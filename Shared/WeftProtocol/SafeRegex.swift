@@ -22,7 +22,17 @@
 /// does not match `v22`; write `v2.*` for a prefix.
 public struct SafeRegex: StringValidated, Hashable, Sendable {
     public let pattern: String
-    let program: [Instruction]
+    /// The compiled program, four bytes an instruction (see `Compact`), and the
+    /// distinct byte sets its `byte` instructions name: `.{1000}` is a thousand
+    /// words and one set, not a thousand 32-byte sets. Route tables hold tens of
+    /// thousands of patterns, so this is what bounds a table's memory.
+    let program: [UInt32]
+    let sets: [ByteSet]
+
+    /// Instructions in the compiled program: what a pattern costs to keep and
+    /// to run. Route tables are bounded by the sum of these
+    /// (`ProtocolLimits.regexProgramSizePerTable`).
+    public var programSize: Int { program.count }
 
     public init(validating pattern: String) throws(ProtocolError) {
         guard pattern.utf8.count <= ProtocolLimits.regexLength else {
@@ -43,7 +53,7 @@ public struct SafeRegex: StringValidated, Hashable, Sendable {
         }
         compiler.program.append(.match)
         self.pattern = pattern
-        self.program = compiler.program
+        (self.program, self.sets) = Compact.encode(compiler.program)
     }
 
     public var description: String { pattern }
@@ -61,6 +71,41 @@ public struct SafeRegex: StringValidated, Hashable, Sendable {
         case assertStart
         case assertEnd
         case match
+    }
+
+    /// The program as the matcher runs it: an opcode in the top three bits of a
+    /// word and an operand below. A `split` always continues at the next
+    /// instruction and at its operand (the compiler emits no other kind).
+    enum Compact {
+        static let byte: UInt32 = 0, split: UInt32 = 1, jump: UInt32 = 2, assertStart: UInt32 = 3,
+            assertEnd: UInt32 = 4, match: UInt32 = 5
+        static let operandMask: UInt32 = 0x1FFF_FFFF
+
+        static func encode(_ instructions: [Instruction]) -> ([UInt32], [ByteSet]) {
+            var sets: [ByteSet] = []
+            var indexes: [ByteSet: UInt32] = [:]
+            let words = instructions.enumerated().map { pc, instruction -> UInt32 in
+                switch instruction {
+                case .byte(let set):
+                    let index =
+                        indexes[set]
+                        ?? {
+                            sets.append(set)
+                            indexes[set] = UInt32(sets.count - 1)
+                            return UInt32(sets.count - 1)
+                        }()
+                    return byte << 29 | index
+                case .split(let first, let second):
+                    precondition(first == pc + 1, "the compiler emits splits that continue at the next instruction")
+                    return split << 29 | UInt32(second)
+                case .jump(let target): return jump << 29 | UInt32(target)
+                case .assertStart: return assertStart << 29
+                case .assertEnd: return assertEnd << 29
+                case .match: return match << 29
+                }
+            }
+            return (words, sets)
+        }
     }
 
     /// A set of bytes as a 256-bit map.

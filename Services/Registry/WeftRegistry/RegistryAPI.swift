@@ -65,6 +65,27 @@ public struct RegistryAPI: HTTPResponder {
         return response
     }
 
+    /// The compiled regexes of every route table together stay under
+    /// `ProtocolLimits.regexProgramSizePerRegistry`: each replica and every proxy
+    /// that receives the tables holds them compiled, so the sum must be bounded,
+    /// not only each table.
+    static func checkRegexBudget(adding table: RouteTable, for key: DocumentKey, in state: RegistryState) throws {
+        func size(_ table: RouteTable) -> Int { table.routes.reduce(0) { $0 + $1.match.regexProgramSize } }
+        var total = size(table)
+        for (owner, stored) in state.serviceRoutes where DocumentKey(.serviceRoutes, owner) != key {
+            total += size(stored.value)
+        }
+        for (owner, stored) in state.gatewayRoutes where DocumentKey(.gatewayRoutes, owner) != key {
+            total += size(stored.value)
+        }
+        guard total <= ProtocolLimits.regexProgramSizePerRegistry else {
+            throw RegistryError(
+                .conflict,
+                "with this table the registry's route tables would compile to \(total) regex instructions; the limit is \(ProtocolLimits.regexProgramSizePerRegistry) in all: simplify or remove patterns elsewhere first"
+            )
+        }
+    }
+
     private func problem(_ error: RegistryError) -> Response {
         if error.status >= 500 {
             // The cause (the database's address and driver message) goes to the
@@ -415,6 +436,7 @@ public struct RegistryAPI: HTTPResponder {
                 return try APIResponse.json(table.value, etag: table.modifyVersion)
             case .put:
                 let table = try await exchange.body(RouteTable.self)
+                try Self.checkRegexBudget(adding: table, for: key, in: try state())
                 let document: RegistryDocument =
                     kind == "services" ? .serviceRoutes(owner, table) : .gatewayRoutes(owner, table)
                 let version = try await store.putDocument(

@@ -2215,6 +2215,16 @@ enum RegistryOpenAPI {
                       }
                     }
                   },
+                  "409": {
+                    "description": "The registry's route tables together would compile to more regex instructions than it allows (2,000,000); nothing was written",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
                   "412": {
                     "description": "If-Match names a version that is no longer current",
                     "content": {
@@ -2586,6 +2596,16 @@ enum RegistryOpenAPI {
                   },
                   "403": {
                     "description": "The credential does not allow this call",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "The registry's route tables together would compile to more regex instructions than it allows (2,000,000); nothing was written",
                     "content": {
                       "application/problem+json": {
                         "schema": {
