@@ -173,6 +173,16 @@ import WeftTestSupport
                 let renewals = sidecar.process.output.components(separatedBy: "mesh certificate renewed").count - 1
                 #expect(renewals >= 2, "\(renewals) renewals: \(sidecar.process.output.suffix(2000))")
             }
+            // The admin port says where the certificate comes from and how often it was renewed.
+            let certificate = try Command.object(
+                try Command.curl(["-s", "http://127.0.0.1:\(backend.admin)/certificate"]).output)
+            #expect(certificate["source"] as? String == "weft-ca")
+            #expect(certificate["identity"] as? String == MeshFixture.identity("backend"))
+            #expect((certificate["renewals"] as? Int ?? 0) >= 2, "\(certificate)")
+            let metrics = try Command.curl(["-s", "http://127.0.0.1:\(frontend.admin)/metrics"]).output
+            let renewed = metrics.firstMatch(of: /weft_sidecar_certificate_renewals_total (\d+)/).flatMap { Int($0.1) }
+            #expect((renewed ?? 0) >= 2, "\(metrics)")
+            #expect(metrics.contains("weft_sidecar_snapshot_age_seconds "))
             let serialAfter = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
             #expect(serialBefore != serialAfter, "the renewed chain was not kept")
             // A connection made after the renewals (curl, HTTP/1.1, a new mesh

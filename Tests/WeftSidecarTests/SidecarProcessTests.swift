@@ -94,7 +94,11 @@ import WeftTestSupport
             ])
             #expect(live.output == "200")
             let ready = try Command.curl(["http://127.0.0.1:\(frontend.admin)/ready"])
-            #expect(ready.output.hasPrefix("ready: snapshot version 1"), "\(ready.output)")
+            #expect(ready.output.hasPrefix("ready: snapshot version 1 (built "), "\(ready.output)")
+            let certificate = try Command.object(
+                try Command.curl(["http://127.0.0.1:\(frontend.admin)/certificate"]).output)
+            #expect(certificate["source"] as? String == "files" && certificate["renewals"] as? Int == 0)
+            #expect(certificate["identity"] as? String == MeshFixture.identity("frontend"), "\(certificate)")
             let metrics = try Command.curl(["http://127.0.0.1:\(frontend.admin)/metrics"]).output
             #expect(
                 metrics.contains(#"weft_sidecar_requests_total{direction="outbound",status="2xx"} 3"#), "\(metrics)")

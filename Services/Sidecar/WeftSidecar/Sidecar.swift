@@ -112,7 +112,7 @@ public final class Sidecar: Sendable {
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
-                certificateExpiry: { workload.notAfter }, prefix: "weft_sidecar"
+                workload: workload, prefix: "weft_sidecar"
             ).wait()
         }
         return Sidecar(

@@ -98,6 +98,8 @@ public final class WorkloadIdentity: Sendable {
     public var notAfter: Int64 { state.withLockedValue { $0.material.notAfter } }
     /// The current material.
     public var material: MeshMaterial { state.withLockedValue { $0.material } }
+    /// Whether the certificate comes from weft-ca and is renewed by the proxy.
+    public var renewsItself: Bool { enrollment != nil }
     /// Certificates obtained from the CA since start (renewals).
     public var renewals: Int { state.withLockedValue { $0.renewals } }
 

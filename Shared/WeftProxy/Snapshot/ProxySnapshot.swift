@@ -67,6 +67,8 @@ public final class ProxySnapshot: Sendable {
     }
 
     public let version: UInt64
+    /// When the registry built it (seconds since 1970): how stale the view is.
+    public let generatedAt: Int64
     public let defaults: MeshDefaults
     public let upstreams: [ServiceReference: Upstream]
     /// `name`, `name.namespace` and `name.namespace.mesh`, lowercased.
@@ -84,6 +86,7 @@ public final class ProxySnapshot: Sendable {
     ///   (`cart`) is looked up first.
     public init(_ snapshot: DiscoverySnapshot, namespace: NamespaceName = .default) {
         version = snapshot.version
+        generatedAt = snapshot.generatedAt.secondsSinceEpoch
         defaults = snapshot.defaults
         var upstreams: [ServiceReference: Upstream] = [:]
         var byName: [String: ServiceReference] = [:]

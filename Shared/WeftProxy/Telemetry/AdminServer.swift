@@ -7,6 +7,8 @@ import NIOPosix
 /// - `GET /live`: 200 while the process serves.
 /// - `GET /ready`: 200 when the proxy can carry traffic (its listeners are up
 ///   and its certificate valid); 503 with the reason otherwise.
+/// - `GET /certificate`: the mesh certificate's identity, serial, validity and
+///   where it comes from (files or weft-ca, with the renewals so far), as JSON.
 /// - `GET /metrics`: Prometheus text, the counters of every event loop summed,
 ///   named `<prefix>_…` (`weft_sidecar`, `weft_gateway`).
 /// - whatever `extra` answers (the gateway's route table and explain endpoint).
@@ -26,8 +28,7 @@ public final class AdminServer: Sendable {
     public typealias Extra = @Sendable (_ head: HTTPRequestHead, _ body: ByteBuffer) -> AdminResponse?
 
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops,
-        certificateExpiry: @escaping @Sendable () -> Int64, prefix: String, extra: Extra? = nil
+        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, workload: WorkloadIdentity, prefix: String, extra: Extra? = nil
     ) -> EventLoopFuture<AdminServer> {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -35,7 +36,7 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminHandler(loops: loops, certificateExpiry: certificateExpiry, prefix: prefix, extra: extra))
+                        AdminHandler(loops: loops, workload: workload, prefix: prefix, extra: extra))
                 }
             }
             .bind(host: host, port: port)
@@ -55,16 +56,16 @@ final class AdminHandler: ChannelInboundHandler {
     static let maximumBodyBytes = 64 * 1024
 
     private let loops: ProxyLoops
-    private let certificateExpiry: @Sendable () -> Int64
+    private let workload: WorkloadIdentity
     private let prefix: String
     private let extra: AdminServer.Extra?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
 
-    init(loops: ProxyLoops, certificateExpiry: @escaping @Sendable () -> Int64, prefix: String, extra: AdminServer.Extra?) {
+    init(loops: ProxyLoops, workload: WorkloadIdentity, prefix: String, extra: AdminServer.Extra?) {
         self.loops = loops
-        self.certificateExpiry = certificateExpiry
+        self.workload = workload
         self.prefix = prefix
         self.extra = extra
     }
@@ -94,7 +95,7 @@ final class AdminHandler: ChannelInboundHandler {
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let known = ["/live", "/ready", "/metrics"]
+        let known = ["/live", "/ready", "/metrics", "/certificate"]
         if !known.contains(path), let extra, let answer = extra(head, body) {
             respond(context, head, answer.status, answer.body, extra: [("content-type", answer.contentType)])
             return
@@ -107,28 +108,52 @@ final class AdminHandler: ChannelInboundHandler {
         case "/live":
             respond(context, head, .ok, "live\n")
         case "/ready":
-            let remaining = certificateExpiry() - Self.unixTime()
+            let remaining = workload.notAfter - Self.unixTime()
+            let snapshot = loops.snapshot
+            let age = max(0, Self.unixTime() - snapshot.generatedAt)
             if remaining <= 0 {
-                respond(context, head, .serviceUnavailable, "not ready: the mesh certificate has expired\n")
+                respond(
+                    context, head, .serviceUnavailable,
+                    "not ready: the mesh certificate expired \(-remaining)s ago; peers refuse it\n")
             } else {
                 respond(
                     context, head, .ok,
-                    "ready: snapshot version \(loops.snapshot.version), certificate valid for \(remaining)s\n")
+                    "ready: snapshot version \(snapshot.version) (built \(age)s ago), certificate valid for \(remaining)s\n"
+                )
             }
+        case "/certificate":
+            let material = workload.material
+            let leaf = material.chain[0]
+            let source = workload.renewsItself ? "weft-ca" : "files"
+            let body = """
+                {"identity": "\(workload.identity)", "serial": "\(leaf.serialHex)", "not_before": \(leaf.notBefore), \
+                "not_after": \(leaf.notAfter), "expires_in_seconds": \(leaf.notAfter - Self.unixTime()), \
+                "source": "\(source)", "renewals": \(workload.renewals), "trust_roots": \(material.bundle.count), \
+                "revoked_serials": \(material.revoked.count)}
+
+                """
+            respond(context, head, .ok, body, extra: [("content-type", "application/json")])
         case "/metrics":
-            let (expiry, prefix) = (certificateExpiry(), prefix)
+            let (expiry, renewals, prefix) = (workload.notAfter, workload.renewals, prefix)
+            let generatedAt = loops.snapshot.generatedAt
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
                 var text = totals.exposition(prefix: prefix)
                 text += "# HELP \(prefix)_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"
                 text += "# TYPE \(prefix)_certificate_expiry_seconds gauge\n"
                 text += "\(prefix)_certificate_expiry_seconds \(expiry - Self.unixTime())\n"
+                text += "# HELP \(prefix)_certificate_renewals_total Certificates obtained from weft-ca by renewal.\n"
+                text += "# TYPE \(prefix)_certificate_renewals_total counter\n"
+                text += "\(prefix)_certificate_renewals_total \(renewals)\n"
+                text += "# HELP \(prefix)_snapshot_age_seconds Seconds since the registry built the snapshot in use.\n"
+                text += "# TYPE \(prefix)_snapshot_age_seconds gauge\n"
+                text += "\(prefix)_snapshot_age_seconds \(max(0, Self.unixTime() - generatedAt))\n"
                 let (handler, context) = loopBound.value
                 handler.respond(
                     context, head, .ok, text, extra: [("content-type", "text/plain; version=0.0.4")])
             }
         default:
-            respond(context, head, .notFound, "not found; try /live, /ready or /metrics\n")
+            respond(context, head, .notFound, "not found; try /live, /ready, /certificate or /metrics\n")
         }
     }
 
