@@ -140,6 +140,63 @@ extension SidecarDiscoveryTests {
         }
     }
 
+    /// SIGTERM to one of two registered backends while h2load drives traffic
+    /// through the frontend: the instance is reported critical, callers move to
+    /// the other within the drain delay, in-flight requests finish, and not one
+    /// request fails.
+    @Test func aRegisteredBackendLeavesUnderLoadWithoutAFailedRequest() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try mesh.startRegistry(postgres)
+            for service in ["backend", "frontend"] {
+                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
+            }
+            #expect(
+                try registry.call(
+                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+                ).0 == 201)
+            func credential(_ service: String) throws -> String {
+                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
+                return try mesh.scratch.write("\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
+            }
+            let backendCredential = try credential("backend")
+            var backends: [MeshFixture.Sidecar] = []
+            for id in ["b-1", "b-2"] {
+                backends.append(
+                    try mesh.startSidecar(
+                        "backend", app: try mesh.startEcho(name: id), snapshot: mesh.scratch.file("\(id)-kept.json"),
+                        extra: [
+                            "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", backendCredential,
+                            "--register", "--instance-id", id, "--health-interval", "1",
+                        ]))
+            }
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: mesh.scratch.file("frontend-kept.json"), upstreams: ["backend"],
+                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("frontend")])
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/"
+            // Both instances in the frontend's view before the load starts.
+            var seen = Set<String>()
+            Command.eventually {
+                let headers = (try? Command.curl(["-s", "-D", "-", "-o", "/dev/null", url]).output) ?? ""
+                if let name = headers.firstMatch(of: /x-echo-name: (b-\d)/) { seen.insert(String(name.1)) }
+                return seen.count == 2
+            }
+            #expect(seen.count == 2, "\(seen)")
+
+            let load = try ChildProcess("/usr/bin/h2load", ["-D", "8", "-c", "4", "-m", "4", url])
+            try await Task.sleep(for: .seconds(2))
+            backends[0].process.signal(SIGTERM)
+            #expect(ChildProcess.succeeded(await backends[0].process.exited()), "\(backends[0].process.output)")
+            _ = await load.exited()
+            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
+            #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
+            #expect(try registry.call("GET", "/v1/instances/default/backend/b-1").0 == 404)
+            #expect(try registry.call("GET", "/v1/instances/default/backend/b-2").0 == 200)
+        }
+    }
+
     /// `--register`: the sidecar registers its application's instance itself,
     /// reports the application's health from its checks, is registered again when
     /// the registry forgets it, and leaves on SIGTERM.

@@ -125,6 +125,12 @@ struct WeftSidecarCommand: ParsableCommand {
             valueName: "seconds"))
     var healthInterval: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --register, seconds between reporting the instance critical on SIGTERM and closing its ports to new requests, for callers to learn it is leaving (default 2). Env: WEFT_DRAIN_DELAY.",
+            valueName: "seconds"))
+    var drainDelay: Int?
+
     @OptionGroup var host: ProxyHostOptions
 
     /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
@@ -184,6 +190,7 @@ struct WeftSidecarCommand: ParsableCommand {
             for (flag, variable, given) in [
                 ("--advertise", "WEFT_ADVERTISE", advertise), ("--instance-id", "WEFT_INSTANCE_ID", instanceID),
                 ("--zone", "WEFT_ZONE", zone), ("--health-check", "WEFT_HEALTH_CHECK", healthCheck),
+                ("--drain-delay", "WEFT_DRAIN_DELAY", drainDelay.map(String.init)),
             ] where settings.value(given, variable) != nil {
                 throw ValidationError("\(flag) needs --register")
             }
@@ -236,6 +243,8 @@ struct WeftSidecarCommand: ParsableCommand {
         }
         let ttlSeconds = try settings.integer(ttl, "WEFT_TTL", "--ttl", 5...600) ?? 30
         registration.ttl = .seconds(Int64(ttlSeconds))
+        registration.drainDelay = Int64(
+            try settings.integer(drainDelay, "WEFT_DRAIN_DELAY", "--drain-delay", 0...300) ?? 2)
         registration.interval = try settings.integer(
             healthInterval, "WEFT_HEALTH_INTERVAL", "--health-interval", 1...600
         ).map { Int64($0) }

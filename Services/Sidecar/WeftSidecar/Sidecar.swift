@@ -7,6 +7,10 @@ public import WeftProxy
 import WeftService
 import WeftTLS
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -125,9 +129,15 @@ public final class Sidecar: Sendable {
     /// finish (HTTP/2 GOAWAY to callers, HTTP/1.1 after the current response),
     /// close what remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
-        // Callers stop choosing this instance first (critical in the registry),
-        // then the ports drain, then the instance goes.
-        registrar?.markDraining()
+        // Callers stop choosing this instance first (critical in the registry,
+        // then --drain-delay for them to hear of it), then the ports drain, then
+        // the instance goes.
+        if let registrar {
+            registrar.markDraining()
+            // Callers pick the change up from discovery and stop choosing this
+            // instance; meanwhile every port still serves.
+            usleep(UInt32(max(0, configuration.registration?.drainDelay ?? 0)) * 1_000_000)
+        }
         workload.stop()
         loops.shutdown(listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
         registrar?.deregister()

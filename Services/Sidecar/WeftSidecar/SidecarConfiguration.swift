@@ -50,6 +50,10 @@ public struct SidecarConfiguration: Sendable {
         public var check: RegistrationSettings.HealthCheck = .tcp
         /// Default: a third of the TTL.
         public var interval: Int64?
+        /// On SIGTERM, how long the instance stays up after it is reported
+        /// critical, so callers learn it is leaving before its ports stop taking
+        /// new requests (discovery carries the change in well under a second).
+        public var drainDelay: Int64 = 2
 
         public init() {}
     }
