@@ -77,6 +77,23 @@ import WeftTestSupport
         let items = try Command.curl(["-s", "http://127.0.0.1:\(catalog)/items"]).output
         #expect(items.contains("spiffe://weft.local/ns/default/sa/payments"), "\(items)")
 
+        // weftctl get finds the dev mesh through its context file.
+        let instances = try ChildProcess.run(Self.binary, ["get", "instances", "--state-dir", state])
+        #expect(instances.status == 0, "\(instances.output)")
+        for name in ["catalog", "payments-v1", "payments-v2", "payments-v3"] {
+            #expect(instances.output.contains(name), "\(instances.output)")
+        }
+        #expect(instances.output.hasPrefix("NAMESPACE  SERVICE"), "\(instances.output)")
+        let routes = try ChildProcess.run(Self.binary, ["get", "routes", "-o", "json", "--state-dir", state])
+        let parsed = try JSONSerialization.jsonObject(with: Data(routes.output.utf8)) as? [[String: Any]]
+        #expect(parsed?.first?["name"] as? String == "edge", "\(routes.output)")
+        let wrongToken = try scratch.write("wrong-token", "wat_not-the-token-0123456789\n")
+        let refused = try ChildProcess.run(
+            Self.binary, ["get", "services", "--state-dir", state, "--admin-token-file", wrongToken])
+        #expect(refused.status == 1 && refused.output.contains("answered 401"), "\(refused.output)")
+        let unknown = try ChildProcess.run(Self.binary, ["get", "teapots"])
+        #expect(unknown.status == 64)
+
         // Ctrl-C: everything stops, PostgreSQL included.
         let started = Self.pids(state)
         #expect(started.count == 11, "\(started)")

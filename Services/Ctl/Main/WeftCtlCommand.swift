@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Dispatch
 import Foundation
 import WeftCtl
@@ -13,7 +13,15 @@ struct WeftCtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weftctl",
         abstract: "Operate a Weft service mesh.",
-        subcommands: [Dev.self])
+        discussion: """
+            Admin commands find the registry through --registry and --admin-token-file, the \
+            WEFT_REGISTRY and WEFT_ADMIN_TOKEN_FILE (or WEFT_ADMIN_TOKEN) variables, or, failing \
+            those, the dev mesh `weftctl dev up` started (<state-dir>/context.json).
+
+            Exit status: 0 on success, 1 when the registry or the CA refuses or cannot be reached \
+            (the message says which and why), 64 for a bad command line.
+            """,
+        subcommands: [Get.self, Dev.self])
 }
 
 struct Dev: ParsableCommand {
@@ -172,6 +180,44 @@ struct Bootstrap: ParsableCommand {
             print("weftctl: the demo is configured; wrote \(written.joined(separator: ", "))")
         } catch {
             FileHandle.standardError.write(Data("weftctl: bootstrap failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension GetCommand.Resource: ExpressibleByArgument {}
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the registry's services, instances, intentions or routes.")
+
+    @Argument(help: ArgumentHelp("services, instances, intentions or routes."))
+    var resource: GetCommand.Resource
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("table (default) or json.", valueName: "format"))
+    var output = "table"
+
+    @Option(help: ArgumentHelp("The registry, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
+    var registry: String?
+
+    @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
+    var adminTokenFile: String?
+
+    @Option(help: ArgumentHelp("The dev mesh's state directory, for its context (default .weft/dev).", valueName: "dir"))
+    var stateDir = ".weft/dev"
+
+    func validate() throws {
+        guard ["table", "json"].contains(output) else { throw ValidationError("--output: expected table or json") }
+    }
+
+    func run() throws {
+        do {
+            let context = try AdminContext.resolve(
+                registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
+                environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+            print(try GetCommand.run(resource, context: context, json: output == "json"))
+        } catch {
+            FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
             throw ExitCode.failure
         }
     }

@@ -162,8 +162,16 @@ public final class DevMesh: @unchecked Sendable {
             ] + (try joining("edge", identity: Self.identity("edge"), authority: authority)),
             ready: " ready (snapshot", name: "edge")
 
-        // 6. Up when a request crosses the whole mesh.
+        // 6. Up when a request crosses the whole mesh; the admin commands find it
+        //    through the context file.
         try waitForTraffic()
+        let context: [String: Any] = [
+            "registry": "http://127.0.0.1:\(registryPort)", "ca": "https://127.0.0.1:\(caPort)",
+            "admin_token_file": adminTokenFile, "ca_bundle": bundleFile,
+            "gateway_admin": "http://127.0.0.1:\(gatewayAdminPort)",
+        ]
+        try? JSONSerialization.data(withJSONObject: context, options: [.sortedKeys]).write(
+            to: URL(fileURLWithPath: state + "/context.json"))
         say(String(format: "the mesh is up in %.1fs", Date().timeIntervalSince(started)))
     }
 
@@ -222,7 +230,9 @@ public final class DevMesh: @unchecked Sendable {
             "--service", service, "--app", "127.0.0.1:\(application)", "--inbound", "127.0.0.1:\(inbound)",
             "--admin", "127.0.0.1:\(admin)", "--outbound-proxy", "off", "--registry",
             "http://127.0.0.1:\(registryPort)", "--registry-token-file", credential, "--register", "--instance-id",
-            name, "--label", "version=\(version)", "--ttl", "10", "--health-interval", "2", "--snapshot-file",
+            name, "--label", "version=\(version)", "--ttl", "10", "--health-interval", "2",
+            // dev down stops the gateway first: no caller is left to wait for.
+            "--drain-delay", "0", "--snapshot-file",
             state + "/proxies/\(name)-snapshot.json",
         ]
         for upstream in upstreams { arguments += ["--upstream", upstream] }
@@ -324,6 +334,15 @@ public final class DevMesh: @unchecked Sendable {
         }
     }
 
+    /// What `dev up` recorded for the admin commands, if a mesh was started here.
+    static func savedContext(stateDirectory: String) -> (registry: String, adminTokenFile: String)? {
+        guard let data = FileManager.default.contents(atPath: stateDirectory + "/context.json"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let registry = object["registry"] as? String, let token = object["admin_token_file"] as? String
+        else { return nil }
+        return (registry, token)
+    }
+
     /// Alive and not a zombie (an orphan whose reaper has not reaped it yet).
     static func isRunning(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
@@ -364,6 +383,7 @@ public final class DevMesh: @unchecked Sendable {
               curl -i -H 'x-terminal-type: kiosk' \(gateway)/v1/pay                        # → payments-v3, path /api/pay
               curl -i \(gateway)/v1/pay                                                    # → 404 no-route
               curl -s -X POST http://127.0.0.1:\(gatewayAdminPort)/routes/explain -d '{"host": "localhost", "path": "/v1/pay", "headers": {"x-firmware-version": "2.3.0", "x-terminal-id": "T-1001"}}'
+              weftctl get instances --state-dir \(state)                      # who registered, and their health
               curl -s -H "Authorization: Bearer $(cat \(adminTokenFile))" http://127.0.0.1:\(registryPort)/v1/instances
               curl -i http://127.0.0.1:\(paymentsCatalogPort)/items                     # payments-v1's sidecar → catalog over mTLS
 

@@ -1,0 +1,142 @@
+import Foundation
+import NIOHTTP1
+import WeftService
+
+/// Where weftctl's admin commands send their calls: flags first, then `WEFT_*`
+/// variables, then the dev mesh's context file (`<state-dir>/context.json`,
+/// written by `weftctl dev up`), so that after `dev up` plain `weftctl get
+/// instances` works.
+public struct AdminContext: Sendable {
+    public var registryURL: String
+    public var adminToken: String
+
+    public static func resolve(
+        registry: String?, adminTokenFile: String?, stateDirectory: String, environment: [String: String]
+    ) throws(DevMeshError) -> AdminContext {
+        let saved = DevMesh.savedContext(stateDirectory: stateDirectory)
+        guard let url = registry ?? environment["WEFT_REGISTRY"] ?? saved?.registry else {
+            throw DevMeshError(
+                "no registry: pass --registry http://host:port (or WEFT_REGISTRY), or start one with `weftctl dev up`")
+        }
+        let token: String
+        if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] ?? saved?.adminTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw DevMeshError("cannot read the admin token file \(file)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let value = environment["WEFT_ADMIN_TOKEN"] {
+            token = value
+        } else {
+            throw DevMeshError("no admin token: pass --admin-token-file (or WEFT_ADMIN_TOKEN_FILE, WEFT_ADMIN_TOKEN)")
+        }
+        return AdminContext(registryURL: url, adminToken: token)
+    }
+}
+
+/// `weftctl get`: the registry's objects as an aligned table or JSON.
+public enum GetCommand {
+    public enum Resource: String, CaseIterable, Sendable {
+        case services, instances, intentions, routes
+    }
+
+    /// Every item of the listing at `path`, following `next` cursors.
+    static func items(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        var cursor: String?
+        repeat {
+            let query = "limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
+            let reply = try client.call(.GET, path + "?" + query)
+            guard reply.status == 200 else { throw refusal(reply, path) }
+            let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
+            all += object["items"] as? [[String: Any]] ?? []
+            cursor = object["next"] as? String
+        } while cursor != nil
+        return all
+    }
+
+    static func refusal(_ reply: AdminClient.Reply, _ path: String) -> DevMeshError {
+        let detail = AdminClient.member("detail", in: reply.body) ?? reply.body.prefix(300).description
+        let hint = reply.status == 401 ? " (is the admin token the registry's?)" : ""
+        return DevMeshError("the registry answered \(reply.status) to GET \(path): \(detail)\(hint)")
+    }
+
+    /// The output for `resource`: a table, or `json`.
+    public static func run(_ resource: Resource, context: AdminContext, json: Bool) throws -> String {
+        let client: AdminClient
+        do {
+            client = try AdminClient.registry(url: context.registryURL, token: context.adminToken)
+        } catch {
+            throw DevMeshError("--registry: \(error)")
+        }
+        let rows: [[String: Any]]
+        do {
+            switch resource {
+            case .routes:
+                rows =
+                    try items(client, "/v1/routes/gateways").map { $0.merging(["kind": "gateway"]) { $1 } }
+                    + items(client, "/v1/routes/services").map { $0.merging(["kind": "service"]) { $1 } }
+            default:
+                rows = try items(client, "/v1/\(resource.rawValue)")
+            }
+        } catch let error as DevMeshError {
+            throw error
+        } catch {
+            throw DevMeshError("cannot reach the registry at \(context.registryURL): \(error)")
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+            return String(decoding: data, as: UTF8.self)
+        }
+        func text(_ value: Any?) -> String {
+            switch value {
+            case let string as String: return string
+            case let number as NSNumber: return number.stringValue
+            case let object as [String: Any]:
+                return object.keys.sorted().map { "\($0)=\(text(object[$0]))" }.joined(separator: ",")
+            case nil, is NSNull: return "-"
+            default: return "\(value!)"
+            }
+        }
+        let columns: [(String, ([String: Any]) -> String)]
+        switch resource {
+        case .services:
+            columns = [
+                ("NAMESPACE", { text($0["namespace"]) }), ("NAME", { text($0["name"]) }),
+                ("PROTOCOL", { text($0["protocol"]) }),
+            ]
+        case .instances:
+            columns = [
+                ("NAMESPACE", { text($0["namespace"]) }), ("SERVICE", { text($0["service"]) }),
+                ("ID", { text($0["id"]) }), ("ADDRESS", { "\(text($0["address"])):\(text($0["port"]))" }),
+                ("HEALTH", { text($0["health"]) }), ("ZONE", { text($0["zone"]) }), ("LABELS", { text($0["labels"]) }),
+            ]
+        case .intentions:
+            columns = [
+                ("ID", { text($0["id"]) }), ("SOURCE", { text($0["source"]) }),
+                ("DESTINATION", { text($0["destination"]) }), ("ACTION", { text($0["action"]) }),
+            ]
+        case .routes:
+            columns = [
+                ("KIND", { text($0["kind"]) }),
+                ("OWNER", { "\(text($0["namespace"]))/\(text($0["name"]))" }),
+                ("RULES", { row in
+                    (row["routes"] as? [[String: Any]] ?? []).map { text($0["name"]) }.joined(separator: ",")
+                }),
+            ]
+        }
+        return Table.render(header: columns.map(\.0), rows: rows.map { row in columns.map { $0.1(row) } })
+    }
+}
+
+/// Aligned columns, two spaces apart, the header first.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
