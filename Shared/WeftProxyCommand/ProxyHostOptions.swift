@@ -44,6 +44,12 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Instead of --ca-bundle: the SHA-256 fingerprint of the CA's root, sha256:<hex> (colons allowed, as openssl x509 -fingerprint -sha256 prints it). Env: WEFT_CA_FINGERPRINT.",
+            valueName: "sha256:hex"))
+    var caFingerprint: String?
+
+    @Option(
+        help: ArgumentHelp(
             "File holding a join token (wjt_…) for this proxy's identity; needed while --data-dir holds no valid certificate. Env: WEFT_JOIN_TOKEN_FILE.",
             valueName: "file"))
     var joinTokenFile: String?
@@ -148,7 +154,8 @@ public struct ProxyHostOptions: ParsableArguments {
     private func authority(_ settings: ServiceSettings) throws -> AuthorityEnrollment? {
         guard let url = settings.value(ca, "WEFT_CA") else {
             for (flag, variable, value) in [
-                ("--ca-bundle", "WEFT_CA_BUNDLE", caBundle), ("--join-token-file", "WEFT_JOIN_TOKEN_FILE", joinTokenFile),
+                ("--ca-bundle", "WEFT_CA_BUNDLE", caBundle), ("--ca-fingerprint", "WEFT_CA_FINGERPRINT", caFingerprint),
+                ("--join-token-file", "WEFT_JOIN_TOKEN_FILE", joinTokenFile),
                 ("--data-dir", "WEFT_DATA_DIR", dataDir),
             ] where settings.value(value, variable) != nil {
                 throw ValidationError("\(flag) needs --ca (or WEFT_CA)")
@@ -162,9 +169,27 @@ public struct ProxyHostOptions: ParsableArguments {
             throw ValidationError("--ca: \(error)")
         }
         guard endpoint.usesTLS else { throw ValidationError("--ca: weft-ca serves https only, got \(url.prefix(80))") }
+        let anchors: AuthorityEnrollment.Anchors
+        switch (settings.value(caBundle, "WEFT_CA_BUNDLE"), settings.value(caFingerprint, "WEFT_CA_FINGERPRINT")) {
+        case (let bundle?, nil):
+            anchors = .bundleFile(bundle)
+        case (nil, let text?):
+            var hex = text.lowercased()
+            if hex.hasPrefix("sha256:") { hex.removeFirst("sha256:".count) }
+            else if hex.hasPrefix("sha256 fingerprint=") { hex.removeFirst("sha256 fingerprint=".count) }
+            hex.removeAll { $0 == ":" }
+            guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--ca-fingerprint: expected sha256: and 64 hex digits, got \(text.prefix(100))")
+            }
+            anchors = .fingerprint(hex)
+        case (.some, .some):
+            throw ValidationError("--ca-bundle and --ca-fingerprint are exclusive: give one way to trust the CA")
+        case (nil, nil):
+            throw ValidationError("--ca needs --ca-bundle or --ca-fingerprint (or WEFT_CA_BUNDLE, WEFT_CA_FINGERPRINT)")
+        }
         var enrollment = AuthorityEnrollment(
             authority: endpoint,
-            anchors: .bundleFile(try settings.required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")),
+            anchors: anchors,
             joinTokenFile: settings.value(joinTokenFile, "WEFT_JOIN_TOKEN_FILE"),
             dataDirectory: try settings.required(dataDir, "WEFT_DATA_DIR", "--data-dir"))
         enrollment.renewAt = Double(try settings.integer(renewAt, "WEFT_RENEW_AT", "--renew-at", 1...90) ?? 50) / 100

@@ -66,6 +66,19 @@ public final class Certificate: @unchecked Sendable {
         try withMemoryBIO { bio in PEM_write_bio_X509(bio, pointer) == 1 }
     }
 
+    /// SHA-256 of the certificate's DER encoding, lowercase hex without
+    /// separators: what `--ca-fingerprint` pins (`openssl x509 -fingerprint
+    /// -sha256` prints the same bytes, uppercase with colons).
+    public var sha256Fingerprint: String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard X509_digest(pointer, EVP_sha256(), &digest, &length) == 1 else { return "" }
+        return digest.prefix(Int(length)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// The serial number in lowercase hex without leading zeros.
     public var serialHex: String {
         guard let serial = X509_get_serialNumber(pointer), let number = ASN1_INTEGER_to_BN(serial, nil) else {

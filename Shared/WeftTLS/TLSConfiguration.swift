@@ -43,6 +43,12 @@ public struct TLSConfiguration: Sendable {
     /// under an operator's root trusts only its own intermediates this way, not
     /// everything else that root signed.
     public var trustRootsMayBeIntermediates = false
+    /// Clients only, and only to fetch something whose content is checked
+    /// another way: when false, the server's certificate is not verified at
+    /// all. A proxy bootstrapping from a pinned root fingerprint fetches the
+    /// CA's bundle this way, keeps only the root whose hash it was given, and
+    /// verifies the CA against that root from then on.
+    public var verifyPeer = true
 
     public init(
         role: Role, certificateChain: [Certificate] = [], privateKey: PrivateKey? = nil, trustRoots: [Certificate] = [],

@@ -73,7 +73,12 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError(.invalidInput, "a server needs a certificate")
         }
 
-        if configuration.trustRoots.isEmpty {
+        if configuration.role == .client && !configuration.verifyPeer {
+            guard !configuration.requireSPIFFEIdentity else {
+                throw TLSError(.invalidInput, "a client that does not verify its peer cannot require its identity")
+            }
+            SSL_CTX_set_verify(pointer, SSL_VERIFY_NONE, nil)
+        } else if configuration.trustRoots.isEmpty {
             // A server without roots does not ask for client certificates (a public
             // TLS port). A client without roots could not verify the server at all,
             // and nothing requiring peer certificates can work without roots.

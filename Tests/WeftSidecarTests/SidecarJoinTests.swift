@@ -139,7 +139,11 @@ import WeftTestSupport
             // (Its own startup wait is 60 s; usage errors come first.)
             for (flags, message) in [
                 (["--ca", "http://127.0.0.1:1", "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x"], "https only"),
-                (["--ca", ca.url, "--data-dir", "/tmp/x"], "--ca-bundle is required"),
+                (["--ca", ca.url, "--data-dir", "/tmp/x"], "--ca needs --ca-bundle or --ca-fingerprint"),
+                (["--ca", ca.url, "--data-dir", "/tmp/x", "--ca-bundle", ca.bundleFile, "--ca-fingerprint", "sha256:00"],
+                 "--ca-bundle and --ca-fingerprint are exclusive"),
+                (["--ca", ca.url, "--data-dir", "/tmp/x", "--ca-fingerprint", "sha256:xyz"],
+                 "--ca-fingerprint: expected sha256: and 64 hex digits"),
                 (["--ca", ca.url, "--ca-bundle", ca.bundleFile], "--data-dir is required"),
                 (["--ca-bundle", ca.bundleFile], "--ca-bundle needs --ca"),
                 (["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--certificate", "c.pem"],
@@ -301,6 +305,48 @@ import WeftTestSupport
                 let ready = try Command.curl(["-s", "http://127.0.0.1:\(sidecar.admin)/ready"]).output
                 #expect(ready.hasPrefix("ready"), "\(ready)")
             }
+        }
+    }
+
+    /// Trust bootstrapped from the root's fingerprint instead of a bundle file:
+    /// the fingerprint as openssl prints it is enough to join; a wrong one is
+    /// refused before anything is sent to the CA but the bundle request.
+    @Test func joinsWithAPinnedRootFingerprintAndRefusesAWrongOne() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres)
+            let printed = try ChildProcess.run(
+                "/usr/bin/openssl", ["x509", "-in", ca.bundleFile, "-noout", "-fingerprint", "-sha256"]
+            ).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(printed.lowercased().hasPrefix("sha256 fingerprint="), "\(printed)")
+            // weft-ca logs the same fingerprint, for operators to copy.
+            let hex = printed.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").lowercased() } ?? ""
+            #expect(ca.process.output.contains("sha256:\(hex)"), "\(ca.process.output)")
+
+            let snapshot = try mesh.snapshot("web.json")
+            func flags(_ name: String, _ fingerprint: String) throws -> [String] {
+                [
+                    "--ca", ca.url, "--ca-fingerprint", fingerprint, "--data-dir", mesh.scratch.file("\(name)-data"),
+                    "--join-token-file",
+                    try mesh.scratch.write("\(name).join", try ca.joinToken(for: MeshFixture.identity("web"))),
+                ]
+            }
+            let joined = try mesh.startSidecar("web", app: 1, snapshot: snapshot, identity: try flags("good", printed))
+            #expect(joined.process.output.contains("trusting the CA's root pinned by --ca-fingerprint"))
+            #expect(joined.process.output.contains("joined the mesh with a join token"))
+            let kept = try String(contentsOfFile: mesh.scratch.file("good-data/bundle.json"), encoding: .utf8)
+            #expect(kept.contains("BEGIN CERTIFICATE"))
+
+            let wrong = try ChildProcess.run(
+                MeshFixture.sidecarBinary,
+                [
+                    "--service", "web", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy", "off",
+                    "--admin", "off", "--snapshot-file", snapshot,
+                ] + (try flags("bad", "sha256:" + String(repeating: "0", count: 64))))
+            #expect(wrong.status == 78, "\(wrong.output)")
+            #expect(wrong.output.contains("holds no root with fingerprint sha256:000"), "\(wrong.output)")
+            #expect(!FileManager.default.fileExists(atPath: mesh.scratch.file("bad-data/chain.pem")))
         }
     }
 }

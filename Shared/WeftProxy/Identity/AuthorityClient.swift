@@ -104,6 +104,31 @@ public struct AuthorityClient: Sendable {
             }
     }
 
+    /// The bundle fetched **without verifying the CA**: only for bootstrapping
+    /// from a pinned fingerprint, where the caller keeps nothing but the root
+    /// whose hash it was given.
+    public func unverifiedBundle() -> EventLoopFuture<TrustBundle> {
+        var configuration = TLSConfiguration(role: .client, applicationProtocols: ["http/1.1"])
+        configuration.verifyPeer = false
+        let client: ControlPlaneClient
+        do {
+            let context = try TLSContext(configuration)
+            client = ControlPlaneClient(endpoint: endpoint, group: group) { try TLSHandler(context: context) }
+        } catch {
+            return group.next().makeFailedFuture(Failure.unavailable("cannot prepare the bundle request: \(error)"))
+        }
+        return client.send(.GET, APIPaths.bundle, deadline: .seconds(15))
+            .flatMapErrorThrowing { error in throw Failure.unavailable("\(error)") }
+            .flatMapThrowing { response in
+                try Self.check(response)
+                do {
+                    return try WeftJSON.decode(TrustBundle.self, from: Data(response.body), unknownFields: .ignore)
+                } catch {
+                    throw Failure.unavailable("the CA's bundle is invalid, refused: \(error)")
+                }
+            }
+    }
+
     private static func check(_ response: ControlPlaneClient.Response) throws {
         guard !(200..<300).contains(response.status) else { return }
         let problem = try? WeftJSON.decode(Problem.self, from: Data(response.body), unknownFields: .ignore)

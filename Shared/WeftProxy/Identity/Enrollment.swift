@@ -152,6 +152,19 @@ struct Enrollment {
 
     private func bootstrapAnchors() throws(ProxyStartupError) -> [Certificate] {
         switch settings.anchors {
+        case .fingerprint(let pinned):
+            let bundle = try retrying("fetch the CA's bundle") { () throws -> TrustBundle in
+                try client.unverifiedBundle().wait()
+            }
+            let roots = bundle.roots.compactMap { try? Certificate(pem: $0.text) }
+            guard let root = roots.first(where: { $0.sha256Fingerprint == pinned }) else {
+                let held = roots.map { "sha256:" + $0.sha256Fingerprint }.joined(separator: ", ")
+                throw ProxyStartupError(
+                    "--ca-fingerprint: the CA at \(settings.authority) holds no root with fingerprint sha256:\(pinned) (it offers \(held)); check the fingerprint and the CA's address"
+                )
+            }
+            logger.notice("trusting the CA's root pinned by --ca-fingerprint", metadata: ["fingerprint": "sha256:\(pinned)"])
+            return [root]
         case .bundleFile(let file):
             do {
                 let roots = try Certificate.chain(pem: try String(contentsOfFile: file, encoding: .utf8))

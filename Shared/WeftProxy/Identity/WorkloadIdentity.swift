@@ -26,6 +26,9 @@ public struct AuthorityEnrollment: Sendable {
     public enum Anchors: Sendable {
         /// A PEM file of the CA's roots (the CA writes `trust-bundle.pem`).
         case bundleFile(String)
+        /// The SHA-256 of one root's DER (lowercase hex): the bundle is fetched
+        /// unverified once, and only the root with this hash is kept.
+        case fingerprint(String)
     }
 
     public var authority: ControlPlaneClient.Endpoint
