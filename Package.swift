@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "WeftProxy",
             dependencies: [
-                "WeftHTTP2", "WeftTLS", "WeftProtocol", "WeftService",
+                "WeftHTTP2", "WeftIdentity", "WeftTLS", "WeftProtocol", "WeftService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,10 +105,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A workload's mesh identity: certificate, key and bundle, from files or
+        // from weft-ca (join token, renewal, bundle polling). Proxies and the
+        // registry's mesh listener use it; it does not link the data plane.
+        .target(
+            name: "WeftIdentity",
+            dependencies: [
+                "WeftProtocol", "WeftService", "WeftTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/WeftIdentity",
+            swiftSettings: swiftSettings
+        ),
+
         // The flags and process loop the proxy executables share (sidecar, gateway).
         .target(
             name: "WeftProxyCommand",
             dependencies: [
+                "WeftIdentity",
                 "WeftProtocol", "WeftProxy", "WeftService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,6 +188,7 @@ let package = Package(
         .target(
             name: "WeftSidecar",
             dependencies: [
+                "WeftIdentity",
                 "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftService", "WeftTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -194,6 +212,7 @@ let package = Package(
         .target(
             name: "WeftGateway",
             dependencies: [
+                "WeftIdentity",
                 "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -243,7 +262,8 @@ let package = Package(
         .target(
             name: "WeftCtl",
             dependencies: [
-                "WeftProtocol", "WeftProxy", "WeftService", "WeftTLS",
+                "WeftIdentity",
+                "WeftProtocol", "WeftService", "WeftTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import WeftIdentity
 public import ArgumentParser
 import Dispatch
 public import Logging

@@ -1,3 +1,4 @@
+public import WeftIdentity
 public import Logging
 public import NIOCore
 public import WeftProtocol
@@ -74,13 +75,9 @@ public enum SnapshotWatcher: Sendable {
 }
 
 /// Why a proxy could not start, in words that name the flag or input at fault.
-public struct ProxyStartupError: Error, CustomStringConvertible {
-    public let description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}
+/// Why a proxy cannot start (see `StartupError` in WeftIdentity, where the
+/// identity's share of these is made).
+public typealias ProxyStartupError = StartupError
 
 extension DiscoverySnapshot {
     /// What a snapshot holds, for the log line that says it was applied.

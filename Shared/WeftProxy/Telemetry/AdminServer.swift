@@ -1,3 +1,4 @@
+public import WeftIdentity
 public import NIOCore
 public import NIOHTTP1
 import NIOPosix

@@ -29,68 +29,68 @@ public struct MeshMaterial: Sendable {
     }
 
     /// Refuses material that is not `identity`'s, or whose key is not the chain's.
-    func check(expecting identity: String) throws(ProxyStartupError) {
-        guard let leaf = chain.first else { throw ProxyStartupError("the chain holds no certificate") }
-        guard !bundle.isEmpty else { throw ProxyStartupError("the trust bundle holds no certificate") }
+    func check(expecting identity: String) throws(StartupError) {
+        guard let leaf = chain.first else { throw StartupError("the chain holds no certificate") }
+        guard !bundle.isEmpty else { throw StartupError("the trust bundle holds no certificate") }
         let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
         guard identities == [identity] else {
-            throw ProxyStartupError(
+            throw StartupError(
                 "the certificate is for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity)")
         }
         guard (try? leaf.publicKeyPEM()) == (try? key.publicKeyPEM()) else {
-            throw ProxyStartupError("the key is not the certificate's")
+            throw StartupError("the key is not the certificate's")
         }
     }
 
     public static func load(
         certificateFile: String, keyFile: String, bundleFile: String, revokedSerials: Set<String>,
         expecting identity: String
-    ) throws(ProxyStartupError) -> MeshMaterial {
+    ) throws(StartupError) -> MeshMaterial {
         let chain = try read(certificateFile, "--certificate") { try Certificate.chain(pem: $0) }
         let key = try read(keyFile, "--key") { try PrivateKey(pem: $0) }
         let bundle = try read(bundleFile, "--trust-bundle") { try Certificate.chain(pem: $0) }
         guard let leaf = chain.first else {
-            throw ProxyStartupError("--certificate: the file holds no certificate")
+            throw StartupError("--certificate: the file holds no certificate")
         }
         guard bundle.count > 0 else {
-            throw ProxyStartupError("--trust-bundle: the file holds no certificate")
+            throw StartupError("--trust-bundle: the file holds no certificate")
         }
         let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
         guard identities == [identity] else {
-            throw ProxyStartupError(
+            throw StartupError(
                 "--certificate: it is for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity)")
         }
         guard (try? leaf.publicKeyPEM()) == (try? key.publicKeyPEM()) else {
-            throw ProxyStartupError("--key: it is not the key of the certificate's public key")
+            throw StartupError("--key: it is not the key of the certificate's public key")
         }
         return MeshMaterial(chain: chain, key: key, bundle: bundle, revoked: revokedSerials)
     }
 
     /// The mesh TLS context for one side of the mesh hop.
-    public func context(role: TLSConfiguration.Role, trustDomain: String) throws(ProxyStartupError) -> TLSContext {
+    public func context(role: TLSConfiguration.Role, trustDomain: String) throws(StartupError) -> TLSContext {
         do {
             return try TLSContext(
                 .mesh(
                     role: role, certificateChain: chain, privateKey: key, trustRoots: bundle, revokedSerials: revoked,
                     trustDomain: trustDomain))
         } catch {
-            throw ProxyStartupError("cannot build the mesh TLS context: \(error)")
+            throw StartupError("cannot build the mesh TLS context: \(error)")
         }
     }
 
     private static func read<T>(_ path: String, _ flag: String, _ parse: (String) throws -> T)
-        throws(ProxyStartupError) -> T
+        throws(StartupError) -> T
     {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ProxyStartupError("\(flag): cannot read \(path)")
+            throw StartupError("\(flag): cannot read \(path)")
         }
         do {
             return try parse(text)
         } catch {
-            throw ProxyStartupError("\(flag): \(error)")
+            throw StartupError("\(flag): \(error)")
         }
     }
 }

@@ -86,7 +86,7 @@ public final class WorkloadIdentity: Sendable {
     private init(
         identity: SPIFFEID, trustDomain: String, material: MeshMaterial, bundleTag: String?,
         enrollment: AuthorityEnrollment?, authorityClient: AuthorityClient?, logger: Logger
-    ) throws(ProxyStartupError) {
+    ) throws(StartupError) {
         self.identity = identity
         self.trustDomain = trustDomain
         self.server = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
@@ -110,7 +110,7 @@ public final class WorkloadIdentity: Sendable {
     /// (it waits for the CA). Errors say which input is at fault.
     public static func obtain(
         _ source: IdentitySource, identity: SPIFFEID, group: any EventLoopGroup, logger: Logger
-    ) throws(ProxyStartupError) -> WorkloadIdentity {
+    ) throws(StartupError) -> WorkloadIdentity {
         let trustDomain = identity.trustDomain
         switch source {
         case .files(let certificate, let key, let bundle, let revoked):

@@ -30,12 +30,12 @@ struct Enrollment {
     static let chainFile = "chain.pem"
     static let bundleFile = "bundle.json"
 
-    func run() throws(ProxyStartupError) -> (MeshMaterial, String?) {
+    func run() throws(StartupError) -> (MeshMaterial, String?) {
         let directory = settings.dataDirectory
         do {
             try DurableFile.ensureDirectory(directory)
         } catch {
-            throw ProxyStartupError("--data-dir: \(error)")
+            throw StartupError("--data-dir: \(error)")
         }
         // Anchors: the bundle kept from the CA last time is newer than the file
         // the operator bootstrapped with.
@@ -52,7 +52,7 @@ struct Enrollment {
         if chain == nil {
             chain = try enroll(key: key, anchors: anchors, revoked: revoked)
         }
-        guard let chain else { throw ProxyStartupError("no certificate") }
+        guard let chain else { throw StartupError("no certificate") }
 
         // The current bundle; with the CA away, the kept one serves (the proxy
         // polls again once running).
@@ -67,7 +67,7 @@ struct Enrollment {
                 tag = etag
             }
         } catch AuthorityClient.Failure.refused(_, let detail) {
-            throw ProxyStartupError("the CA's trust bundle: \(detail)")
+            throw StartupError("the CA's trust bundle: \(detail)")
         } catch {
             logger.warning("cannot fetch the trust bundle; starting with the one kept in --data-dir: \(error)")
         }
@@ -78,11 +78,11 @@ struct Enrollment {
 
     // MARK: First certificate
 
-    private func enroll(key: PrivateKey, anchors: [Certificate], revoked: Set<String>) throws(ProxyStartupError)
+    private func enroll(key: PrivateKey, anchors: [Certificate], revoked: Set<String>) throws(StartupError)
         -> [Certificate]
     {
         guard let tokenFile = settings.joinTokenFile else {
-            throw ProxyStartupError(
+            throw StartupError(
                 "--data-dir \(settings.dataDirectory) holds no valid certificate for \(identity), and no --join-token-file was given: create a join token for this identity (weft-ca: POST /v1/join-tokens) and pass it"
             )
         }
@@ -91,15 +91,15 @@ struct Enrollment {
             let text = try String(contentsOfFile: tokenFile, encoding: .utf8)
             token = try JoinTokenSecret(validating: String(text.split(whereSeparator: \.isWhitespace).first ?? ""))
         } catch let error as ProtocolError {
-            throw ProxyStartupError("--join-token-file: \(error.reason)")
+            throw StartupError("--join-token-file: \(error.reason)")
         } catch {
-            throw ProxyStartupError("--join-token-file: cannot read \(tokenFile)")
+            throw StartupError("--join-token-file: cannot read \(tokenFile)")
         }
         let csr: String
         do {
             csr = try CertificateRequest.create(key: key, uri: identity.description).pemString()
         } catch {
-            throw ProxyStartupError("cannot make a certificate request: \(error)")
+            throw StartupError("cannot make a certificate request: \(error)")
         }
         let signed = try retrying("join the mesh") { () throws -> CertificateSigningResponse in
             try client.sign(csr: csr, joinToken: token, anchors: anchors, revoked: revoked, presenting: nil).wait()
@@ -108,14 +108,14 @@ struct Enrollment {
         do {
             chain = try Certificate.chain(pem: signed.chain.text)
         } catch {
-            throw ProxyStartupError("the CA's certificate chain does not parse: \(error)")
+            throw StartupError("the CA's certificate chain does not parse: \(error)")
         }
         try MeshMaterial(chain: chain, key: key, bundle: anchors, revoked: revoked).check(
             expecting: identity.description)
         do {
             try Self.persistChain(signed.chain.text, in: settings.dataDirectory)
         } catch {
-            throw ProxyStartupError("--data-dir: \(error)")
+            throw StartupError("--data-dir: \(error)")
         }
         logger.notice(
             "joined the mesh with a join token",
@@ -125,17 +125,17 @@ struct Enrollment {
 
     /// Retries what fails for a reason that may pass (the CA unreachable or busy)
     /// for `startupWait`, with capped backoff; a refusal ends it at once.
-    private func retrying<T>(_ what: String, _ body: () throws -> T) throws(ProxyStartupError) -> T {
+    private func retrying<T>(_ what: String, _ body: () throws -> T) throws(StartupError) -> T {
         let deadline = NIODeadline.now() + settings.startupWait
         var delay = TimeAmount.milliseconds(250)
         while true {
             do {
                 return try body()
             } catch AuthorityClient.Failure.refused(let status, let detail) {
-                throw ProxyStartupError("cannot \(what): the CA refused (\(status)): \(detail)")
+                throw StartupError("cannot \(what): the CA refused (\(status)): \(detail)")
             } catch {
                 guard NIODeadline.now() + delay < deadline else {
-                    throw ProxyStartupError(
+                    throw StartupError(
                         "cannot \(what): the CA at \(settings.authority) did not answer for \(settings.startupWait.nanoseconds / 1_000_000_000)s: \(error)"
                     )
                 }
@@ -150,7 +150,7 @@ struct Enrollment {
 
     private func path(_ name: String) -> String { settings.dataDirectory + "/" + name }
 
-    private func bootstrapAnchors() throws(ProxyStartupError) -> [Certificate] {
+    private func bootstrapAnchors() throws(StartupError) -> [Certificate] {
         switch settings.anchors {
         case .fingerprint(let pinned):
             let bundle = try retrying("fetch the CA's bundle") { () throws -> TrustBundle in
@@ -159,7 +159,7 @@ struct Enrollment {
             let roots = bundle.roots.compactMap { try? Certificate(pem: $0.text) }
             guard let root = roots.first(where: { $0.sha256Fingerprint == pinned }) else {
                 let held = roots.map { "sha256:" + $0.sha256Fingerprint }.joined(separator: ", ")
-                throw ProxyStartupError(
+                throw StartupError(
                     "--ca-fingerprint: the CA at \(settings.authority) holds no root with fingerprint sha256:\(pinned) (it offers \(held)); check the fingerprint and the CA's address"
                 )
             }
@@ -168,45 +168,45 @@ struct Enrollment {
         case .bundleFile(let file):
             do {
                 let roots = try Certificate.chain(pem: try String(contentsOfFile: file, encoding: .utf8))
-                guard !roots.isEmpty else { throw ProxyStartupError("--ca-bundle: \(file) holds no certificate") }
+                guard !roots.isEmpty else { throw StartupError("--ca-bundle: \(file) holds no certificate") }
                 return roots
-            } catch let error as ProxyStartupError {
+            } catch let error as StartupError {
                 throw error
             } catch {
-                throw ProxyStartupError("--ca-bundle: cannot read \(file): \(error)")
+                throw StartupError("--ca-bundle: cannot read \(file): \(error)")
             }
         }
     }
 
-    private func persistedBundle() throws(ProxyStartupError) -> ([Certificate], Set<String>)? {
+    private func persistedBundle() throws(StartupError) -> ([Certificate], Set<String>)? {
         guard let data = FileManager.default.contents(atPath: path(Self.bundleFile)) else { return nil }
         do {
             let bundle = try WeftJSON.decode(TrustBundle.self, from: data, unknownFields: .ignore)
             guard bundle.trustDomain == identity.trustDomain else {
-                throw ProxyStartupError(
+                throw StartupError(
                     "--data-dir: the kept bundle is for trust domain \(bundle.trustDomain), but this proxy is \(identity)")
             }
             return (
                 try bundle.roots.map { try Certificate(pem: $0.text) }, Set(bundle.revokedSerials.map(\.description))
             )
-        } catch let error as ProxyStartupError {
+        } catch let error as StartupError {
             throw error
         } catch {
-            throw ProxyStartupError("--data-dir: \(path(Self.bundleFile)) is damaged (\(error)); remove it to bootstrap from --ca-bundle again")
+            throw StartupError("--data-dir: \(path(Self.bundleFile)) is damaged (\(error)); remove it to bootstrap from --ca-bundle again")
         }
     }
 
-    private func loadOrCreateKey() throws(ProxyStartupError) -> PrivateKey {
+    private func loadOrCreateKey() throws(StartupError) -> PrivateKey {
         let file = path(Self.keyFile)
         var status = stat()
         if stat(file, &status) == 0 {
             guard status.st_mode & 0o077 == 0 else {
-                throw ProxyStartupError("--data-dir: \(file) may be read by others; run chmod 600 \(file)")
+                throw StartupError("--data-dir: \(file) may be read by others; run chmod 600 \(file)")
             }
             do {
                 return try PrivateKey(pem: try String(contentsOfFile: file, encoding: .utf8))
             } catch {
-                throw ProxyStartupError("--data-dir: \(file) is not a usable key: \(error)")
+                throw StartupError("--data-dir: \(file) is not a usable key: \(error)")
             }
         }
         do {
@@ -214,12 +214,12 @@ struct Enrollment {
             try DurableFile.create(file, try key.pkcs8PEM(), mode: 0o600)
             return key
         } catch {
-            throw ProxyStartupError("--data-dir: cannot create the key: \(error)")
+            throw StartupError("--data-dir: cannot create the key: \(error)")
         }
     }
 
     /// The kept chain when it is this identity's, for this key, and not expired.
-    private func persistedChain(key: PrivateKey) throws(ProxyStartupError) -> [Certificate]? {
+    private func persistedChain(key: PrivateKey) throws(StartupError) -> [Certificate]? {
         guard let text = try? String(contentsOfFile: path(Self.chainFile), encoding: .utf8) else { return nil }
         guard let chain = try? Certificate.chain(pem: text), let leaf = chain.first else {
             logger.warning("the kept certificate chain does not parse; joining again")
@@ -227,7 +227,7 @@ struct Enrollment {
         }
         let identities = leaf.uriSubjectAlternativeNames.filter { $0.hasPrefix("spiffe://") }
         guard identities == [identity.description] else {
-            throw ProxyStartupError(
+            throw StartupError(
                 "--data-dir holds a certificate for \(identities.first ?? "no SPIFFE ID"), but this proxy is \(identity): give each proxy its own data directory"
             )
         }
