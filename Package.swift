@@ -112,6 +112,7 @@ let package = Package(
             name: "WeftIdentity",
             dependencies: [
                 "WeftProtocol", "WeftService", "WeftTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -236,6 +237,7 @@ let package = Package(
         .target(
             name: "WeftRegistry",
             dependencies: [
+                "WeftIdentity",
                 "WeftAPIServer", "WeftProtocol", "WeftPostgres", "WeftService", "WeftTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -250,6 +252,7 @@ let package = Package(
         .executableTarget(
             name: "weft-registry",
             dependencies: [
+                "WeftIdentity", .product(name: "NIOPosix", package: "swift-nio"),
                 "WeftAPIServer", "WeftRegistry", "WeftService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

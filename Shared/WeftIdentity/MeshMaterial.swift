@@ -67,12 +67,17 @@ public struct MeshMaterial: Sendable {
     }
 
     /// The mesh TLS context for one side of the mesh hop.
-    public func context(role: TLSConfiguration.Role, trustDomain: String) throws(StartupError) -> TLSContext {
+    /// `applicationProtocols`: `h2` for the mesh hop, `http/1.1` for the
+    /// registry's API over mutual TLS.
+    public func context(
+        role: TLSConfiguration.Role, trustDomain: String, applicationProtocols: [String] = ["h2"]
+    ) throws(StartupError) -> TLSContext {
         do {
-            return try TLSContext(
-                .mesh(
-                    role: role, certificateChain: chain, privateKey: key, trustRoots: bundle, revokedSerials: revoked,
-                    trustDomain: trustDomain))
+            var configuration = TLSConfiguration.mesh(
+                role: role, certificateChain: chain, privateKey: key, trustRoots: bundle, revokedSerials: revoked,
+                trustDomain: trustDomain)
+            configuration.applicationProtocols = applicationProtocols
+            return try TLSContext(configuration)
         } catch {
             throw StartupError("cannot build the mesh TLS context: \(error)")
         }

@@ -80,17 +80,23 @@ public final class WorkloadIdentity: Sendable {
 
     private let state: NIOLockedValueBox<State>
     private let enrollment: AuthorityEnrollment?
+    /// ALPN of the two providers: `h2` for proxies, `http/1.1` for an API.
+    private let applicationProtocols: [String]
     private let authorityClient: AuthorityClient?
     private let logger: Logger
 
     private init(
         identity: SPIFFEID, trustDomain: String, material: MeshMaterial, bundleTag: String?,
-        enrollment: AuthorityEnrollment?, authorityClient: AuthorityClient?, logger: Logger
+        enrollment: AuthorityEnrollment?, authorityClient: AuthorityClient?, applicationProtocols: [String],
+        logger: Logger
     ) throws(StartupError) {
         self.identity = identity
         self.trustDomain = trustDomain
-        self.server = TLSContextProvider(try material.context(role: .server, trustDomain: trustDomain))
-        self.client = TLSContextProvider(try material.context(role: .client, trustDomain: trustDomain))
+        self.applicationProtocols = applicationProtocols
+        self.server = TLSContextProvider(
+            try material.context(role: .server, trustDomain: trustDomain, applicationProtocols: applicationProtocols))
+        self.client = TLSContextProvider(
+            try material.context(role: .client, trustDomain: trustDomain, applicationProtocols: applicationProtocols))
         self.state = NIOLockedValueBox(State(material: material, bundleTag: bundleTag))
         self.enrollment = enrollment
         self.authorityClient = authorityClient
@@ -109,7 +115,8 @@ public final class WorkloadIdentity: Sendable {
     /// Obtains the identity before any port opens. Called off the event loops
     /// (it waits for the CA). Errors say which input is at fault.
     public static func obtain(
-        _ source: IdentitySource, identity: SPIFFEID, group: any EventLoopGroup, logger: Logger
+        _ source: IdentitySource, identity: SPIFFEID, group: any EventLoopGroup, logger: Logger,
+        applicationProtocols: [String] = ["h2"]
     ) throws(StartupError) -> WorkloadIdentity {
         let trustDomain = identity.trustDomain
         switch source {
@@ -119,7 +126,7 @@ public final class WorkloadIdentity: Sendable {
                 expecting: identity.description)
             return try WorkloadIdentity(
                 identity: identity, trustDomain: trustDomain, material: material, bundleTag: nil, enrollment: nil,
-                authorityClient: nil, logger: logger)
+                authorityClient: nil, applicationProtocols: applicationProtocols, logger: logger)
         case .authority(let enrollment):
             let client = AuthorityClient(endpoint: enrollment.authority, group: group, trustDomain: trustDomain)
             let (material, tag) = try Enrollment(
@@ -127,7 +134,8 @@ public final class WorkloadIdentity: Sendable {
             ).run()
             return try WorkloadIdentity(
                 identity: identity, trustDomain: trustDomain, material: material, bundleTag: tag,
-                enrollment: enrollment, authorityClient: client, logger: logger)
+                enrollment: enrollment, authorityClient: client, applicationProtocols: applicationProtocols,
+                logger: logger)
         }
     }
 
@@ -142,6 +150,26 @@ public final class WorkloadIdentity: Sendable {
 
     public func stop() {
         state.withLockedValue { $0.task?.cancel() }
+    }
+
+    /// A control-plane client (the registry over mutual TLS) presenting this
+    /// identity's current certificate on every new connection and requiring the
+    /// server to be `peer` (`spiffe://<td>/ns/weft-system/sa/weft-registry`).
+    public func controlPlaneClient(
+        endpoint: ControlPlaneClient.Endpoint, group: any EventLoopGroup, peer: String
+    ) -> ControlPlaneClient {
+        let host = endpoint.host
+        let serverName: String? = host.contains(":") || !host.contains(where: \.isLetter) ? nil : host
+        return ControlPlaneClient(endpoint: endpoint, group: group) { [self] in
+            let context = try material.context(
+                role: .client, trustDomain: trustDomain, applicationProtocols: ["http/1.1"])
+            return try TLSHandler(context: context, expectedPeerIdentity: peer, serverName: serverName)
+        }
+    }
+
+    /// The registry's identity in `trustDomain`.
+    public static func registryIdentity(trustDomain: String) -> String {
+        "spiffe://\(trustDomain)/ns/weft-system/sa/weft-registry"
     }
 
     // MARK: Renewal and bundle polling
@@ -238,8 +266,10 @@ public final class WorkloadIdentity: Sendable {
 
     /// New connections use `material` from now on.
     private func apply(_ material: MeshMaterial) throws {
-        let server = try material.context(role: .server, trustDomain: trustDomain)
-        let client = try material.context(role: .client, trustDomain: trustDomain)
+        let server = try material.context(
+            role: .server, trustDomain: trustDomain, applicationProtocols: applicationProtocols)
+        let client = try material.context(
+            role: .client, trustDomain: trustDomain, applicationProtocols: applicationProtocols)
         self.server.update(server)
         self.client.update(client)
         state.withLockedValue { $0.material = material }

@@ -31,47 +31,8 @@ public struct ProxyHostOptions: ParsableArguments {
     @Option(help: ArgumentHelp("PEM trust bundle (the CA's roots). Env: WEFT_TRUST_BUNDLE.", valueName: "file"))
     var trustBundle: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "weft-ca, https://host:port: get the mesh certificate from it (with --join-token-file the first time) and renew it, instead of --certificate, --key and --trust-bundle. Env: WEFT_CA.",
-            valueName: "url"))
-    var ca: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "PEM roots the CA must chain to before the proxy has talked to it (weft-ca writes trust-bundle.pem). Env: WEFT_CA_BUNDLE.",
-            valueName: "file"))
-    var caBundle: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Instead of --ca-bundle: the SHA-256 fingerprint of the CA's root, sha256:<hex> (colons allowed, as openssl x509 -fingerprint -sha256 prints it). Env: WEFT_CA_FINGERPRINT.",
-            valueName: "sha256:hex"))
-    var caFingerprint: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "File holding a join token (wjt_…) for this proxy's identity; needed while --data-dir holds no valid certificate. Env: WEFT_JOIN_TOKEN_FILE.",
-            valueName: "file"))
-    var joinTokenFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Where the key (0600), certificate chain and trust bundle from weft-ca are kept across restarts. Env: WEFT_DATA_DIR.",
-            valueName: "dir"))
-    var dataDir: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Renew the certificate at this percentage of its lifetime, plus up to a fifth of that as jitter (default 50). Env: WEFT_RENEW_AT.",
-            valueName: "percent"))
-    var renewAt: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "Seconds between polls of the CA's trust bundle (default 30). Env: WEFT_BUNDLE_REFRESH.",
-            valueName: "seconds"))
-    var bundleRefresh: Int?
+    /// --ca and the flags that go with it.
+    @OptionGroup var identity: IdentityOptions
 
     @Option(
         help: ArgumentHelp(
@@ -81,7 +42,8 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "The registry to watch for configuration, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
+            "The registry to watch for configuration: http://host:port with --registry-token-file, or https://host:port (its mesh listener), where the proxy's certificate identifies it. Env: WEFT_REGISTRY.",
+            valueName: "url"))
     var registry: String?
 
     @Option(
@@ -89,6 +51,12 @@ public struct ProxyHostOptions: ParsableArguments {
             "File holding the registry credential (wsc_… for this service, or the admin token). Env: WEFT_REGISTRY_TOKEN_FILE.",
             valueName: "file"))
     var registryTokenFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The mesh's trust domain (default: the snapshot's; with an https:// registry, weft.local). Env: WEFT_TRUST_DOMAIN.",
+            valueName: "domain"))
+    var trustDomain: String?
 
     @Option(help: ArgumentHelp("Event loop threads (default 1). Env: WEFT_THREADS.", valueName: "n"))
     var threads: Int?
@@ -112,7 +80,7 @@ public struct ProxyHostOptions: ParsableArguments {
     public func configuration(_ settings: ServiceSettings) throws -> (ProxyHostConfiguration, Logger.Level) {
         do {
             let level = try settings.logLevel(logLevel)
-            let authority = try authority(settings)
+            let authority = try identity.enrollment(settings)
             let files = [
                 ("--certificate", settings.value(certificate, "WEFT_CERTIFICATE")),
                 ("--key", settings.value(key, "WEFT_KEY")),
@@ -136,12 +104,22 @@ public struct ProxyHostOptions: ParsableArguments {
                     throw ValidationError("--registry: \(error)")
                 }
                 if host.registry?.usesTLS == true {
-                    throw ValidationError("--registry: the registry's discovery API is plain HTTP for now; use http://")
+                    if settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") != nil {
+                        throw ValidationError(
+                            "--registry-token-file is for an http:// registry; over https:// the certificate identifies the proxy")
+                    }
+                } else {
+                    guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
+                        throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
+                    }
+                    host.registryTokenFile = tokenFile
                 }
-                guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
-                    throw ValidationError("--registry needs --registry-token-file (or WEFT_REGISTRY_TOKEN_FILE)")
+            }
+            if let domain = settings.value(trustDomain, "WEFT_TRUST_DOMAIN") {
+                if let problem = SPIFFEID.trustDomainProblem(domain) {
+                    throw ValidationError("--trust-domain: \(problem)")
                 }
-                host.registryTokenFile = tokenFile
+                host.trustDomain = domain
             }
             host.threads = try settings.integer(threads, "WEFT_THREADS", "--threads", 1...64) ?? 1
             host.drainTimeout =
@@ -150,53 +128,6 @@ public struct ProxyHostOptions: ParsableArguments {
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)
         }
-    }
-
-    private func authority(_ settings: ServiceSettings) throws -> AuthorityEnrollment? {
-        guard let url = settings.value(ca, "WEFT_CA") else {
-            for (flag, variable, value) in [
-                ("--ca-bundle", "WEFT_CA_BUNDLE", caBundle), ("--ca-fingerprint", "WEFT_CA_FINGERPRINT", caFingerprint),
-                ("--join-token-file", "WEFT_JOIN_TOKEN_FILE", joinTokenFile),
-                ("--data-dir", "WEFT_DATA_DIR", dataDir),
-            ] where settings.value(value, variable) != nil {
-                throw ValidationError("\(flag) needs --ca (or WEFT_CA)")
-            }
-            return nil
-        }
-        let endpoint: ControlPlaneClient.Endpoint
-        do {
-            endpoint = try ControlPlaneClient.Endpoint(url: url)
-        } catch {
-            throw ValidationError("--ca: \(error)")
-        }
-        guard endpoint.usesTLS else { throw ValidationError("--ca: weft-ca serves https only, got \(url.prefix(80))") }
-        let anchors: AuthorityEnrollment.Anchors
-        switch (settings.value(caBundle, "WEFT_CA_BUNDLE"), settings.value(caFingerprint, "WEFT_CA_FINGERPRINT")) {
-        case (let bundle?, nil):
-            anchors = .bundleFile(bundle)
-        case (nil, let text?):
-            var hex = text.lowercased()
-            if hex.hasPrefix("sha256:") { hex.removeFirst("sha256:".count) }
-            else if hex.hasPrefix("sha256 fingerprint=") { hex.removeFirst("sha256 fingerprint=".count) }
-            hex.removeAll { $0 == ":" }
-            guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-                throw ValidationError("--ca-fingerprint: expected sha256: and 64 hex digits, got \(text.prefix(100))")
-            }
-            anchors = .fingerprint(hex)
-        case (.some, .some):
-            throw ValidationError("--ca-bundle and --ca-fingerprint are exclusive: give one way to trust the CA")
-        case (nil, nil):
-            throw ValidationError("--ca needs --ca-bundle or --ca-fingerprint (or WEFT_CA_BUNDLE, WEFT_CA_FINGERPRINT)")
-        }
-        var enrollment = AuthorityEnrollment(
-            authority: endpoint,
-            anchors: anchors,
-            joinTokenFile: settings.value(joinTokenFile, "WEFT_JOIN_TOKEN_FILE"),
-            dataDirectory: try settings.required(dataDir, "WEFT_DATA_DIR", "--data-dir"))
-        enrollment.renewAt = Double(try settings.integer(renewAt, "WEFT_RENEW_AT", "--renew-at", 1...90) ?? 50) / 100
-        enrollment.bundleRefresh = .seconds(
-            Int64(try settings.integer(bundleRefresh, "WEFT_BUNDLE_REFRESH", "--bundle-refresh", 1...3600) ?? 30))
-        return enrollment
     }
 }
 

@@ -46,6 +46,7 @@ import WeftTestSupport
         #expect(help.status == 0)
         for text in [
             "--database-url", "--listen", "--admin-token-file", "--deregister-after", "--db-connections", "--log-level",
+            "--mesh-listen", "--ca-fingerprint", "--join-token-file", "WEFT_MESH_LISTEN",
             "WEFT_DATABASE_URL", "WEFT_ADMIN_TOKEN", "SIGTERM",
         ] {
             #expect(help.output.contains(text), "--help lacks \(text)")
@@ -56,6 +57,10 @@ import WeftTestSupport
             (["--log-level", "loud"], "unknown level loud"),
             (["--admin-token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
             (["--bogus"], "Unknown option '--bogus'"),
+            (["--mesh-listen", "127.0.0.1:0"], "--mesh-listen needs --ca"),
+            (["--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"], "give --mesh-listen too"),
+            (["--mesh-listen", "nope", "--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"],
+             "--mesh-listen: expected host:port"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

@@ -349,4 +349,80 @@ import WeftTestSupport
             #expect(!FileManager.default.fileExists(atPath: mesh.scratch.file("bad-data/chain.pem")))
         }
     }
+
+    /// The registry's mesh listener: sidecars that hold nothing but a join token
+    /// each, the CA's address and the registry's, discover and register over
+    /// mutual TLS; the certificate is the credential, and it speaks only for its
+    /// own service.
+    @Test func sidecarsUseTheRegistryOverMutualTLSWithTheirCertificatesAlone() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let ca = try mesh.startAuthority(postgres)
+            let registryToken = try mesh.scratch.write(
+                "registry.join", try ca.joinToken(for: "spiffe://weft.local/ns/weft-system/sa/weft-registry"))
+            let registry = try mesh.startRegistry(
+                postgres,
+                extra: [
+                    "--mesh-listen", "127.0.0.1:0", "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--join-token-file",
+                    registryToken, "--data-dir", mesh.scratch.file("registry-data"),
+                ])
+            let meshPort = try #require(registry.meshPort, "\(registry.process.output)")
+            for service in ["backend", "frontend"] {
+                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
+            }
+            #expect(
+                try registry.call(
+                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+                ).0 == 201)
+            let overTLS = ["--registry", "https://127.0.0.1:\(meshPort)"]
+            let echo = try mesh.startEcho()
+            _ = try mesh.startSidecar(
+                "backend", app: echo, snapshot: mesh.scratch.file("backend-kept.json"),
+                identity: try Self.joining(
+                    mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend")),
+                    extra: overTLS + ["--register", "--instance-id", "b-1", "--health-interval", "1"]))
+            let frontend = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: mesh.scratch.file("frontend-kept.json"), upstreams: ["backend"],
+                identity: try Self.joining(
+                    mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")),
+                    extra: overTLS))
+            let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/over-mtls"
+            func status() -> String {
+                (try? Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", url]).output) ?? ""
+            }
+            Command.eventually { status() == "200" }
+            #expect(status() == "200", "\(frontend.process.output.suffix(1500))")
+            #expect(try registry.call("GET", "/v1/instances/default/backend/b-1").0 == 200)
+
+            // The frontend's certificate speaks for the frontend only.
+            let data = mesh.scratch.file("frontend-data")
+            func asFrontend(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int32, String) {
+                // -k: the registry's certificate names a SPIFFE ID, not 127.0.0.1,
+                // and curl checks host names (the sidecars check the identity).
+                var arguments = [
+                    "-s", "-k", "-w", "\n%{http_code}", "--cert", data + "/chain.pem", "--key",
+                    data + "/key.pem", "-X", method, "https://127.0.0.1:\(meshPort)\(path)",
+                ]
+                if let body { arguments += ["-H", "content-type: application/json", "--data-binary", body] }
+                let result = try Command.curl(arguments)
+                return (result.status, result.output)
+            }
+            let instance = #"{"id":"x","service":"SERVICE","address":"127.0.0.1","port":1}"#
+            let other = try asFrontend(
+                "PUT", "/v1/instances/default/backend/x", instance.replacingOccurrences(of: "SERVICE", with: "backend"))
+            #expect(other.1.hasSuffix("403"), "\(other.1)")
+            let own = try asFrontend(
+                "PUT", "/v1/instances/default/frontend/x", instance.replacingOccurrences(of: "SERVICE", with: "frontend"))
+            #expect(own.1.hasSuffix("200"), "\(own.1)")
+            #expect(try asFrontend("DELETE", "/v1/instances/default/backend/b-1").1.hasSuffix("403"))
+            #expect(try asFrontend("GET", "/v1/services").1.hasSuffix("403"), "admin calls need the admin token")
+            // No certificate, no conversation.
+            let anonymous = try Command.curl([
+                "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(meshPort)/v1/services",
+            ])
+            #expect(anonymous.status != 0 && anonymous.output == "000", "\(anonymous)")
+            #expect(anonymous.errors.contains("alert"), "the handshake, not the call, refuses: \(anonymous.errors)")
+        }
+    }
 }

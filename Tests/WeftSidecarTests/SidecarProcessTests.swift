@@ -48,7 +48,9 @@ import WeftTestSupport
             (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--ttl", "1"], "--ttl"),
             (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--advertise", "h:99999"],
              "--advertise: expected host or host:port"),
-            (base + ["--registry", "https://r:1", "--registry-token-file", "t"], "plain HTTP for now"),
+            (base + ["--registry", "https://r:1", "--registry-token-file", "t"],
+             "--registry-token-file is for an http:// registry"),
+            (base + ["--trust-domain", "Not A Domain"], "--trust-domain"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

@@ -229,6 +229,8 @@ extension MeshFixture {
         public let port: Int
         /// A file holding the admin token, for `--registry-token-file`.
         public let adminTokenFile: String
+        /// The mesh listener (mutual TLS), when started with `--mesh-listen`.
+        public var meshPort: Int?
 
         /// An admin API call; returns the status and the body.
         public func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
@@ -243,17 +245,28 @@ extension MeshFixture {
     }
 
     /// Starts weft-registry on `postgres`, on a port the kernel picks.
-    public func startRegistry(_ postgres: TemporaryPostgres) throws -> Registry {
+    public func startRegistry(_ postgres: TemporaryPostgres, extra: [String] = []) throws -> Registry {
         let tokenFile = try scratch.write("admin-token", Self.adminToken + "\n")
         let process = try start(
             Self.registryBinary,
-            ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0"],
+            ["--database-url", postgres.url, "--admin-token-file", tokenFile, "--listen", "127.0.0.1:0"] + extra,
             ready: "listening")
-        Command.eventually { process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) != nil }
-        guard let match = process.output.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+        // The plain listener's line (the mesh listener logs "listening (mutual TLS)").
+        func plainPort() -> Int? {
+            process.output.split(separator: "\n").first { $0.hasSuffix("] listening") }
+                .flatMap { $0.firstMatch(of: /address=127\.0\.0\.1:(\d+)/) }.flatMap { Int($0.1) }
+        }
+        Command.eventually { plainPort() != nil }
+        guard let port = plainPort() else {
             throw Command.Failure(description: "no registry port in: \(process.output)")
         }
-        return Registry(process: process, port: port, adminTokenFile: tokenFile)
+        var meshPort: Int?
+        if extra.contains("--mesh-listen") {
+            Command.eventually { process.output.contains("listening (mutual TLS)") }
+            let line = process.output.split(separator: "\n").first { $0.contains("listening (mutual TLS)") } ?? ""
+            meshPort = line.firstMatch(of: /address=[0-9.]+:(\d+)/).flatMap { Int($0.1) }
+        }
+        return Registry(process: process, port: port, adminTokenFile: tokenFile, meshPort: meshPort)
     }
 }
 

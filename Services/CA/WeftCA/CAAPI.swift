@@ -2,21 +2,13 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
-import WeftAPIServer
+public import WeftAPIServer
 import WeftProtocol
 import WeftTLS
 
-/// The request context of the CA's API: Hummingbird's core context plus the
-/// connection, whose TLS handshake says which certificate the caller presented.
-public struct CARequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = CoreRequestContextStorage(source: source)
-        channel = source.channel
-    }
-}
+/// The request context of the CA's API: the connection comes with it (see
+/// `ChannelRequestContext`).
+public typealias CARequestContext = ChannelRequestContext
 
 /// The CA's HTTP API over TLS: the signing endpoint workloads call (with a join
 /// token, or with their current certificate over mutual TLS), the public trust

@@ -49,12 +49,8 @@ public final class Gateway: Sendable {
         _ configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
     ) throws -> Gateway {
         let namespace = configuration.name.namespace
-        let source = try configuration.host.snapshotSource(
-            request: try configuration.discoveryRequest(), namespace: namespace, group: group)
-        let initial = try source.initial(logger: logger)
-        let identity = try SPIFFEID(
-            trustDomain: initial.defaults.trustDomain, namespace: namespace, service: configuration.name.service)
-        let workload = try configuration.host.workloadIdentity(identity: identity, group: group, logger: logger)
+        let (source, initial, identity, workload) = try configuration.host.startingPoint(
+            request: try configuration.discoveryRequest(), service: configuration.name, group: group, logger: logger)
         // The gateway only dials into the mesh: the client side is all it uses.
         let clientTLS = workload.client
         let loops = try ProxyLoops(

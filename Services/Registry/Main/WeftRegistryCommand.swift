@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOPosix
 import WeftAPIServer
+import WeftIdentity
 import WeftService
 import WeftProtocol
 import WeftRegistry
@@ -50,6 +52,21 @@ struct WeftRegistryCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The mesh listener: the same API over mutual TLS, where workloads are known by their certificates (needs --ca). Env: WEFT_MESH_LISTEN.",
+            valueName: "host:port"))
+    var meshListen: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The mesh's trust domain, for the registry's own identity spiffe://<domain>/ns/weft-system/sa/weft-registry (default weft.local). Env: WEFT_TRUST_DOMAIN.",
+            valueName: "domain"))
+    var trustDomain: String?
+
+    /// --ca and its flags: the mesh listener's certificate, from weft-ca.
+    @OptionGroup var identity: IdentityOptions
+
+    @Option(
+        help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
             valueName: "level"))
     var logLevel: String?
@@ -60,14 +77,18 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         let address: ListenAddress
         let grace: Int
         let connections: Int
+        let mesh: (address: ListenAddress, enrollment: AuthorityEnrollment, identity: SPIFFEID)?
         do {
             level = try settings.logLevel(logLevel)
             address = try settings.listen(listen, default: "127.0.0.1:8500")
             grace =
                 try settings.integer(deregisterAfter, "WEFT_DEREGISTER_AFTER", "--deregister-after", 1...86_400) ?? 120
             connections = try settings.integer(dbConnections, "WEFT_DB_CONNECTIONS", "--db-connections", 2...200) ?? 10
+            mesh = try meshSettings(settings)
+        } catch let error as ValidationError {
+            throw error
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
         }
         ServiceSettings.bootstrapLogging(level: level)
         let logger = Logger(label: "weft-registry")
@@ -80,7 +101,55 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         configuration.port = address.port
         configuration.deregisterAfter = .seconds(grace)
         configuration.maximumDatabaseConnections = connections
+        var workload: WorkloadIdentity?
+        if let mesh {
+            // The registry's own certificate, before anything listens: from what
+            // its data directory keeps, else with its join token.
+            do {
+                workload = try WorkloadIdentity.obtain(
+                    .authority(mesh.enrollment), identity: mesh.identity, group: MultiThreadedEventLoopGroup.singleton,
+                    logger: logger, applicationProtocols: ["http/1.1"])
+            } catch {
+                logger.critical("cannot start: \(error)")
+                throw ExitCode(78)
+            }
+            workload?.start()
+            configuration.meshHost = mesh.address.host
+            configuration.meshPort = mesh.address.port
+            configuration.meshIdentity = workload
+        }
+        defer { workload?.stop() }
         try await RegistryServer(configuration: configuration, logger: logger).run()
+    }
+
+    /// The mesh listener's address, the registry's enrollment with weft-ca, and
+    /// its identity; nil without --mesh-listen.
+    func meshSettings(_ settings: ServiceSettings) throws
+        -> (address: ListenAddress, enrollment: AuthorityEnrollment, identity: SPIFFEID)?
+    {
+        let enrollment = try identity.enrollmentOrUsageError(settings)
+        guard let text = settings.value(meshListen, "WEFT_MESH_LISTEN") else {
+            if enrollment != nil { throw ValidationError("--ca is for the mesh listener: give --mesh-listen too") }
+            return nil
+        }
+        guard let enrollment else {
+            throw ValidationError("--mesh-listen needs --ca, --ca-bundle (or --ca-fingerprint), --data-dir and, the first time, --join-token-file")
+        }
+        let address: ListenAddress
+        do {
+            address = try ListenAddress(validating: text)
+        } catch {
+            throw ValidationError("--mesh-listen: \(error.reason)")
+        }
+        let domain = settings.value(trustDomain, "WEFT_TRUST_DOMAIN") ?? "weft.local"
+        do {
+            return (
+                address, enrollment,
+                try SPIFFEID(trustDomain: domain, namespace: .init(validating: "weft-system"), service: .init(validating: "weft-registry"))
+            )
+        } catch {
+            throw ValidationError("--trust-domain: \(error.reason)")
+        }
     }
 
     /// The admin token: from the file, else the variable, else one generated into

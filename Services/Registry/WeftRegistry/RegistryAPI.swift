@@ -1,7 +1,7 @@
 import HTTPTypes
 public import Hummingbird
 import Logging
-import WeftAPIServer
+public import WeftAPIServer
 import WeftPostgres
 import WeftProtocol
 import WeftTLS
@@ -15,7 +15,7 @@ import WeftTLS
 /// refusal is the registry's own problem+json: unknown paths 404, known paths
 /// with another method 405 with `Allow`.
 public struct RegistryAPI: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = ChannelRequestContext
 
     static let indexHeader = HTTPField.Name("X-Weft-Index")!
     static let retryAfterSeconds = 2
@@ -46,7 +46,7 @@ public struct RegistryAPI: HTTPResponder {
         let route = Route(request.pathSegments)
         var response: Response
         do {
-            response = try await dispatch(route, request)
+            response = try await dispatch(route, request, meshIdentity: context.channel.tlsHandshakeInfo?.peerIdentity)
         } catch let error as RegistryError {
             response = problem(error)
         } catch let error as ProtocolError {
@@ -213,7 +213,11 @@ public struct RegistryAPI: HTTPResponder {
         }
     }
 
-    private func dispatch(_ route: Route, _ request: Request) async throws -> Response {
+    /// - Parameter meshIdentity: the caller's SPIFFE ID when the call came over
+    ///   the mesh listener (verified in the handshake against the CA's bundle and
+    ///   trust domain); it stands for its service, as that service's credential
+    ///   does, and no token is read.
+    private func dispatch(_ route: Route, _ request: Request, meshIdentity: String?) async throws -> Response {
         if case .unknown = route {
             throw RegistryError(.notFound, "no such path: \(request.uri.path.prefix(200))")
         }
@@ -221,7 +225,15 @@ public struct RegistryAPI: HTTPResponder {
             throw APIRefusal.methodNotAllowed(route.template, allowed: route.methods)
         }
         if route.isPublic { return try operational(route) }
-        let principal = try await authenticator.authenticate(request.headers[.authorization])
+        let principal: Principal
+        if let meshIdentity {
+            guard let identity = try? SPIFFEID(validating: meshIdentity) else {
+                throw RegistryError(.unauthenticated, "the client certificate names no workload identity")
+            }
+            principal = .service(identity.serviceReference)
+        } else {
+            principal = try await authenticator.authenticate(request.headers[.authorization])
+        }
         var exchange = APIExchange(request: request, principal: principal)
         return try await handle(route, &exchange)
     }

@@ -1,8 +1,11 @@
 import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import ServiceLifecycle
 import WeftPostgres
+import WeftAPIServer
+public import WeftIdentity
 import WeftService
 
 /// Settings of one registry replica. `weft-registry` fills these from flags and
@@ -23,6 +26,12 @@ public struct RegistryConfiguration: Sendable {
     public var maximumDatabaseConnections = 10
     /// How long a stored credential digest is trusted before it is looked up again.
     public var credentialCacheLifetime: Duration = .seconds(30)
+    /// The mesh listener: the same API over mutual TLS, where a workload is
+    /// known by its certificate (its SPIFFE ID names its service) instead of a
+    /// credential. Needs `meshIdentity`, the registry's own certificate.
+    public var meshHost = "0.0.0.0"
+    public var meshPort: Int?
+    public var meshIdentity: WorkloadIdentity?
 
     public init(adminToken: String) {
         self.adminToken = adminToken
@@ -99,14 +108,41 @@ public struct RegistryServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: reaper),
+            .init(service: batcher),
+            .init(service: application),
+            .init(service: synchronizer),
+        ]
+        if let meshPort = configuration.meshPort, let identity = configuration.meshIdentity {
+            // The mesh listener: TLS 1.3, client certificates required and
+            // verified against the CA's bundle (renewed and re-polled at runtime,
+            // taken by each new connection), ALPN http/1.1.
+            let meshHost = configuration.meshHost
+            let contexts = identity.server
+            services.append(
+                .init(
+                    service: Application(
+                        responder: api,
+                        server: HTTPServerBuilder { responder in
+                            TLSServerChannel(
+                                HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(300))),
+                                contexts: contexts)
+                        },
+                        configuration: ApplicationConfiguration(
+                            address: .hostname(meshHost, port: meshPort), serverName: nil,
+                            backlog: SystemLimits.listenBacklog),
+                        onServerRunning: { channel in
+                            let port = channel.localAddress?.port ?? 0
+                            logger.info(
+                                "listening (mutual TLS)",
+                                metadata: ["address": "\(meshHost):\(port)", "identity": "\(identity.identity)"])
+                        },
+                        logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: reaper),
-                    .init(service: batcher),
-                    .init(service: application),
-                    .init(service: synchronizer),
-                ],
+                services: services,
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
         // Cancelling the caller (tests, embedding) shuts down gracefully too, the

@@ -69,13 +69,9 @@ public final class Sidecar: Sendable {
         _ configuration: SidecarConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
     ) throws -> Sidecar {
         let namespace = configuration.service.namespace
-        let source = try configuration.host.snapshotSource(
-            request: try configuration.discoveryRequest(), namespace: namespace, group: group)
-        let initial = try source.initial(logger: logger)
-        let trustDomain = initial.defaults.trustDomain
-        let identity = try SPIFFEID(
-            trustDomain: trustDomain, namespace: namespace, service: configuration.service.service)
-        let workload = try configuration.host.workloadIdentity(identity: identity, group: group, logger: logger)
+        let (source, initial, identity, workload) = try configuration.host.startingPoint(
+            request: try configuration.discoveryRequest(), service: configuration.service, group: group,
+            logger: logger)
         let (serverTLS, clientTLS) = (workload.server, workload.client)
         let application = LocalApplication(
             host: configuration.applicationHost, port: configuration.applicationPort,
@@ -112,7 +108,7 @@ public final class Sidecar: Sendable {
         }
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
         workload.start()
-        let registrar = try configuration.registrar(inboundPort: inbound.port, logger: logger)
+        let registrar = try configuration.registrar(inboundPort: inbound.port, workload: workload, logger: logger)
         registrar?.start()
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
@@ -148,11 +144,9 @@ public final class Sidecar: Sendable {
 extension SidecarConfiguration {
     /// The registrar `--register` asks for, its instance completed with what is
     /// known once the inbound port is bound.
-    func registrar(inboundPort: Int, logger: Logger) throws -> InstanceRegistrar? {
+    func registrar(inboundPort: Int, workload: WorkloadIdentity, logger: Logger) throws -> InstanceRegistrar? {
         guard let registration else { return nil }
-        guard let registry = host.registry, let tokenFile = host.registryTokenFile else {
-            throw ProxyStartupError("--register needs --registry and --registry-token-file")
-        }
+        guard host.registry != nil else { throw ProxyStartupError("--register needs --registry") }
         let port = registration.port ?? inboundPort
         let hostName = ProcessInfo.processInfo.hostName
         let address: HostAddress
@@ -185,8 +179,11 @@ extension SidecarConfiguration {
         let settings = RegistrationSettings(
             instance: instance, check: registration.check,
             interval: registration.interval.map { .seconds($0) })
+        // Its calls outlive the proxy's loops (the last one deregisters).
         return InstanceRegistrar(
-            settings: settings, registry: registry, tokenFile: tokenFile,
+            settings: settings,
+            client: host.registryClient(group: MultiThreadedEventLoopGroup.singleton, workload: workload),
+            tokenFile: host.registryTokenFile ?? "",
             application: (applicationHost, applicationPort), logger: logger)
     }
 

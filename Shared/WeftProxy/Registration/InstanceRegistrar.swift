@@ -59,12 +59,16 @@ public final class InstanceRegistrar: Sendable {
     /// The health last reported, for /ready and tests.
     private let reported = NIOLockedValueBox<HealthState?>(nil)
 
+    /// - Parameters:
+    ///   - client: the registry, on a group that outlives the proxy's loops
+    ///     (plain HTTP, or mutual TLS with the proxy's certificate).
+    ///   - tokenFile: the credential over HTTP; empty over mutual TLS.
     public init(
-        settings: RegistrationSettings, registry: ControlPlaneClient.Endpoint, tokenFile: String,
+        settings: RegistrationSettings, client: ControlPlaneClient, tokenFile: String,
         application: (host: String, port: Int), logger: Logger
     ) {
         self.settings = settings
-        self.client = ControlPlaneClient(endpoint: registry, group: MultiThreadedEventLoopGroup.singleton)
+        self.client = client
         self.tokenFile = tokenFile
         self.application = application
         self.logger = logger
@@ -186,15 +190,16 @@ public final class InstanceRegistrar: Sendable {
     private func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String?, deadline: TimeAmount)
         -> EventLoopFuture<ControlPlaneClient.Response>
     {
-        let token: String
-        do {
-            let text = try String(contentsOfFile: tokenFile, encoding: .utf8)
-            token = String(text.split(whereSeparator: \.isWhitespace).first ?? "")
-        } catch {
-            return client.group.next().makeFailedFuture(
-                ControlPlaneError("cannot read the registry token file \(tokenFile): \(error)"))
+        var headers: [(String, String)] = []
+        if !tokenFile.isEmpty {
+            do {
+                let text = try String(contentsOfFile: tokenFile, encoding: .utf8)
+                headers.append(("authorization", "Bearer \(text.split(whereSeparator: \.isWhitespace).first ?? "")"))
+            } catch {
+                return client.group.next().makeFailedFuture(
+                    ControlPlaneError("cannot read the registry token file \(tokenFile): \(error)"))
+            }
         }
-        var headers = [("authorization", "Bearer \(token)")]
         if body != nil { headers.append(("content-type", "application/json")) }
         return client.send(method, path, headers: headers, body: body.map { Array($0.utf8) }, deadline: deadline)
     }

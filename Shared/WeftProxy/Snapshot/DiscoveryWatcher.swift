@@ -56,18 +56,21 @@ public final class DiscoveryWatcher: Sendable {
 
     /// One discovery query: the registry's answer (the caller decodes it).
     public static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<ControlPlaneClient.Response> {
-        let token: String
-        do {
-            let text = try String(contentsOfFile: settings.tokenFile, encoding: .utf8)
-            token = String(text.split(whereSeparator: \.isWhitespace).first ?? "")
-        } catch {
-            return settings.client.group.next().makeFailedFuture(
-                ControlPlaneError("cannot read the registry token file \(settings.tokenFile): \(error)"))
+        // Over mutual TLS the certificate says who calls; a token only over HTTP.
+        var headers = [("content-type", "application/json")]
+        if !settings.tokenFile.isEmpty {
+            do {
+                let text = try String(contentsOfFile: settings.tokenFile, encoding: .utf8)
+                headers.append(("authorization", "Bearer \(text.split(whereSeparator: \.isWhitespace).first ?? "")"))
+            } catch {
+                return settings.client.group.next().makeFailedFuture(
+                    ControlPlaneError("cannot read the registry token file \(settings.tokenFile): \(error)"))
+            }
         }
         let body = (try? WeftJSON.encode(settings.request)).map { Array($0) } ?? []
         return settings.client.send(
             .POST, "/v1/discovery?index=\(index)&wait=\(wait)s",
-            headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")], body: body,
+            headers: headers, body: body,
             deadline: .seconds(Int64(wait) + 15))
     }
 

@@ -26,7 +26,12 @@ public struct ProxyHostConfiguration: Sendable {
     /// The registry whose discovery API the proxy watches, and the file holding
     /// its credential.
     public var registry: ControlPlaneClient.Endpoint?
+    /// Over http://; over https:// the proxy's certificate identifies it.
     public var registryTokenFile: String?
+    /// The mesh's trust domain; by default the snapshot's (with an https://
+    /// registry, which the proxy reaches with its certificate before it has a
+    /// snapshot, `weft.local`).
+    public var trustDomain: String?
     /// `/live`, `/ready`, `/metrics` (and the gateway's route endpoints).
     public var admin: ListenAddress?
     public var threads: Int = 1
@@ -47,13 +52,30 @@ public struct ProxyHostConfiguration: Sendable {
     /// Where snapshots come from: the registry, asked `request`, when one is
     /// configured; else the file.
     public func snapshotSource(
-        request: @autoclosure () throws -> DiscoveryRequest, namespace: NamespaceName, group: any EventLoopGroup
+        request: @autoclosure () throws -> DiscoveryRequest, namespace: NamespaceName, group: any EventLoopGroup,
+        workload: WorkloadIdentity? = nil
     ) throws -> SnapshotSource {
         guard let registry else { return .file(path: snapshotFile, namespace: namespace) }
         return .registry(
             DiscoveryWatcher.Settings(
-                client: ControlPlaneClient(endpoint: registry, group: group), tokenFile: registryTokenFile ?? "",
+                client: registryClient(group: group, workload: workload), tokenFile: registryTokenFile ?? "",
                 request: try request(), namespace: namespace, snapshotFile: snapshotFile))
+    }
+
+    /// Whether the registry is reached over mutual TLS, so the identity must
+    /// come before the first snapshot.
+    public var registryNeedsIdentity: Bool { registry?.usesTLS == true }
+
+    /// A client for the registry: plain HTTP, or mutual TLS presenting the
+    /// proxy's current certificate and requiring the registry's identity.
+    public func registryClient(group: any EventLoopGroup, workload: WorkloadIdentity?) -> ControlPlaneClient {
+        guard let registry else { preconditionFailure("no registry configured") }
+        if registry.usesTLS, let workload {
+            return workload.controlPlaneClient(
+                endpoint: registry, group: group,
+                peer: WorkloadIdentity.registryIdentity(trustDomain: workload.trustDomain))
+        }
+        return ControlPlaneClient(endpoint: registry, group: group)
     }
 
     /// Runs `start` on a new event loop group of `threads` loops. If it fails,
@@ -67,6 +89,40 @@ public struct ProxyHostConfiguration: Sendable {
             try? group.syncShutdownGracefully()
             if let error = error as? ProxyStartupError { throw error }
             throw ProxyStartupError("cannot start: \(error)")
+        }
+    }
+
+    /// What a proxy starts from: its snapshot source, the first snapshot, its
+    /// identity and its certificate, in the order the configuration needs. With
+    /// an https:// registry the certificate comes first (it is what the registry
+    /// knows the proxy by), in `--trust-domain`; otherwise the snapshot comes
+    /// first and names the trust domain. Either way the two must agree.
+    public func startingPoint(
+        request: @autoclosure () throws -> DiscoveryRequest, service: ServiceReference, group: any EventLoopGroup,
+        logger: Logger
+    ) throws -> (source: SnapshotSource, initial: DiscoverySnapshot, identity: SPIFFEID, workload: WorkloadIdentity) {
+        let namespace = service.namespace
+        if registryNeedsIdentity {
+            let identity = try SPIFFEID(
+                trustDomain: trustDomain ?? "weft.local", namespace: namespace, service: service.service)
+            let workload = try workloadIdentity(identity: identity, group: group, logger: logger)
+            let source = try snapshotSource(request: try request(), namespace: namespace, group: group, workload: workload)
+            let initial = try source.initial(logger: logger)
+            try checkTrustDomain(initial, identity)
+            return (source, initial, identity, workload)
+        }
+        let source = try snapshotSource(request: try request(), namespace: namespace, group: group)
+        let initial = try source.initial(logger: logger)
+        let identity = try SPIFFEID(
+            trustDomain: trustDomain ?? initial.defaults.trustDomain, namespace: namespace, service: service.service)
+        try checkTrustDomain(initial, identity)
+        return (source, initial, identity, try workloadIdentity(identity: identity, group: group, logger: logger))
+    }
+
+    private func checkTrustDomain(_ snapshot: DiscoverySnapshot, _ identity: SPIFFEID) throws(ProxyStartupError) {
+        guard snapshot.defaults.trustDomain == identity.trustDomain else {
+            throw ProxyStartupError(
+                "--trust-domain is \(identity.trustDomain), but the mesh's snapshot says \(snapshot.defaults.trustDomain)")
         }
     }
 
