@@ -121,7 +121,7 @@ import WeftTestSupport
         _ = up.stop()
         #expect(started.allSatisfy(Self.alive))
         let down = try ChildProcess.run(Self.binary, ["dev", "down", "--state-dir", state])
-        #expect(down.status == 0 && down.output.contains("stopped weft-registry"), "\(down.output)")
+        #expect(down.status == 0 && down.output.contains("stopped weft-ca, weft-registry"), "\(down.output)")
         for pid in started { #expect(!Self.alive(pid), "process \(pid) was left running") }
         let again = try ChildProcess.run(Self.binary, ["dev", "down", "--state-dir", state])
         #expect(again.output.contains("nothing was running"))

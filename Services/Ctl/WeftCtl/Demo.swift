@@ -16,6 +16,7 @@ struct Demo {
     let authority: AdminClient
 
     static func identity(_ service: String) -> String { "spiffe://\(trustDomain)/ns/default/sa/\(service)" }
+    static let registryIdentity = "spiffe://\(trustDomain)/ns/weft-system/sa/weft-registry"
 
     /// Services, intentions (the mesh denies by default; these allow), and the
     /// edge gateway's routes. Safe to apply again.

@@ -40,6 +40,7 @@ public final class DevMesh: @unchecked Sendable {
     private var processes: [LaunchedProcess] = []
     private var postgres: LocalPostgres?
     public private(set) var registryPort = 0
+    public private(set) var registryMeshPort = 0
     public private(set) var caPort = 0
     public private(set) var gatewayPort = 0
     public private(set) var gatewayAdminPort = 0
@@ -109,15 +110,10 @@ public final class DevMesh: @unchecked Sendable {
             databaseURL = local.url
         }
 
-        // 2. The control plane.
+        // 2. The control plane: the CA first, since the registry's mesh listener
+        //    (where workloads are known by their certificates) needs a
+        //    certificate from it too.
         let token = try adminToken()
-        say("starting weft-registry on 127.0.0.1:\(registryPort)")
-        try launch(
-            "weft-registry",
-            [
-                "--database-url", databaseURL, "--listen", "127.0.0.1:\(registryPort)", "--admin-token-file",
-                adminTokenFile,
-            ], ready: "listening")
         say("starting weft-ca on 127.0.0.1:\(caPort)")
         try launch(
             "weft-ca",
@@ -125,9 +121,18 @@ public final class DevMesh: @unchecked Sendable {
                 "--database-url", databaseURL, "--listen", "127.0.0.1:\(caPort)", "--admin-token-file", adminTokenFile,
                 "--data-dir", state + "/ca", "--trust-domain", Self.trustDomain,
             ], ready: "listening (TLS)")
-        let registry = try AdminClient.registry(port: registryPort, token: token)
         let authority = try AdminClient.authority(
             port: caPort, bundleFile: bundleFile, trustDomain: Self.trustDomain, token: token)
+        registryMeshPort = try freeLoopbackPort()
+        say("starting weft-registry on 127.0.0.1:\(registryPort) (admin) and 127.0.0.1:\(registryMeshPort) (mutual TLS)")
+        try launch(
+            "weft-registry",
+            [
+                "--database-url", databaseURL, "--listen", "127.0.0.1:\(registryPort)", "--admin-token-file",
+                adminTokenFile, "--mesh-listen", "127.0.0.1:\(registryMeshPort)", "--trust-domain", Self.trustDomain,
+            ] + (try joining("registry", identity: Demo.registryIdentity, authority: authority)),
+            ready: "listening (mutual TLS)")
+        let registry = try AdminClient.registry(port: registryPort, token: token)
 
         // 3. The demo's configuration: services, intentions (the mesh denies by
         //    default; these allow), the gateway's route table.
@@ -136,17 +141,13 @@ public final class DevMesh: @unchecked Sendable {
         try demo.applyConfiguration()
 
         // 4. The workloads: an echo application and its sidecar each, joined with
-        //    a token of its own, registering itself.
-        let catalogCredential = try credential(registry, "catalog")
-        let paymentsCredential = try credential(registry, "payments")
-        try workload(
-            "catalog", service: "catalog", version: "v1", credential: catalogCredential, authority: authority,
-            upstreams: [])
+        //    a token of its own, registering itself over mutual TLS: the
+        //    certificate is all a sidecar needs.
+        try workload("catalog", service: "catalog", version: "v1", authority: authority, upstreams: [])
         paymentsCatalogPort = try freeLoopbackPort()
         for version in ["v1", "v2", "v3"] {
             try workload(
-                "payments-\(version)", service: "payments", version: version, credential: paymentsCredential,
-                authority: authority,
+                "payments-\(version)", service: "payments", version: version, authority: authority,
                 upstreams: version == "v1" ? ["catalog=127.0.0.1:\(paymentsCatalogPort)"] : [])
         }
 
@@ -157,7 +158,7 @@ public final class DevMesh: @unchecked Sendable {
             "weft-gateway",
             [
                 "--name", "edge", "--listen", "127.0.0.1:\(gatewayPort)", "--admin", "127.0.0.1:\(gatewayAdminPort)",
-                "--registry", "http://127.0.0.1:\(registryPort)", "--registry-token-file", adminTokenFile,
+                "--registry", "https://127.0.0.1:\(registryMeshPort)",
                 "--snapshot-file", state + "/proxies/edge-snapshot.json",
             ] + (try joining("edge", identity: Self.identity("edge"), authority: authority)),
             ready: " ready (snapshot", name: "edge")
@@ -196,12 +197,6 @@ public final class DevMesh: @unchecked Sendable {
         return token
     }
 
-    private func credential(_ registry: AdminClient, _ service: String) throws -> String {
-        let file = state + "/tokens/\(service).registry"
-        try Demo(registry: registry, authority: registry).writeCredential(for: service, to: file)
-        return file
-    }
-
     /// The flags that make a proxy join through the CA; a new join token only
     /// when its data directory does not hold a certificate already.
     private func joining(_ name: String, identity: String, authority: AdminClient) throws -> [String] {
@@ -216,8 +211,7 @@ public final class DevMesh: @unchecked Sendable {
     }
 
     private func workload(
-        _ name: String, service: String, version: String, credential: String, authority: AdminClient,
-        upstreams: [String]
+        _ name: String, service: String, version: String, authority: AdminClient, upstreams: [String]
     ) throws {
         let application = try freeLoopbackPort()
         say("starting \(name): weft-echo and its weft-sidecar")
@@ -229,7 +223,7 @@ public final class DevMesh: @unchecked Sendable {
         var arguments = [
             "--service", service, "--app", "127.0.0.1:\(application)", "--inbound", "127.0.0.1:\(inbound)",
             "--admin", "127.0.0.1:\(admin)", "--outbound-proxy", "off", "--registry",
-            "http://127.0.0.1:\(registryPort)", "--registry-token-file", credential, "--register", "--instance-id",
+            "https://127.0.0.1:\(registryMeshPort)", "--register", "--instance-id",
             name, "--label", "version=\(version)", "--ttl", "10", "--health-interval", "2",
             // dev down stops the gateway first: no caller is left to wait for.
             "--drain-delay", "0", "--snapshot-file",
@@ -373,6 +367,7 @@ public final class DevMesh: @unchecked Sendable {
             Weft dev mesh (state in \(state))
               PostgreSQL     \(options.databaseURL ?? postgres?.url ?? "")
               weft-registry  http://127.0.0.1:\(registryPort)   admin token in \(adminTokenFile)
+                             https://127.0.0.1:\(registryMeshPort)  mutual TLS: sidecars and the gateway, by certificate
               weft-ca        https://127.0.0.1:\(caPort)  trust bundle \(bundleFile)
               weft-gateway   \(gateway)   admin http://127.0.0.1:\(gatewayAdminPort)
               payments v1, v2, v3 and catalog, each weft-echo behind weft-sidecar; logs in \(logs)

@@ -108,11 +108,13 @@ public struct RegistryServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
+        // Shut down in reverse order: the synchronizer first, which answers
+        // blocked discovery queries, so that the listeners' drains do not wait
+        // out their long-polls.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: reaper),
             .init(service: batcher),
             .init(service: application),
-            .init(service: synchronizer),
         ]
         if let meshPort = configuration.meshPort, let identity = configuration.meshIdentity {
             // The mesh listener: TLS 1.3, client certificates required and
@@ -140,6 +142,7 @@ public struct RegistryServer: Sendable {
                         },
                         logger: logger)))
         }
+        services.append(.init(service: synchronizer))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
