@@ -167,6 +167,8 @@ extension SidecarMeshTests {
                 for: MeshFixture.identity("frontend", trustDomain: "other.mesh"), name: "outsider")
             let outside = try Self.curl(["--http2", "-k", "--cert", outsider.certificate, "--key", outsider.key, url])
             #expect(outside.status != 0)
+            // The sidecar logs the refusal after curl has given up: wait for the line.
+            Command.eventually { backend.process.output.contains("outside this mesh's trust domain weft.local") }
             #expect(backend.process.output.contains("outside this mesh's trust domain weft.local"))
             #expect(backend.process.output.contains("unknown ca") || backend.process.output.contains("unable to get"))
         }
