@@ -60,41 +60,63 @@ import WeftTestSupport
             #expect(dockerfile.contains(directory), "the image does not prepare \(directory)")
         }
 
-        // Secrets: what the proxies read is what bootstrap writes, for real.
+        // The compose order with real processes: the CA, the authority stage, the
+        // registry with its mesh listener on the token that stage wrote, the
+        // registry stage, and a sidecar holding nothing but its written token.
         try await TemporaryPostgres.with { postgres in
             let mesh = try MeshFixture()
             defer { mesh.stop() }
-            let registry = try mesh.startRegistry(postgres)
             let ca = try mesh.startAuthority(postgres)
             let out = mesh.scratch.file("bootstrap")
-            let run = try ChildProcess.run(
+            let token = try mesh.scratch.write("admin-token-file", MeshFixture.adminToken + "\n")
+            let authority = try ChildProcess.run(
                 ChildProcess.builtProduct("weftctl"),
                 [
-                    "dev", "bootstrap", "--registry", "http://127.0.0.1:\(registry.port)", "--ca", ca.url,
-                    "--ca-bundle", ca.bundleFile, "--admin-token-file", registry.adminTokenFile, "--out", out,
+                    "dev", "bootstrap", "--stage", "authority", "--ca", ca.url, "--ca-bundle", ca.bundleFile,
+                    "--admin-token-file", token, "--out", out,
                 ])
-            #expect(run.status == 0, "\(run.output)")
+            #expect(authority.status == 0, "\(authority.output)")
             let written = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
             let read = Set(compose.matches(of: /\/var\/lib\/weft\/bootstrap\/([a-z0-9.-]+)/).map { String($0.1) })
             #expect(!read.isEmpty)
             #expect(read.isSubset(of: written), "read but not written: \(read.subtracting(written))")
-            // Applied for real: the gateway's routes and the intentions are in the registry.
+
+            let registry = try mesh.startRegistry(
+                postgres,
+                extra: [
+                    "--mesh-listen", "127.0.0.1:0", "--ca", ca.url, "--ca-bundle", out + "/trust-bundle.pem",
+                    "--join-token-file", out + "/registry.join", "--data-dir", mesh.scratch.file("registry-data"),
+                ])
+            let meshPort = try #require(registry.meshPort, "\(registry.process.output)")
+            let configure = try ChildProcess.run(
+                ChildProcess.builtProduct("weftctl"),
+                [
+                    "dev", "bootstrap", "--stage", "registry", "--registry", "http://127.0.0.1:\(registry.port)",
+                    "--admin-token-file", token,
+                ])
+            #expect(configure.status == 0, "\(configure.output)")
             #expect(try registry.call("GET", "/v1/routes/gateways/default/edge").1.contains("firmware-2"))
             #expect(try registry.call("GET", "/v1/intentions").1.contains("sa/edge"))
-            // And a token it wrote lets a sidecar join.
-            let snapshot = try mesh.snapshot("catalog.json")
-            let joined = try mesh.startSidecar(
-                "catalog", app: 1, snapshot: snapshot,
+
+            let catalog = try mesh.startSidecar(
+                "catalog", app: try mesh.startEcho(name: "catalog"), snapshot: mesh.scratch.file("catalog-kept.json"),
                 identity: [
                     "--ca", ca.url, "--ca-bundle", out + "/trust-bundle.pem", "--join-token-file", out + "/catalog.join",
-                    "--data-dir", mesh.scratch.file("catalog-data"),
+                    "--data-dir", mesh.scratch.file("catalog-data"), "--registry", "https://127.0.0.1:\(meshPort)",
+                    "--register", "--instance-id", "catalog", "--label", "version=v1",
                 ])
-            #expect(joined.process.output.contains("joined the mesh with a join token"))
-            // Without the admin token it says what is missing.
+            #expect(catalog.process.output.contains("joined the mesh with a join token"))
+            Command.eventually { (try? registry.call("GET", "/v1/instances/default/catalog/catalog").0) == 200 }
+            #expect(try registry.call("GET", "/v1/instances/default/catalog/catalog").0 == 200)
+
+            // Each stage says what it lacks.
             let missing = try ChildProcess.run(
+                ChildProcess.builtProduct("weftctl"), ["dev", "bootstrap", "--stage", "registry", "--admin-token-file", token])
+            #expect(missing.status == 64 && missing.output.contains("--registry is required"), "\(missing.output)")
+            let noToken = try ChildProcess.run(
                 ChildProcess.builtProduct("weftctl"),
-                ["dev", "bootstrap", "--registry", "http://127.0.0.1:1", "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--out", out])
-            #expect(missing.status == 64 && missing.output.contains("--admin-token-file is required"), "\(missing.output)")
+                ["dev", "bootstrap", "--stage", "registry", "--registry", "http://127.0.0.1:\(registry.port)"])
+            #expect(noToken.status == 64 && noToken.output.contains("--admin-token-file is required"), "\(noToken.output)")
         }
     }
 }

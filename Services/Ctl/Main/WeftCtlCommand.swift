@@ -127,14 +127,17 @@ struct Down: ParsableCommand {
 
 struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply the demo's configuration to a running registry and CA, and write the secrets its proxies need.",
+        abstract: "Write the demo's join tokens and apply its configuration, for a mesh started another way.",
         discussion: """
-            What `dev up` does between starting the control plane and the workloads, for a mesh started \
-            another way (docker compose runs it as its bootstrap step): services, intentions and the \
-            edge gateway's routes applied through the admin APIs; then into --out the CA's trust bundle, \
-            a single-use join token per proxy (<proxy>.join), a registry credential per service \
-            (<service>.registry) and the gateway's (edge.registry), each 0600.
+            What `dev up` does around starting the control plane, for docker compose, in two stages: \
+            `--stage authority` (needs only the CA) writes into --out the CA's trust bundle and a \
+            single-use join token per proxy and for the registry's mesh listener (<name>.join, 0600); \
+            `--stage registry` (needs only the registry) applies services, intentions and the edge \
+            gateway's routes. `--stage all` (the default) does both.
             """)
+
+    @Option(help: ArgumentHelp("authority, registry or all (default all).", valueName: "stage"))
+    var stage = "all"
 
     @Option(help: ArgumentHelp("The registry, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
     var registry: String?
@@ -148,8 +151,14 @@ struct Bootstrap: ParsableCommand {
     @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE, or WEFT_ADMIN_TOKEN.", valueName: "file"))
     var adminTokenFile: String?
 
-    @Option(help: ArgumentHelp("Where to write the secrets.", valueName: "dir"))
-    var out: String
+    @Option(help: ArgumentHelp("Where the authority stage writes the bundle and tokens.", valueName: "dir"))
+    var out: String?
+
+    func validate() throws {
+        guard ["authority", "registry", "all"].contains(stage) else {
+            throw ValidationError("--stage: expected authority, registry or all")
+        }
+    }
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
@@ -159,9 +168,15 @@ struct Bootstrap: ParsableCommand {
             }
             return value
         }
-        let registryURL = try required(registry, "WEFT_REGISTRY", "--registry")
-        let caURL = try required(ca, "WEFT_CA", "--ca")
-        let bundle = try required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")
+        let registryURL = registry ?? environment["WEFT_REGISTRY"]
+        let caURL = ca ?? environment["WEFT_CA"]
+        let bundle = caBundle ?? environment["WEFT_CA_BUNDLE"]
+        if stage != "registry" {
+            _ = try required(ca, "WEFT_CA", "--ca")
+            _ = try required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")
+        }
+        if stage != "authority" { _ = try required(registry, "WEFT_REGISTRY", "--registry") }
+        let directory = try required(out ?? (stage == "registry" ? "." : nil), "WEFT_BOOTSTRAP_OUT", "--out")
         let token: String
         if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -174,10 +189,11 @@ struct Bootstrap: ParsableCommand {
             throw ValidationError("--admin-token-file is required (or WEFT_ADMIN_TOKEN_FILE, WEFT_ADMIN_TOKEN)")
         }
         do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let written = try DevMesh.bootstrap(
-                registryURL: registryURL, authorityURL: caURL, bundleFile: bundle, adminToken: token, directory: out)
-            print("weftctl: the demo is configured; wrote \(written.joined(separator: ", "))")
+                stage: stage, registryURL: registryURL, authorityURL: caURL, bundleFile: bundle, adminToken: token,
+                directory: directory)
+            print("weftctl: bootstrap (\(stage)) done\(written.isEmpty ? "" : "; wrote " + written.joined(separator: ", "))")
         } catch {
             FileHandle.standardError.write(Data("weftctl: bootstrap failed: \(error)\n".utf8))
             throw ExitCode.failure

@@ -32,15 +32,6 @@ struct Demo {
         try registry.expect([200, 201], .PUT, "/v1/routes/gateways/default/edge", Self.routeTable)
     }
 
-    /// A new registry credential for `service`, written to `file` (0600).
-    func writeCredential(for service: String, to file: String) throws {
-        let reply = try registry.expect([201], .POST, "/v1/services/default/\(service)/credentials")
-        guard let secret = AdminClient.member("secret", in: reply.body) else {
-            throw DevMeshError("the registry's credential answer has no secret: \(reply.body.prefix(200))")
-        }
-        try Self.writeSecret(secret, to: file)
-    }
-
     /// A new single-use join token for `identity`, valid an hour, written to `file` (0600).
     func writeJoinToken(for identity: String, to file: String) throws {
         let reply = try authority.expect(
@@ -80,33 +71,45 @@ struct Demo {
         ]}
         """
 
-    /// `weftctl dev bootstrap`: the configuration applied, and into `directory`
-    /// every secret the demo's containers need: the CA's bundle, a join token per
-    /// proxy (`<proxy>.join`), a registry credential per service
-    /// (`<service>.registry`; the gateway's is the admin token, `edge.registry`).
+    /// What `weftctl dev bootstrap` does, in the order a mesh starts: the
+    /// authority stage needs only the CA (the registry's mesh listener needs its
+    /// token before the registry starts); the registry stage needs only the
+    /// registry.
+    public enum Stage: String, CaseIterable, Sendable {
+        /// The CA's bundle and a single-use join token per proxy and for the
+        /// registry (`<name>.join`), into the directory.
+        case authority
+        /// Services, intentions and the gateway's routes, applied.
+        case registry
+        case all
+    }
+
     static func bootstrap(
-        registryURL: String, authorityURL: String, bundleFile: String, adminToken: String, directory: String
+        stage: Stage, registryURL: String?, authorityURL: String?, bundleFile: String?, adminToken: String,
+        directory: String
     ) throws -> [String] {
-        let registry = try AdminClient.registry(url: registryURL, token: adminToken)
-        let authority = try AdminClient.authority(
-            url: authorityURL, bundleFile: bundleFile, trustDomain: trustDomain, token: adminToken)
-        let demo = Demo(registry: registry, authority: authority)
-        try demo.applyConfiguration()
         var written: [String] = []
-        let bundleCopy = directory + "/trust-bundle.pem"
-        try? FileManager.default.removeItem(atPath: bundleCopy)
-        try FileManager.default.copyItem(atPath: bundleFile, toPath: bundleCopy)
-        written.append(bundleCopy)
-        for (name, service) in proxies {
-            try demo.writeJoinToken(for: identity(service), to: directory + "/\(name).join")
-            written.append(directory + "/\(name).join")
+        if stage != .registry {
+            guard let authorityURL, let bundleFile else { throw DevMeshError("the authority stage needs --ca and --ca-bundle") }
+            let authority = try AdminClient.authority(
+                url: authorityURL, bundleFile: bundleFile, trustDomain: trustDomain, token: adminToken)
+            let demo = Demo(registry: authority, authority: authority)
+            let bundleCopy = directory + "/trust-bundle.pem"
+            try? FileManager.default.removeItem(atPath: bundleCopy)
+            try FileManager.default.copyItem(atPath: bundleFile, toPath: bundleCopy)
+            written.append(bundleCopy)
+            for (name, service) in proxies {
+                try demo.writeJoinToken(for: identity(service), to: directory + "/\(name).join")
+                written.append(directory + "/\(name).join")
+            }
+            try demo.writeJoinToken(for: registryIdentity, to: directory + "/registry.join")
+            written.append(directory + "/registry.join")
         }
-        for service in ["payments", "catalog"] {
-            try demo.writeCredential(for: service, to: directory + "/\(service).registry")
-            written.append(directory + "/\(service).registry")
+        if stage != .authority {
+            guard let registryURL else { throw DevMeshError("the registry stage needs --registry") }
+            let registry = try AdminClient.registry(url: registryURL, token: adminToken)
+            try Demo(registry: registry, authority: registry).applyConfiguration()
         }
-        try writeSecret(adminToken, to: directory + "/edge.registry")
-        written.append(directory + "/edge.registry")
         return written
     }
 }

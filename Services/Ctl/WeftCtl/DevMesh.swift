@@ -352,11 +352,15 @@ public final class DevMesh: @unchecked Sendable {
 
     /// `weftctl dev bootstrap` (see `Demo.bootstrap`).
     public static func bootstrap(
-        registryURL: String, authorityURL: String, bundleFile: String, adminToken: String, directory: String
+        stage: String, registryURL: String?, authorityURL: String?, bundleFile: String?, adminToken: String,
+        directory: String
     ) throws -> [String] {
-        try Demo.bootstrap(
-            registryURL: registryURL, authorityURL: authorityURL, bundleFile: bundleFile, adminToken: adminToken,
-            directory: directory)
+        guard let stage = Demo.Stage(rawValue: stage) else {
+            throw DevMeshError("--stage: expected authority, registry or all")
+        }
+        return try Demo.bootstrap(
+            stage: stage, registryURL: registryURL, authorityURL: authorityURL, bundleFile: bundleFile,
+            adminToken: adminToken, directory: directory)
     }
 
     /// What runs where, and what to try.
