@@ -94,6 +94,20 @@ import WeftTestSupport
         let unknown = try ChildProcess.run(Self.binary, ["get", "teapots"])
         #expect(unknown.status == 64)
 
+        // route explain asks the gateway; proxy cert reads a proxy's admin port.
+        let explained = try ChildProcess.run(
+            Self.binary, ["route", "explain", "/v1/pay", "-H", "x-firmware-version=1.4.2", "--state-dir", state])
+        #expect(explained.status == 0, "\(explained.output)")
+        #expect(explained.output.contains("→ rule firmware-1"), "\(explained.output)")
+        #expect(explained.output.contains("kiosk: no — header x-terminal-type"), "\(explained.output)")
+        let nowhere = try ChildProcess.run(Self.binary, ["route", "explain", "/v1/pay", "--state-dir", state])
+        #expect(nowhere.output.contains("no rule matches"), "\(nowhere.output)")
+        #expect(try ChildProcess.run(Self.binary, ["route", "explain", "pay"]).status == 64)
+        let gatewayAdmin = try #require(output.firstMatch(of: /admin (http:\/\/127\.0\.0\.1:\d+)/).map { String($0.1) })
+        let certificate = try ChildProcess.run(Self.binary, ["proxy", "cert", "--admin", gatewayAdmin])
+        #expect(certificate.output.contains("spiffe://weft.local/ns/default/sa/edge"), "\(certificate.output)")
+        #expect(certificate.output.contains("weft-ca"), "\(certificate.output)")
+
         // Ctrl-C: everything stops, PostgreSQL included.
         let started = Self.pids(state)
         #expect(started.count == 11, "\(started)")

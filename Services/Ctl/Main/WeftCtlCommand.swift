@@ -21,7 +21,7 @@ struct WeftCtlCommand: ParsableCommand {
             Exit status: 0 on success, 1 when the registry or the CA refuses or cannot be reached \
             (the message says which and why), 64 for a bad command line.
             """,
-        subcommands: [Get.self, Dev.self])
+        subcommands: [Get.self, Route.self, Proxy.self, Dev.self])
 }
 
 struct Dev: ParsableCommand {
@@ -235,6 +235,89 @@ struct Get: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
             throw ExitCode.failure
+        }
+    }
+}
+
+struct Route: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A gateway's routes.", subcommands: [Explain.self])
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which rule of the gateway would take a request, and why each earlier one did not.",
+            discussion: """
+                Asks the gateway's admin port (POST /routes/explain); nothing is forwarded. Example: \
+                weftctl route explain /v1/pay -H x-firmware-version=2.3.0 -H x-terminal-id=T-1001
+                """)
+
+        @Argument(help: "The request path, /v1/pay.")
+        var path: String
+
+        @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("A request header, name=value; repeatable.", valueName: "name=value"))
+        var headers: [String] = []
+
+        @Option(help: "The request's method (default GET).")
+        var method = "GET"
+
+        @Option(help: "The request's host (default localhost).")
+        var host = "localhost"
+
+        @Option(help: ArgumentHelp("The gateway's admin port, http://host:port (default: the dev mesh's).", valueName: "url"))
+        var admin: String?
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("text (default) or json.", valueName: "format"))
+        var output = "text"
+
+        @Option(help: ArgumentHelp("The dev mesh's state directory (default .weft/dev).", valueName: "dir"))
+        var stateDir = ".weft/dev"
+
+        func validate() throws {
+            guard path.hasPrefix("/") else { throw ValidationError("the path must start with /") }
+            guard ["text", "json"].contains(output) else { throw ValidationError("--output: expected text or json") }
+            for header in headers where !header.contains("=") {
+                throw ValidationError("--header \(header.prefix(80)): expected name=value")
+            }
+        }
+
+        func run() throws {
+            var values: [String: String] = [:]
+            for header in headers {
+                let parts = header.split(separator: "=", maxSplits: 1)
+                values[String(parts[0]).lowercased()] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            do {
+                guard let url = admin ?? ProxyCommands.savedGatewayAdmin(stateDirectory: stateDir) else {
+                    throw DevMeshError("no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`")
+                }
+                print(try ProxyCommands.explain(
+                    admin: url, method: method, host: host, path: path, headers: values, json: output == "json"))
+            } catch {
+                FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+struct Proxy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A sidecar's or gateway's admin endpoints.", subcommands: [Cert.self])
+
+    struct Cert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The proxy's mesh certificate: identity, serial, source, renewals, time left.")
+
+        @Option(help: ArgumentHelp("The proxy's admin port, http://host:port.", valueName: "url"))
+        var admin: String
+
+        func run() throws {
+            do {
+                print(try ProxyCommands.certificate(admin: admin))
+            } catch {
+                FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
         }
     }
 }

@@ -140,3 +140,87 @@ enum Table {
         }.joined(separator: "\n")
     }
 }
+
+/// `weftctl route explain` and `weftctl proxy cert`: a gateway's or a proxy's
+/// admin endpoints, read for an operator.
+public enum ProxyCommands {
+    /// The gateway admin address dev up recorded, if any.
+    public static func savedGatewayAdmin(stateDirectory: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: stateDirectory + "/context.json"),
+            let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]
+        else { return nil }
+        return object["gateway_admin"] as? String
+    }
+
+    static func client(_ url: String) throws(DevMeshError) -> AdminClient {
+        do {
+            return try AdminClient.registry(url: url, token: "")
+        } catch {
+            throw DevMeshError("--admin: \(error)")
+        }
+    }
+
+    /// Asks the gateway which rule would take a request; returns the answer as
+    /// text (or the JSON itself).
+    public static func explain(
+        admin: String, method: String, host: String, path: String, headers: [String: String], json: Bool
+    ) throws -> String {
+        let query: [String: Any] = ["method": method, "host": host, "path": path, "headers": headers]
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: query, options: [.sortedKeys]), as: UTF8.self)
+        let reply: AdminClient.Reply
+        do {
+            reply = try client(admin).call(.POST, "/routes/explain", body)
+        } catch let error as DevMeshError {
+            throw error
+        } catch {
+            throw DevMeshError("cannot reach the gateway's admin port at \(admin): \(error)")
+        }
+        guard reply.status == 200 else {
+            throw DevMeshError("the gateway answered \(reply.status): \(reply.body.prefix(300))")
+        }
+        if json { return reply.body }
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
+        var lines: [String] = []
+        for rule in object["rules"] as? [[String: Any]] ?? [] {
+            let name = rule["route"] as? String ?? "?"
+            if rule["matched"] as? Bool == true {
+                lines.append("  \(name): matches")
+            } else {
+                lines.append("  \(name): no — \(rule["reason"] as? String ?? "")")
+            }
+        }
+        var text = "snapshot version \(object["version"] ?? "?")\n" + lines.joined(separator: "\n")
+        if let matched = object["matched"] as? String {
+            text += "\n→ rule \(matched)"
+            for destination in object["destinations"] as? [[String: Any]] ?? [] {
+                let subset = (destination["subset"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                text += "\n  \(destination["namespace"] ?? "default")/\(destination["service"] ?? "?")"
+                text += subset.isEmpty ? "" : " [\(subset)]"
+                text += ", weight \(destination["weight"] ?? "?"), \(destination["endpoints"] ?? 0) endpoint(s)"
+                if let chosen = destination["chosen_by"] as? String { text += ", chosen by \(chosen)" }
+            }
+        } else {
+            text += "\n→ no rule matches: the gateway answers 404 no-route"
+        }
+        if let outcome = object["outcome"] as? String { text += "\n\(outcome)" }
+        return text
+    }
+
+    /// A proxy's certificate as its admin port reports it.
+    public static func certificate(admin: String) throws -> String {
+        let reply: AdminClient.Reply
+        do {
+            reply = try client(admin).call(.GET, "/certificate")
+        } catch let error as DevMeshError {
+            throw error
+        } catch {
+            throw DevMeshError("cannot reach the admin port at \(admin): \(error)")
+        }
+        guard reply.status == 200,
+            let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any]
+        else { throw DevMeshError("the admin port answered \(reply.status): \(reply.body.prefix(300))") }
+        let rows = ["identity", "serial", "source", "renewals", "expires_in_seconds", "trust_roots", "revoked_serials"]
+        return Table.render(header: ["FIELD", "VALUE"], rows: rows.map { [$0, "\(object[$0] ?? "-")"] })
+    }
+}
