@@ -3,7 +3,7 @@ import HummingbirdCore
 public import Logging
 import NIOCore
 import ServiceLifecycle
-import WeftAPIServer
+public import WeftAPIServer
 import WeftPostgres
 import WeftService
 public import WeftTLS
@@ -16,6 +16,8 @@ public struct CAConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (reported through `onListening`).
     public var port = 8600
+    /// Open connections and the time a request head may take.
+    public var connectionLimits = ConnectionLimits()
     /// The bearer token for admin calls.
     public var adminToken: String
     /// Where the authorities' keys and certificates live (0700).
@@ -114,11 +116,14 @@ public struct CAServer: Sendable {
         let logger = self.logger
         let host = configuration.host
         let contexts = authorities.contexts
+        let limits = configuration.connectionLimits
         let application = Application(
             responder: api,
             server: HTTPServerBuilder { responder in
                 TLSServerChannel(
-                    HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(300))),
+                    GuardedServerChannel(
+                        HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(300))),
+                        limits: limits, logger: logger),
                     contexts: contexts)
             },
             configuration: ApplicationConfiguration(

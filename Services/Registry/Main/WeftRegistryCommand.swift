@@ -52,6 +52,12 @@ struct WeftRegistryCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Open connections per listener; more are closed as they arrive (default 10000). Env: WEFT_MAX_CONNECTIONS.",
+            valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "The mesh listener: the same API over mutual TLS, where workloads are known by their certificates (needs --ca). Env: WEFT_MESH_LISTEN.",
             valueName: "host:port"))
     var meshListen: String?
@@ -78,6 +84,7 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         let grace: Int
         let connections: Int
         let mesh: (address: ListenAddress, enrollment: AuthorityEnrollment, identity: SPIFFEID)?
+        let limit: Int?
         do {
             level = try settings.logLevel(logLevel)
             address = try settings.listen(listen, default: "127.0.0.1:8500")
@@ -85,6 +92,7 @@ struct WeftRegistryCommand: AsyncParsableCommand {
                 try settings.integer(deregisterAfter, "WEFT_DEREGISTER_AFTER", "--deregister-after", 1...86_400) ?? 120
             connections = try settings.integer(dbConnections, "WEFT_DB_CONNECTIONS", "--db-connections", 2...200) ?? 10
             mesh = try meshSettings(settings)
+            limit = try settings.integer(maxConnections, "WEFT_MAX_CONNECTIONS", "--max-connections", 16...1_000_000)
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -101,6 +109,7 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         configuration.port = address.port
         configuration.deregisterAfter = .seconds(grace)
         configuration.maximumDatabaseConnections = connections
+        if let limit { configuration.connectionLimits.maximumConnections = limit }
         var workload: WorkloadIdentity?
         if let mesh {
             // The registry's own certificate, before anything listens: from what

@@ -4,7 +4,7 @@ public import Logging
 import NIOCore
 import ServiceLifecycle
 import WeftPostgres
-import WeftAPIServer
+public import WeftAPIServer
 public import WeftIdentity
 import WeftService
 
@@ -29,6 +29,8 @@ public struct RegistryConfiguration: Sendable {
     /// The mesh listener: the same API over mutual TLS, where a workload is
     /// known by its certificate (its SPIFFE ID names its service) instead of a
     /// credential. Needs `meshIdentity`, the registry's own certificate.
+    /// Open connections per listener and the time a request head may take.
+    public var connectionLimits = ConnectionLimits()
     public var meshHost = "0.0.0.0"
     public var meshPort: Int?
     public var meshIdentity: WorkloadIdentity?
@@ -97,8 +99,16 @@ public struct RegistryServer: Sendable {
             batcher: batcher, metrics: metrics, requestReload: { synchronizer.requestReload() }, logger: logger)
         let logger = self.logger
         let host = configuration.host
+        let limits = configuration.connectionLimits
+        // Idle connections close after 6 minutes: longer than the longest
+        // discovery wait (5 minutes), so a long-poll is never cut.
+        let idle = HTTP1Channel.Configuration(idleTimeout: .seconds(360))
         let application = Application(
             responder: api,
+            server: HTTPServerBuilder { responder in
+                GuardedServerChannel(
+                    HTTP1Channel(responder: responder, configuration: idle), limits: limits, logger: logger)
+            },
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: configuration.port), serverName: nil,
                 backlog: SystemLimits.listenBacklog),
@@ -128,7 +138,9 @@ public struct RegistryServer: Sendable {
                         responder: api,
                         server: HTTPServerBuilder { responder in
                             TLSServerChannel(
-                                HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(300))),
+                                GuardedServerChannel(
+                                    HTTP1Channel(responder: responder, configuration: idle), limits: limits,
+                                    logger: logger),
                                 contexts: contexts)
                         },
                         configuration: ApplicationConfiguration(

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import WeftRegistry
+import WeftTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Callers that hold connections without finishing a request: a head trickled
+/// in (slowloris) is cut off, and connections past the cap are closed as they
+/// arrive while the ones within it keep working.
+@Suite struct RegistryConnectionLimitTests {
+    /// A raw TCP connection to the registry.
+    final class Socket {
+        let descriptor: Int32
+
+        init(port: Int) throws {
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(descriptor) }
+
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+
+        /// One read: what the server sent, or "" when it closed the connection.
+        func readOnce() -> String {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+        }
+
+        /// What the server sends until it closes (or 5 s pass): nil on a timeout.
+        func readToClose() -> String? {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count == 0 { return String(decoding: received, as: UTF8.self) }
+                if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK ? nil : String(decoding: received, as: UTF8.self) }
+                received += buffer[0..<count]
+            }
+        }
+    }
+
+    @Test func aHeadTrickledInIsCutOffAndAWholeOneIsAnswered() async throws {
+        let quick: (inout RegistryConfiguration) -> Void = { $0.connectionLimits.headerReadTimeout = .seconds(1) }
+        try await RegistryHarness.with(configure: quick) { registry in
+            let slow = try Socket(port: registry.port)
+            slow.send("GET /healthz HTTP/1.1\r\nHost: registry\r\n")  // never finished
+            let started = Date()
+            let answer = slow.readToClose()
+            #expect(answer == "", "the server answered or kept the connection: \(String(describing: answer))")
+            #expect(Date().timeIntervalSince(started) < 4.5)
+
+            // A whole head in time is answered (and the deadline no longer applies).
+            let prompt = try Socket(port: registry.port)
+            prompt.send("GET /healthz HTTP/1.1\r\nHost: registry\r\nConnection: close\r\n\r\n")
+            let reply = prompt.readToClose() ?? ""
+            #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        }
+    }
+
+    /// Against a registry process of its own (the in-process harness's HTTP
+    /// client keeps connections of its own open, which would count).
+    @Test func connectionsPastTheCapAreClosedAsTheyArrive() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let registry = try mesh.startRegistry(postgres, extra: ["--max-connections", "16"])
+            let request = "GET /healthz HTTP/1.1\r\nHost: registry\r\n\r\n"
+            var held: [Socket] = []
+            for _ in 0..<16 {
+                let socket = try Socket(port: registry.port)
+                socket.send(request)
+                #expect(socket.readOnce().hasPrefix("HTTP/1.1 200"))
+                held.append(socket)
+            }
+            // The seventeenth is closed as it arrives, without an answer.
+            let extra = try Socket(port: registry.port)
+            extra.send(request)
+            #expect(extra.readOnce() == "", "a connection past the cap was served")
+            // The held ones keep working, and one closed makes room for a new one.
+            held[0].send(request)
+            #expect(held[0].readOnce().hasPrefix("HTTP/1.1 200"))
+            held.removeLast()
+            var served = false
+            var kept: Socket?
+            Command.eventually {
+                guard let next = try? Socket(port: registry.port) else { return false }
+                next.send(request)
+                served = next.readOnce().hasPrefix("HTTP/1.1 200")
+                if served { kept = next }
+                return served
+            }
+            #expect(served && kept != nil, "no room after a connection closed")
+            #expect(registry.process.output.contains("connection refused: 16 open, the limit is 16"))
+        }
+    }
+}
