@@ -241,4 +241,42 @@ import WeftProxy
         let unknown = #"{"name": "r", "destinations": [{"service": "a", "weight": 50}, {"service": "b", "weight": 50}], "sticky": {"cookie": "x"}}"#
         #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(unknown.utf8)) }
     }
+
+    /// The path index finds exactly the rule a walk down the whole table finds,
+    /// whatever mix of exact paths, segment prefixes, the root, regexes and
+    /// path-less rules the table holds, in table order.
+    @Test func thePathIndexAgreesWithAWalkOfTheWholeTable() throws {
+        let paths = [
+            #"{"prefix": "/v1/pay"}"#, #"{"exact": "/v1/pay"}"#, #"{"prefix": "/v1"}"#, "null",
+            #"{"regex": "/v[0-9]+/pa.*"}"#, #"{"exact": "/"}"#, #"{"prefix": "/"}"#, #"{"prefix": "/v2/refund"}"#,
+            #"{"exact": "/v1/pay/"}"#, #"{"prefix": "/api"}"#, #"{"exact": "/api/items"}"#,
+        ]
+        let headers = [
+            "[]", #"[{"name": "x-t", "exact": "a"}]"#, #"[{"name": "x-t", "exact": "b"}]"#,
+        ]
+        var rules: [String] = []
+        for index in 0..<60 {
+            let path = paths[(index * 7) % paths.count]
+            let header = headers[(index * 5) % headers.count]
+            let pathField = path == "null" ? "" : #""path": \#(path), "#
+            rules.append(
+                #"{"name": "r\#(index)", "match": {\#(pathField)"headers": \#(header)}, "destinations": [{"service": "payments"}]}"#
+            )
+        }
+        let routes = try Self.snapshot("[" + rules.joined(separator: ",") + "]").gatewayRoutes
+        let requestPaths = [
+            "/", "/v1", "/v1/", "/v1/pay", "/v1/pay/", "/v1/pay/x", "/v1/payx", "/v2/refund", "/v2/refund/1",
+            "/v2", "/api", "/api/items", "/api/items/2", "/apix", "/v9/pa", "/other", "//v1", "/v1//pay",
+        ]
+        var checked = 0
+        for path in requestPaths {
+            for value in [nil, "a", "b", "c"] {
+                let request = Self.request("GET", "api.pos.example", path, headers: value.map { [("x-t", $0)] } ?? [])
+                let walked = routes.explain(request).last.flatMap { $0.mismatch == nil ? $0.route.rule.name : nil }
+                #expect(routes.match(request)?.rule.name == walked, "\(path) x-t=\(value ?? "-")")
+                checked += 1
+            }
+        }
+        #expect(checked == requestPaths.count * 4)
+    }
 }

@@ -27,7 +27,7 @@ import WeftTestSupport
                 }
             }
             guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
@@ -45,7 +45,7 @@ import WeftTestSupport
             return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
         }
 
-        /// What the server sends until it closes (or 5 s pass): nil on a timeout.
+        /// What the server sends until it closes (or 10 s pass): nil on a timeout.
         func readToClose() -> String? {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -59,14 +59,16 @@ import WeftTestSupport
     }
 
     @Test func aHeadTrickledInIsCutOffAndAWholeOneIsAnswered() async throws {
-        let quick: (inout RegistryConfiguration) -> Void = { $0.connectionLimits.headerReadTimeout = .seconds(1) }
+        // 3 s: short for a test, long enough that a loaded machine still reads a
+        // whole head sent at once before it (1 s was not, once).
+        let quick: (inout RegistryConfiguration) -> Void = { $0.connectionLimits.headerReadTimeout = .seconds(3) }
         try await RegistryHarness.with(configure: quick) { registry in
             let slow = try Socket(port: registry.port)
             slow.send("GET /healthz HTTP/1.1\r\nHost: registry\r\n")  // never finished
             let started = Date()
             let answer = slow.readToClose()
             #expect(answer == "", "the server answered or kept the connection: \(String(describing: answer))")
-            #expect(Date().timeIntervalSince(started) < 4.5)
+            #expect(Date().timeIntervalSince(started) < 9)
 
             // A whole head in time is answered (and the deadline no longer applies).
             let prompt = try Socket(port: registry.port)

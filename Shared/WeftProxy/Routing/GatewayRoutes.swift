@@ -48,11 +48,14 @@ public struct GatewayRoutes: Sendable {
     }
 
     public let routes: [Route]
+    /// Which rules a path can reach: see `PathIndex`.
+    private let index: PathIndex
 
     public static let empty = GatewayRoutes(routes: [])
 
     private init(routes: [Route]) {
         self.routes = routes
+        self.index = PathIndex(routes.map(\.rule.match.path))
     }
 
     /// Compiles `table` against the snapshot's upstreams. A destination whose
@@ -79,14 +82,20 @@ public struct GatewayRoutes: Sendable {
                 rule: rule, destinations: destinations, bounds: bounds, stickyHeader: rule.sticky?.header.rawValue,
                 match: CompiledMatch(rule.match))
         }
+        index = PathIndex(table.routes.map(\.match.path))
     }
 
-    /// The first rule that takes `request`, or nil.
+    /// The first rule that takes `request`, or nil. Only the rules whose path
+    /// can match are tried (the index), in table order, so precedence is the
+    /// table's as documented.
     public func match(_ request: GatewayRequest) -> Route? {
-        for route in routes where route.match.firstMismatch(request) == nil {
-            return route
+        var found: Route?
+        index.candidates(for: request.path) { position in
+            guard routes[position].match.firstMismatch(request) == nil else { return false }
+            found = routes[position]
+            return true
         }
-        return nil
+        return found
     }
 
     /// Why each rule did or did not take `request`, in table order, up to and
@@ -443,6 +452,95 @@ public struct GatewayRequest: Sendable {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
+        }
+    }
+}
+
+/// The rules a request's path can reach, so that a table of a thousand rules
+/// does not try a thousand: rules whose path is an exact path or a prefix hang
+/// on a trie of path segments (`/v1/pay` under `v1` then `pay`); rules with no
+/// path, the root prefix or a regex are tried for every request. A request
+/// walks its path's segments down the trie, and the rules met on the way (the
+/// prefixes all along, the exact paths at the end) merge with the others in
+/// table order.
+struct PathIndex: Sendable {
+    struct Node: Sendable {
+        var children: [String: Int] = [:]
+        /// Rules whose prefix ends here, in table order.
+        var prefixes: [Int] = []
+        /// Rules whose exact path ends here, in table order.
+        var exact: [Int] = []
+    }
+
+    private var nodes: [Node] = [Node()]
+    /// Rules every request may reach.
+    private var always: [Int] = []
+
+    init(_ paths: [PathMatch?]) {
+        for (position, path) in paths.enumerated() {
+            switch path {
+            case .exact(let text)?:
+                let node = insert(text)
+                nodes[node].exact.append(position)
+            case .prefix(let text)? where text != "/":
+                let node = insert(text)
+                nodes[node].prefixes.append(position)
+            default:
+                always.append(position)
+            }
+        }
+    }
+
+    private mutating func insert(_ path: String) -> Int {
+        var node = 0
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let key = String(segment)
+            if let next = nodes[node].children[key] {
+                node = next
+            } else {
+                nodes.append(Node())
+                nodes[node].children[key] = nodes.count - 1
+                node = nodes.count - 1
+            }
+        }
+        return node
+    }
+
+    /// Calls `body` with each candidate rule's position, in table order, until
+    /// it returns true.
+    func candidates(for path: Substring, _ body: (Int) -> Bool) {
+        // The lists met on the way: the prefixes of every node the path passes,
+        // the exact paths of the node it ends at. A path is at most 8 KiB, so
+        // the walk is bounded; most are a handful of segments.
+        var lists: [[Int]] = [always]
+        var node = 0
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()[...]
+        var ended = true
+        while let segment = segments.first {
+            segments = segments.dropFirst()
+            guard let next = nodes[node].children[String(segment)] else {
+                ended = false
+                break
+            }
+            node = next
+            if !nodes[node].prefixes.isEmpty { lists.append(nodes[node].prefixes) }
+        }
+        if ended && !nodes[node].exact.isEmpty { lists.append(nodes[node].exact) }
+        // Merge in table order.
+        var cursors = [Int](repeating: 0, count: lists.count)
+        while true {
+            var best = -1
+            var bestList = -1
+            for (list, cursor) in cursors.enumerated() where cursor < lists[list].count {
+                let position = lists[list][cursor]
+                if best < 0 || position < best {
+                    best = position
+                    bestList = list
+                }
+            }
+            guard best >= 0 else { return }
+            cursors[bestList] += 1
+            if body(best) { return }
         }
     }
 }
