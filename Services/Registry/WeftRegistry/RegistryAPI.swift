@@ -448,7 +448,15 @@ public struct RegistryAPI: HTTPResponder {
                 return try APIResponse.json(table.value, etag: table.modifyVersion)
             case .put:
                 let table = try await exchange.body(RouteTable.self)
-                try Self.checkRegexBudget(adding: table, for: key, in: try state())
+                // The budget counts every table committed so far: this replica
+                // first catches up with the database (a stale copy would let
+                // writes through past the limit); if it cannot soon, try later.
+                let latest = try await store.currentVersion()
+                await settle(latest)
+                guard let caughtUp = cache.state, caughtUp.version >= latest else {
+                    throw RegistryError(.unavailable, "this replica is catching up with the database; try again shortly")
+                }
+                try Self.checkRegexBudget(adding: table, for: key, in: caughtUp)
                 let document: RegistryDocument =
                     kind == "services" ? .serviceRoutes(owner, table) : .gatewayRoutes(owner, table)
                 let version = try await store.putDocument(

@@ -50,12 +50,16 @@ public struct GatewayRoutes: Sendable {
     public let routes: [Route]
     /// Which rules a path can reach: see `PathIndex`.
     private let index: PathIndex
+    /// Distinct header names the rules read: each request looks each up at most
+    /// once (`HeaderCache`), however many rules read it.
+    private let headerSlots: Int
 
     public static let empty = GatewayRoutes(routes: [])
 
     private init(routes: [Route]) {
         self.routes = routes
         self.index = PathIndex(routes.map(\.rule.match.path))
+        self.headerSlots = 0
     }
 
     /// Compiles `table` against the snapshot's upstreams. A destination whose
@@ -63,6 +67,7 @@ public struct GatewayRoutes: Sendable {
     /// routes reach, so only a hand-written file can do this) gets no endpoints:
     /// its share of traffic is answered 503, never sent elsewhere.
     init(_ table: RouteTable, upstreams: [ServiceReference: ProxySnapshot.Upstream], trustDomain: String) {
+        var slots: [String: Int] = [:]
         routes = table.routes.map { rule in
             var destinations: [Destination] = []
             var bounds: [Int] = []
@@ -80,9 +85,10 @@ public struct GatewayRoutes: Sendable {
             }
             return Route(
                 rule: rule, destinations: destinations, bounds: bounds, stickyHeader: rule.sticky?.header.rawValue,
-                match: CompiledMatch(rule.match))
+                match: CompiledMatch(rule.match, slots: &slots))
         }
         index = PathIndex(table.routes.map(\.match.path))
+        headerSlots = slots.count
     }
 
     /// The first rule that takes `request`, or nil. Only the rules whose path
@@ -90,8 +96,9 @@ public struct GatewayRoutes: Sendable {
     /// table's as documented.
     public func match(_ request: GatewayRequest) -> Route? {
         var found: Route?
+        var cache = HeaderCache(slots: headerSlots)
         index.candidates(for: request.path) { position in
-            guard routes[position].match.firstMismatch(request) == nil else { return false }
+            guard routes[position].match.firstMismatch(request, &cache) == nil else { return false }
             found = routes[position]
             return true
         }
@@ -130,7 +137,8 @@ extension GatewayRoutes.Route {
     /// when it meets them all. Conditions are checked cheapest first: method,
     /// host, path, headers, query.
     public func firstMismatch(_ request: GatewayRequest) -> GatewayRoutes.Mismatch? {
-        match.firstMismatch(request)
+        var cache = HeaderCache(slots: match.headers.map(\.slot).max().map { $0 + 1 } ?? 0)
+        return match.firstMismatch(request, &cache)
     }
 }
 
@@ -156,16 +164,19 @@ final class CompiledMatch: Sendable {
         case exact([UInt8])
         case prefix([UInt8])
         /// regex, present, absent, version: as WeftProtocol matches them.
+        /// A semantic-version range: the header's version is parsed once per
+        /// request (`HeaderCache`), not once per rule.
+        case version(VersionRange)
         case other(ValueMatch)
     }
 
     let methods: [[UInt8]]
     let hosts: [Host]
     let path: Path?
-    let headers: [(name: String, value: Value)]
+    let headers: [(name: String, slot: Int, value: Value)]
     let query: [(name: String, value: Value)]
 
-    init(_ match: RouteMatch) {
+    init(_ match: RouteMatch, slots: inout [String: Int]) {
         methods = match.methods.map { Array($0.rawValue.utf8) }
         hosts = match.hosts.map { pattern in
             switch pattern {
@@ -180,7 +191,12 @@ final class CompiledMatch: Sendable {
             case .regex(let regex): .regex(regex)
             }
         }
-        headers = match.headers.map { ($0.name.rawValue, Self.compile($0.match)) }
+        headers = match.headers.map { header in
+            let name = header.name.rawValue
+            let slot = slots[name] ?? slots.count
+            slots[name] = slot
+            return (name, slot, Self.compile(header.match))
+        }
         query = match.query.map { ($0.name, Self.compile($0.match)) }
     }
 
@@ -188,11 +204,12 @@ final class CompiledMatch: Sendable {
         switch match {
         case .exact(let text): .exact(Array(text.utf8))
         case .prefix(let text): .prefix(Array(text.utf8))
+        case .version(let range): .version(range)
         default: .other(match)
         }
     }
 
-    func firstMismatch(_ request: GatewayRequest) -> GatewayRoutes.Mismatch? {
+    func firstMismatch(_ request: GatewayRequest, _ cache: inout HeaderCache) -> GatewayRoutes.Mismatch? {
         if !methods.isEmpty, !methods.contains(where: { Self.equal(request.method, $0) }) {
             return .method
         }
@@ -202,9 +219,15 @@ final class CompiledMatch: Sendable {
         if let path, !Self.path(request.path, matches: path) {
             return .path
         }
-        for (index, header) in headers.enumerated()
-        where !Self.value(request.value(of: header.name), matches: header.value) {
-            return .header(index)
+        for (index, header) in headers.enumerated() {
+            let value = cache.value(header.slot, header.name, in: request)
+            let matched: Bool
+            if case .version(let range) = header.value {
+                matched = cache.version(header.slot, header.name, in: request).map { range.contains($0) } ?? false
+            } else {
+                matched = Self.value(value, matches: header.value)
+            }
+            if !matched { return .header(index) }
         }
         for (index, parameter) in query.enumerated()
         where !Self.value(request.queryValue(of: parameter.name), matches: parameter.value) {
@@ -244,6 +267,7 @@ final class CompiledMatch: Sendable {
         switch pattern {
         case .exact(let expected): return value.map { equal($0, expected) } ?? false
         case .prefix(let prefix): return value.map { hasPrefix($0, prefix) } ?? false
+        case .version(let range): return value.flatMap { SemanticVersion(parsingHeaderValue: $0) }.map { range.contains($0) } ?? false
         case .other(let match): return match.matches(value)
         }
     }
@@ -542,5 +566,37 @@ struct PathIndex: Sendable {
             cursors[bestList] += 1
             if body(best) { return }
         }
+    }
+}
+
+/// One request's header values as the route table reads them: each distinct
+/// header name is looked up (and a version header parsed) once, on first use,
+/// however many rules read it. Lives for one `match` call.
+struct HeaderCache {
+    private enum Entry {
+        case unread
+        case read(Substring?)
+    }
+
+    private var values: [Entry]
+    private var versions: [SemanticVersion??]
+
+    init(slots: Int) {
+        values = Array(repeating: .unread, count: slots)
+        versions = Array(repeating: nil, count: slots)
+    }
+
+    mutating func value(_ slot: Int, _ name: String, in request: GatewayRequest) -> Substring? {
+        if case .read(let value) = values[slot] { return value }
+        let value = request.value(of: name)
+        values[slot] = .read(value)
+        return value
+    }
+
+    mutating func version(_ slot: Int, _ name: String, in request: GatewayRequest) -> SemanticVersion? {
+        if let parsed = versions[slot] { return parsed }
+        let parsed = value(slot, name, in: request).flatMap { SemanticVersion(parsingHeaderValue: $0) }
+        versions[slot] = .some(parsed)
+        return parsed
     }
 }
