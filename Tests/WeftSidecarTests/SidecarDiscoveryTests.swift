@@ -11,13 +11,7 @@ import WeftTestSupport
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let registry = try mesh.startRegistry(postgres)
-            for service in ["backend", "frontend"] {
-                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
-            }
-            #expect(
-                try registry.call(
-                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
-                ).0 == 201)
+            #expect(try registry.configurePair())
             func credential(_ service: String) throws -> String {
                 let (status, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
                 let secret = (try? Command.object(body))?["secret"] as? String
@@ -149,17 +143,8 @@ extension SidecarDiscoveryTests {
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let registry = try mesh.startRegistry(postgres)
-            for service in ["backend", "frontend"] {
-                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
-            }
-            #expect(
-                try registry.call(
-                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
-                ).0 == 201)
-            func credential(_ service: String) throws -> String {
-                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
-                return try mesh.scratch.write("\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
-            }
+            #expect(try registry.configurePair())
+            func credential(_ service: String) throws -> String { try registry.credentialFile(service, in: mesh) }
             let backendCredential = try credential("backend")
             var backends: [MeshFixture.Sidecar] = []
             for id in ["b-1", "b-2"] {
@@ -205,17 +190,8 @@ extension SidecarDiscoveryTests {
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let registry = try mesh.startRegistry(postgres)
-            for service in ["backend", "frontend"] {
-                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
-            }
-            #expect(
-                try registry.call(
-                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
-                ).0 == 201)
-            func credential(_ service: String) throws -> String {
-                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
-                return try mesh.scratch.write("\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
-            }
+            #expect(try registry.configurePair())
+            func credential(_ service: String) throws -> String { try registry.credentialFile(service, in: mesh) }
             let echo = try ChildProcess(MeshFixture.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"])
             defer { echo.stop() }
             #expect(echo.waitForOutput("listening"))

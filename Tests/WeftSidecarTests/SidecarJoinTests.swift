@@ -255,17 +255,9 @@ import WeftTestSupport
             defer { mesh.stop() }
             let registry = try mesh.startRegistry(postgres)
             let ca = try mesh.startAuthority(postgres)
-            for service in ["backend", "frontend"] {
-                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
-            }
-            #expect(
-                try registry.call(
-                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
-                ).0 == 201)
+            #expect(try registry.configurePair())
             func flags(_ service: String, _ extra: [String]) throws -> [String] {
-                let (_, body) = try registry.call("POST", "/v1/services/default/\(service)/credentials")
-                let credential = try mesh.scratch.write(
-                    "\(service).token", ((try? Command.object(body))?["secret"] as? String ?? "") + "\n")
+                let credential = try registry.credentialFile(service, in: mesh)
                 return try Self.joining(
                     mesh, ca, service, token: try ca.joinToken(for: MeshFixture.identity(service)),
                     extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", credential] + extra)
@@ -368,13 +360,7 @@ import WeftTestSupport
                     registryToken, "--data-dir", mesh.scratch.file("registry-data"),
                 ])
             let meshPort = try #require(registry.meshPort, "\(registry.process.output)")
-            for service in ["backend", "frontend"] {
-                #expect(try registry.call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201)
-            }
-            #expect(
-                try registry.call(
-                    "POST", "/v1/intentions", #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
-                ).0 == 201)
+            #expect(try registry.configurePair())
             let overTLS = ["--registry", "https://127.0.0.1:\(meshPort)"]
             let echo = try mesh.startEcho()
             _ = try mesh.startSidecar(

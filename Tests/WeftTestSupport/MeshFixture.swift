@@ -232,6 +232,29 @@ extension MeshFixture {
         /// The mesh listener (mutual TLS), when started with `--mesh-listen`.
         public var meshPort: Int?
 
+        /// The usual pair's configuration: services `backend` and `frontend`,
+        /// and an intention letting the frontend call the backend. False when
+        /// the registry refused any of it.
+        @discardableResult
+        public func configurePair() throws -> Bool {
+            var done = true
+            for service in ["backend", "frontend"] {
+                done = try call("POST", "/v1/services", #"{"name":"\#(service)"}"#).0 == 201 && done
+            }
+            let intention =
+                #"{"source":"\#(MeshFixture.identity("frontend"))","destination":"backend","action":"allow"}"#
+            return try call("POST", "/v1/intentions", intention).0 == 201 && done
+        }
+
+        /// A new credential for `service`, written to a file in `mesh`'s scratch.
+        public func credentialFile(_ service: String, in mesh: MeshFixture) throws -> String {
+            let (status, body) = try call("POST", "/v1/services/default/\(service)/credentials")
+            guard status == 201, let secret = body.firstMatch(of: /"secret":"(wsc_[A-Za-z0-9_-]+)"/)?.1 else {
+                throw Command.Failure(description: "no credential for \(service) (\(status)): \(body)")
+            }
+            return try mesh.scratch.write("\(service)-\(UUID().uuidString.prefix(8)).token", "\(secret)\n")
+        }
+
         /// An admin API call; returns the status and the body.
         public func call(_ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
             var arguments = [
