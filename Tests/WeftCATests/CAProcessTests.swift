@@ -91,7 +91,7 @@ import WeftTestSupport
         for text in [
             "--listen", "--database-url", "--admin-token-file", "--data-dir", "--trust-domain", "--passphrase-file",
             "--root-certificate", "--root-key", "--certificate-lifetime", "--root-propagation", "--server-names",
-            "--sign-rate", "WEFT_DATA_DIR", "WEFT_TRUST_DOMAIN", "SIGTERM", "trust-bundle.pem",
+            "--sign-rate", "--max-connections", "WEFT_DATA_DIR", "WEFT_TRUST_DOMAIN", "SIGTERM", "trust-bundle.pem",
         ] {
             #expect(help.output.contains(text), "--help lacks \(text)")
         }
@@ -101,6 +101,7 @@ import WeftTestSupport
             (["--certificate-lifetime", "1m"], "--certificate-lifetime must be from"),
             (["--certificate-lifetime", "soon"], "--certificate-lifetime:"),
             (["--sign-rate", "0"], "--sign-rate must be a whole number"),
+            (["--max-connections", "3"], "--max-connections must be a whole number from 16"),
             (["--root-certificate", "/tmp/x.pem"], "--root-certificate and --root-key go together"),
             (["--server-names", ","], "--server-names"),
             (["--log-level", "loud"], "unknown level loud"),

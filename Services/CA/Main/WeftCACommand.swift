@@ -99,6 +99,12 @@ struct WeftCACommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Open connections; more are closed as they arrive (default 10000). Env: WEFT_MAX_CONNECTIONS.",
+            valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Most PostgreSQL connections in the pool (default 10). Env: WEFT_DB_CONNECTIONS.", valueName: "n"))
     var dbConnections: Int?
 
@@ -116,6 +122,7 @@ struct WeftCACommand: AsyncParsableCommand {
         let lifetime: WeftDuration?
         let propagation: WeftDuration?
         let rate: Int?
+        let limit: Int?
         let connections: Int?
         do {
             level = try settings.logLevel(logLevel)
@@ -127,6 +134,7 @@ struct WeftCACommand: AsyncParsableCommand {
                 rootPropagation, "WEFT_ROOT_PROPAGATION", "--root-propagation",
                 .seconds(0)...WeftDuration.seconds(7 * 86_400))
             rate = try settings.integer(signRate, "WEFT_SIGN_RATE", "--sign-rate", 1...1_000_000)
+            limit = try settings.integer(maxConnections, "WEFT_MAX_CONNECTIONS", "--max-connections", 16...1_000_000)
             connections = try settings.integer(dbConnections, "WEFT_DB_CONNECTIONS", "--db-connections", 2...200)
         } catch {
             throw ValidationError(error.description)
@@ -168,6 +176,7 @@ struct WeftCACommand: AsyncParsableCommand {
         if let lifetime { configuration.certificateLifetime = .milliseconds(lifetime.milliseconds) }
         if let propagation { configuration.rootPropagation = .milliseconds(propagation.milliseconds) }
         if let rate { configuration.signRatePerClient = Double(rate) }
+        if let limit { configuration.connectionLimits.maximumConnections = limit }
         if let connections { configuration.maximumDatabaseConnections = connections }
         if let names { configuration.serverNames = names }
         if let path = setting(passphraseFile, "WEFT_PASSPHRASE_FILE") {
