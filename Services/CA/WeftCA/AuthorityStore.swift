@@ -1,4 +1,5 @@
 import Foundation
+import WeftService
 public import WeftTLS
 
 #if canImport(Glibc)
@@ -183,22 +184,10 @@ public struct AuthorityStore: Sendable {
     }
 
     static func write(_ path: String, _ contents: String, mode: mode_t) throws(CAError) {
-        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else {
-            throw CAError(.authorityUnusable, "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let bytes = Array(contents.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            guard result > 0 else {
-                throw CAError(.authorityUnusable, "cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            written += result
-        }
-        guard fsync(descriptor) == 0 else {
-            throw CAError(.authorityUnusable, "cannot flush \(path): \(String(cString: strerror(errno)))")
+        do {
+            try DurableFile.create(path, contents, mode: UInt32(mode))
+        } catch {
+            throw CAError(.authorityUnusable, error.description)
         }
     }
 }

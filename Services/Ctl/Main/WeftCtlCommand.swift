@@ -30,6 +30,17 @@ struct Dev: ParsableCommand {
         subcommands: [Up.self, Down.self, Bootstrap.self])
 }
 
+/// Runs a command's work; a failure is printed to stderr as `weftctl: <prefix><reason>`
+/// and becomes exit status 1, the one way every command reports one.
+func reportingFailure(_ prefix: String = "", _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("weftctl: \(prefix)\(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
 /// The built binaries sit beside weftctl (`.build/release/`, or an install's bin/).
 func siblingBinaries() -> String {
     let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -151,7 +162,7 @@ struct Bootstrap: ParsableCommand {
     @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE, or WEFT_ADMIN_TOKEN.", valueName: "file"))
     var adminTokenFile: String?
 
-    @Option(help: ArgumentHelp("Where the authority stage writes the bundle and tokens.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where the authority stage writes the bundle and tokens. Env: WEFT_BOOTSTRAP_OUT.", valueName: "dir"))
     var out: String?
 
     func validate() throws {
@@ -176,7 +187,7 @@ struct Bootstrap: ParsableCommand {
             _ = try required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")
         }
         if stage != "authority" { _ = try required(registry, "WEFT_REGISTRY", "--registry") }
-        let directory = try required(out ?? (stage == "registry" ? "." : nil), "WEFT_BOOTSTRAP_OUT", "--out")
+        let directory = try required(out ?? environment["WEFT_BOOTSTRAP_OUT"] ?? (stage == "registry" ? "." : nil), "WEFT_BOOTSTRAP_OUT", "--out")
         let token: String
         if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -188,15 +199,12 @@ struct Bootstrap: ParsableCommand {
         } else {
             throw ValidationError("--admin-token-file is required (or WEFT_ADMIN_TOKEN_FILE, WEFT_ADMIN_TOKEN)")
         }
-        do {
+        try reportingFailure("bootstrap failed: ") {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let written = try DevMesh.bootstrap(
                 stage: stage, registryURL: registryURL, authorityURL: caURL, bundleFile: bundle, adminToken: token,
                 directory: directory)
             print("weftctl: bootstrap (\(stage)) done\(written.isEmpty ? "" : "; wrote " + written.joined(separator: ", "))")
-        } catch {
-            FileHandle.standardError.write(Data("weftctl: bootstrap failed: \(error)\n".utf8))
-            throw ExitCode.failure
         }
     }
 }
@@ -227,14 +235,11 @@ struct Get: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingFailure {
             let context = try AdminContext.resolve(
                 registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
                 environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
             print(try GetCommand.run(resource, context: context, json: output == "json"))
-        } catch {
-            FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
-            throw ExitCode.failure
         }
     }
 }
@@ -286,15 +291,12 @@ struct Route: ParsableCommand {
                 let parts = header.split(separator: "=", maxSplits: 1)
                 values[String(parts[0]).lowercased()] = parts.count > 1 ? String(parts[1]) : ""
             }
-            do {
+            try reportingFailure {
                 guard let url = admin ?? ProxyCommands.savedGatewayAdmin(stateDirectory: stateDir) else {
                     throw DevMeshError("no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`")
                 }
                 print(try ProxyCommands.explain(
                     admin: url, method: method, host: host, path: path, headers: values, json: output == "json"))
-            } catch {
-                FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
-                throw ExitCode.failure
             }
         }
     }
@@ -312,12 +314,7 @@ struct Proxy: ParsableCommand {
         var admin: String
 
         func run() throws {
-            do {
-                print(try ProxyCommands.certificate(admin: admin))
-            } catch {
-                FileHandle.standardError.write(Data("weftctl: \(error)\n".utf8))
-                throw ExitCode.failure
-            }
+            try reportingFailure { print(try ProxyCommands.certificate(admin: admin)) }
         }
     }
 }

@@ -43,7 +43,13 @@ public enum GetCommand {
     static func items(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {
         var all: [[String: Any]] = []
         var cursor: String?
+        var pages = 0
         repeat {
+            // A registry that kept answering with a cursor would loop forever.
+            pages += 1
+            guard pages <= 1000 else {
+                throw DevMeshError("the registry kept paging past 1,000 pages of \(path); stopped")
+            }
             let query = "limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
             let reply = try client.call(.GET, path + "?" + query)
             guard reply.status == 200 else { throw refusal(reply, path) }
