@@ -1,5 +1,9 @@
 /// Hard limits a proxy holds toward one upstream service; past them it fails fast
-/// with 503 instead of queueing (Envoy's circuit-breaker thresholds, same defaults).
+/// with 503 instead of queueing (Envoy's circuit-breaker thresholds). The
+/// default for concurrent retries is 1024, not Envoy's 3: with a retry budget
+/// bounding retries to a share of traffic, a limit of 3 only turns the burst of
+/// retries that follows one lost instance into failed requests (Istio raises it
+/// for the same reason).
 public struct CircuitBreakerLimits: Codable, Hashable, Sendable {
     public var maximumConnections: Int
     public var maximumPendingRequests: Int
@@ -7,7 +11,7 @@ public struct CircuitBreakerLimits: Codable, Hashable, Sendable {
     public var maximumRetries: Int
 
     public static let `default` = try! CircuitBreakerLimits(
-        maximumConnections: 1024, maximumPendingRequests: 1024, maximumRequests: 1024, maximumRetries: 3)
+        maximumConnections: 1024, maximumPendingRequests: 1024, maximumRequests: 1024, maximumRetries: 1024)
 
     public init(maximumConnections: Int, maximumPendingRequests: Int, maximumRequests: Int, maximumRetries: Int)
         throws(ProtocolError)

@@ -13,10 +13,13 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
     public var inboundIntentions: [Intention]
     /// A gateway's route table; empty for sidecars.
     public var gatewayRoutes: RouteTable
+    /// The traffic policy of the asking sidecar's own service (its inbound rate
+    /// limit applies there); nil for gateways and when none is set.
+    public var inboundPolicy: TrafficPolicy?
 
     public init(
         version: UInt64, generatedAt: Timestamp, defaults: MeshDefaults = .default, upstreams: [UpstreamSnapshot] = [],
-        inboundIntentions: [Intention] = [], gatewayRoutes: RouteTable = .empty
+        inboundIntentions: [Intention] = [], gatewayRoutes: RouteTable = .empty, inboundPolicy: TrafficPolicy? = nil
     ) throws(ProtocolError) {
         guard upstreams.count <= ProtocolLimits.upstreamsPerRequest else {
             throw ProtocolError(
@@ -39,22 +42,27 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
         self.upstreams = upstreams
         self.inboundIntentions = inboundIntentions
         self.gatewayRoutes = gatewayRoutes
+        self.inboundPolicy = inboundPolicy
     }
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(
             decoder,
-            fields: ["version", "generated_at", "defaults", "upstreams", "inbound_intentions", "gateway_routes"])
+            fields: [
+                "version", "generated_at", "defaults", "upstreams", "inbound_intentions", "gateway_routes",
+                "inbound_policy",
+            ])
         let version: UInt64 = try object.required("version")
         let generatedAt: Timestamp = try object.required("generated_at")
         let defaults: MeshDefaults = try object.optional("defaults", default: .default)
         let upstreams: [UpstreamSnapshot] = try object.list("upstreams", limit: ProtocolLimits.upstreamsPerRequest)
         let intentions: [Intention] = try object.list("inbound_intentions", limit: ProtocolLimits.intentionsPerSnapshot)
         let routes: RouteTable = try object.optional("gateway_routes", default: .empty)
+        let inboundPolicy: TrafficPolicy? = try object.optional("inbound_policy")
         self = try object.validate { () throws(ProtocolError) in
             try DiscoverySnapshot(
                 version: version, generatedAt: generatedAt, defaults: defaults, upstreams: upstreams,
-                inboundIntentions: intentions, gatewayRoutes: routes)
+                inboundIntentions: intentions, gatewayRoutes: routes, inboundPolicy: inboundPolicy)
         }
     }
 
@@ -66,6 +74,7 @@ public struct DiscoverySnapshot: Codable, Hashable, Sendable {
         try object.encode(upstreams, "upstreams")
         try object.encode(inboundIntentions, "inbound_intentions")
         try object.encode(gatewayRoutes, "gateway_routes")
+        try object.encode(inboundPolicy, "inbound_policy")
     }
 }
 

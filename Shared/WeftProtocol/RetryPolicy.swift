@@ -38,8 +38,12 @@ public struct RetryPolicy: Codable, Hashable, Sendable {
     public var baseBackoff: WeftDuration
     public var maximumBackoff: WeftDuration
 
-    /// Two retries on failures where nothing reached the application.
-    public static let `default` = try! RetryPolicy(attempts: 2)
+    /// Two retries: after refusals (connect failure, refused stream) for any
+    /// method; after resets, 502/503/504 and gRPC UNAVAILABLE only for idempotent
+    /// methods (proxies enforce that), within the service's retry budget. Istio's
+    /// default, made safe for non-idempotent calls.
+    public static let `default` = try! RetryPolicy(
+        attempts: 2, retryOn: [.connectFailure, .refusedStream, .reset, .gatewayError, .unavailable])
 
     public init(
         attempts: Int, perTryTimeout: WeftDuration? = nil,

@@ -23,12 +23,14 @@ public struct RouteRule: Codable, Hashable, Sendable {
     /// Keeps each caller on one side of the split (see `StickySplit`); nil: each
     /// request is split at random.
     public var sticky: StickySplit?
+    /// Token buckets for the route, per value of `key_header` when given.
+    public var rateLimit: RateLimit?
 
     public init(
         name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination],
         timeout: WeftDuration? = nil,
         retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil,
-        fault: FaultInjection? = nil, sticky: StickySplit? = nil
+        fault: FaultInjection? = nil, sticky: StickySplit? = nil, rateLimit: RateLimit? = nil
     ) throws(ProtocolError) {
         guard !destinations.isEmpty else { throw ProtocolError(field: "destinations", "must not be empty") }
         guard destinations.count <= ProtocolLimits.destinationsPerRoute else {
@@ -72,12 +74,14 @@ public struct RouteRule: Codable, Hashable, Sendable {
         self.mirror = mirror
         self.fault = fault
         self.sticky = sticky
+        self.rateLimit = rateLimit
     }
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(
             decoder, fields: [
                 "name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault", "sticky",
+                "rate_limit",
             ])
         let name: RouteName = try object.required("name")
         let match: RouteMatch = try object.optional("match", default: RouteMatch())
@@ -96,10 +100,11 @@ public struct RouteRule: Codable, Hashable, Sendable {
         let mirror: MirrorPolicy? = try object.optional("mirror")
         let fault: FaultInjection? = try object.optional("fault")
         let sticky: StickySplit? = try object.optional("sticky")
+        let rateLimit: RateLimit? = try object.optional("rate_limit")
         self = try object.validate { () throws(ProtocolError) in
             try RouteRule(
                 name: name, match: match, destinations: destinations, timeout: timeout, retries: retries,
-                rewrite: rewrite, mirror: mirror, fault: fault, sticky: sticky)
+                rewrite: rewrite, mirror: mirror, fault: fault, sticky: sticky, rateLimit: rateLimit)
         }
     }
 
@@ -114,6 +119,7 @@ public struct RouteRule: Codable, Hashable, Sendable {
         try object.encode(mirror, "mirror")
         try object.encode(fault, "fault")
         try object.encode(sticky, "sticky")
+        try object.encode(rateLimit, "rate_limit")
     }
 
     private struct RouteDestinationKey: Hashable {

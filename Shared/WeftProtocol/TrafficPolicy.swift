@@ -44,9 +44,21 @@ public struct TrafficPolicy: Codable, Hashable, Sendable {
             retryBudget: try object.optional("retry_budget", default: .default),
             circuitBreaker: try object.optional("circuit_breaker", default: .default),
             outlierDetection: try object.optional("outlier_detection", default: .default),
-            rateLimit: try object.optional("rate_limit"),
+            rateLimit: try Self.serviceRateLimit(object),
             timeouts: try object.optional("timeouts", default: .default)
         )
+    }
+
+    /// A service's rate limit is kept per caller identity: a key header is for
+    /// route rules.
+    private static func serviceRateLimit(_ object: JSONObject) throws -> RateLimit? {
+        let limit: RateLimit? = try object.optional("rate_limit")
+        if limit?.keyHeader != nil {
+            throw ProtocolError(
+                FieldPath(object.codingPath + [AnyKey("rate_limit"), AnyKey("key_header")]),
+                "applies to route rules; a service's rate limit is kept per caller identity")
+        }
+        return limit
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -35,6 +35,8 @@ import WeftProtocol
         #"{"type": "round_robin"}"#,
         #"{"type": "random"}"#,
         #"{"type": "ring_hash", "hash_header": "x-user"}"#,
+        #"{"type": "ring_hash", "hash_cookie": "session"}"#,
+        #"{"type": "peak_ewma"}"#,
     ])
     func everyBalancer(json: String) throws { try expectRoundTrip(LoadBalancerPolicy.self, json) }
 

@@ -5,7 +5,7 @@ import WeftProtocol
 @Suite struct TrafficPolicyTests {
     @Test func aBarePolicyTakesSafeDefaults() throws {
         let policy = try expectRoundTrip(TrafficPolicy.self, #"{"service": "api"}"#)
-        #expect(policy.loadBalancer == .leastRequest(choiceCount: 2))
+        #expect(policy.loadBalancer == .peakEWMA)
         #expect(policy.retryBudget == .default)
         #expect(policy.circuitBreaker.maximumRequests == 1024)
         #expect(policy.outlierDetection.consecutiveErrors == 5)
@@ -24,7 +24,7 @@ import WeftProtocol
              "timeouts": {"connect": "1s", "request": "30s", "idle": "2m"}}
             """#
         let policy = try expectRoundTrip(TrafficPolicy.self, json)
-        #expect(policy.loadBalancer == .ringHash(header: try HeaderName(validating: "x-session")))
+        #expect(policy.loadBalancer == .ringHash(.header(try HeaderName(validating: "x-session"))))
         #expect(policy.rateLimit?.burst == 500)
     }
 
@@ -39,6 +39,15 @@ import WeftProtocol
             "load_balancer.hash_header", "applies only to another balancer"
         ),
         (#"{"service": "api", "load_balancer": {"type": "ring_hash"}}"#, "load_balancer.hash_header", "is required"),
+        (
+            #"{"service": "api", "load_balancer": {"type": "ring_hash", "hash_header": "x", "hash_cookie": "s"}}"#,
+            "load_balancer.hash_cookie", "cannot be given with hash_header"
+        ),
+        (
+            #"{"service": "api", "load_balancer": {"type": "ring_hash", "hash_cookie": "a b"}}"#,
+            "load_balancer.hash_cookie", "must be a cookie name"
+        ),
+        (#"{"service": "api", "load_balancer": {"type": "peak_ewma", "choice_count": 2}}"#, "load_balancer.choice_count", "applies only to another balancer"),
         (#"{"service": "api", "retry_budget": {"percent": -1}}"#, "retry_budget.percent", "between 0 and 1000"),
         (#"{"service": "api", "retry_budget": {"window": "0s"}}"#, "retry_budget.window", "between 1s and 1m"),
         (

@@ -87,6 +87,20 @@ import Testing
             #expect(try await put("/v1/routes/gateways/default/g3", fits).status == 200)
             #expect(try await registry.call("DELETE", "/v1/routes/gateways/default/g3").status == 204)
             #expect(try await put("/v1/routes/services/default/s0", fits).status == 200)
+            // Intentions' patterns (path, headers) count in the same budget: the
+            // tables now hold 1,981,980, and an intention of 20,000 more is refused.
+            func intention(headers: Int) -> String {
+                let matches = (0..<headers).map { #"{"name":"x-h\#($0)","regex":".{1000}"}"# }
+                return #"{"source":"*","destination":"a","action":"allow","headers":[\#(matches.joined(separator: ","))]}"#
+            }
+            var refused = try await registry.call("POST", "/v1/intentions", body: intention(headers: 20))
+            for _ in 0..<30 where refused.status == 503 {
+                try await Task.sleep(for: .milliseconds(500))
+                refused = try await registry.call("POST", "/v1/intentions", body: intention(headers: 20))
+            }
+            #expect(refused.status == 409 && refused.text.contains("with this intention"), "\(refused.text.prefix(300))")
+            let small = try await registry.call("POST", "/v1/intentions", body: intention(headers: 1))
+            #expect(small.status == 201, "\(small.text.prefix(300))")
         }
     }
 }

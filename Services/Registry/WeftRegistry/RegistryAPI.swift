@@ -65,25 +65,45 @@ public struct RegistryAPI: HTTPResponder {
         return response
     }
 
-    /// The compiled regexes of every route table together stay under
-    /// `ProtocolLimits.regexProgramSizePerRegistry`: each replica and every proxy
-    /// that receives the tables holds them compiled, so the sum must be bounded,
-    /// not only each table.
+    /// The compiled regexes of every route table and intention together stay
+    /// under `ProtocolLimits.regexProgramSizePerRegistry`: each replica and every
+    /// proxy that receives them holds them compiled, so the sum must be bounded,
+    /// not only each table or intention.
     static func checkRegexBudget(adding table: RouteTable, for key: DocumentKey, in state: RegistryState) throws {
+        try checkRegexBudget(
+            adding: table.routes.reduce(0) { $0 + $1.match.regexProgramSize }, what: "this table", except: key,
+            in: state)
+    }
+
+    static func checkRegexBudget(adding added: Int, what: String, except key: DocumentKey?, in state: RegistryState)
+        throws
+    {
         func size(_ table: RouteTable) -> Int { table.routes.reduce(0) { $0 + $1.match.regexProgramSize } }
-        var total = size(table)
+        var total = added
         for (owner, stored) in state.serviceRoutes where DocumentKey(.serviceRoutes, owner) != key {
             total += size(stored.value)
         }
         for (owner, stored) in state.gatewayRoutes where DocumentKey(.gatewayRoutes, owner) != key {
             total += size(stored.value)
         }
+        for record in state.intentions { total += record.intention.regexProgramSize }
         guard total <= ProtocolLimits.regexProgramSizePerRegistry else {
             throw RegistryError(
                 .conflict,
-                "with this table the registry's route tables would compile to \(total) regex instructions; the limit is \(ProtocolLimits.regexProgramSizePerRegistry) in all: simplify or remove patterns elsewhere first"
+                "with \(what) the registry's route tables and intentions would compile to \(total) regex instructions; the limit is \(ProtocolLimits.regexProgramSizePerRegistry) in all: simplify or remove patterns elsewhere first"
             )
         }
+    }
+
+    /// This replica's state once it has caught up with the database: a budget
+    /// that counts what is committed cannot be checked on a stale copy.
+    private func caughtUpState() async throws -> RegistryState {
+        let latest = try await store.currentVersion()
+        await settle(latest)
+        guard let caughtUp = cache.state, caughtUp.version >= latest else {
+            throw RegistryError(.unavailable, "this replica is catching up with the database; try again shortly")
+        }
+        return caughtUp
     }
 
     private func problem(_ error: RegistryError) -> Response {
@@ -451,12 +471,7 @@ public struct RegistryAPI: HTTPResponder {
                 // The budget counts every table committed so far: this replica
                 // first catches up with the database (a stale copy would let
                 // writes through past the limit); if it cannot soon, try later.
-                let latest = try await store.currentVersion()
-                await settle(latest)
-                guard let caughtUp = cache.state, caughtUp.version >= latest else {
-                    throw RegistryError(.unavailable, "this replica is catching up with the database; try again shortly")
-                }
-                try Self.checkRegexBudget(adding: table, for: key, in: caughtUp)
+                try Self.checkRegexBudget(adding: table, for: key, in: try await caughtUpState())
                 let document: RegistryDocument =
                     kind == "services" ? .serviceRoutes(owner, table) : .gatewayRoutes(owner, table)
                 let version = try await store.putDocument(
@@ -479,6 +494,11 @@ public struct RegistryAPI: HTTPResponder {
             }
             _ = try exchange.query(allowed: [])
             let intention = try await exchange.body(Intention.self)
+            if intention.regexProgramSize > 0 {
+                try Self.checkRegexBudget(
+                    adding: intention.regexProgramSize, what: "this intention", except: nil,
+                    in: try await caughtUpState())
+            }
             let (id, version) = try await store.createIntention(intention, actor: exchange.principal.actor)
             await settle(version)
             var headers = Self.index(version)

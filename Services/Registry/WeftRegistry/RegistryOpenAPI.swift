@@ -8,7 +8,7 @@ enum RegistryOpenAPI {
           "info": {
             "title": "Weft registry API",
             "version": "1",
-            "description": "Admin and discovery API of weft-registry. Every call under /v1 needs `Authorization: Bearer <token>`: the admin token, or for instance registration, heartbeats and discovery of its own service a per-service credential (wsc_\u2026). Errors are RFC 9457 problem documents. Writes carry the new registry version in X-Weft-Index; objects carry their version as ETag and accept If-Match. Field rules: docs/protocol.md."
+            "description": "Admin and discovery API of weft-registry. Every call under /v1 needs `Authorization: Bearer <token>`: the admin token, or for instance registration, heartbeats and discovery of its own service a per-service credential (wsc_…). Errors are RFC 9457 problem documents. Writes carry the new registry version in X-Weft-Index; objects carry their version as ETag and accept If-Match. Field rules: docs/protocol.md."
           },
           "servers": [
             {
@@ -3919,6 +3919,22 @@ enum RegistryOpenAPI {
                               "example": "x-terminal-id"
                             }
                           }
+                        },
+                        "rate_limit": {
+                          "type": "object",
+                          "description": "Token buckets for the rule, per value of key_header when given: requests_per_second, burst, key_header",
+                          "properties": {
+                            "requests_per_second": {
+                              "type": "number"
+                            },
+                            "burst": {
+                              "type": "integer"
+                            },
+                            "key_header": {
+                              "type": "string",
+                              "example": "x-terminal-id"
+                            }
+                          }
                         }
                       }
                     }
@@ -3981,6 +3997,13 @@ enum RegistryOpenAPI {
                   },
                   "path": {
                     "type": "object"
+                  },
+                  "headers": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    },
+                    "description": "Header conditions (L7), as a route match's: name plus exact, prefix, regex, present, absent or version"
                   },
                   "description": {
                     "type": "string"
@@ -4057,7 +4080,7 @@ enum RegistryOpenAPI {
                   },
                   "secret": {
                     "type": "string",
-                    "description": "wsc_\u2026; present only in the answer that created it"
+                    "description": "wsc_…; present only in the answer that created it"
                   }
                 }
               },
@@ -4171,6 +4194,10 @@ enum RegistryOpenAPI {
                   },
                   "gateway_routes": {
                     "type": "object"
+                  },
+                  "inbound_policy": {
+                    "type": "object",
+                    "description": "The asking sidecar's own service's traffic policy (its inbound rate limit), when set"
                   }
                 }
               }

@@ -50,9 +50,8 @@ public struct RegistryState: Sendable {
     public func snapshot(for request: DiscoveryRequest) throws(ProtocolError) -> DiscoverySnapshot {
         var wanted = request.upstreams
         var routes = RouteTable.empty
-        if request.kind == .gateway, let table = gatewayRoutes[request.service]?.value {
-            routes = table
-            var seen = Set(wanted)
+        var seen = Set(wanted)
+        func reach(_ table: RouteTable) {
             for rule in table.routes {
                 var reached = rule.destinations.map(\.reference)
                 if let mirror = rule.mirror {
@@ -63,6 +62,15 @@ public struct RegistryState: Sendable {
                 }
             }
         }
+        if request.kind == .gateway, let table = gatewayRoutes[request.service]?.value {
+            routes = table
+            reach(table)
+        }
+        // A sidecar's upstreams' own routes may shift traffic to (or mirror it
+        // at) other services: those are the sidecar's upstreams too.
+        for reference in request.upstreams {
+            if let table = serviceRoutes[reference]?.value { reach(table) }
+        }
         let upstreams = try wanted.prefix(ProtocolLimits.upstreamsPerRequest).map {
             (reference) throws(ProtocolError) -> UpstreamSnapshot in try upstream(reference)
         }
@@ -72,7 +80,8 @@ public struct RegistryState: Sendable {
                 .prefix(ProtocolLimits.intentionsPerSnapshot) : []
         return try DiscoverySnapshot(
             version: version, generatedAt: loadedAt, defaults: defaults.value, upstreams: upstreams,
-            inboundIntentions: Array(inbound), gatewayRoutes: routes)
+            inboundIntentions: Array(inbound), gatewayRoutes: routes,
+            inboundPolicy: request.kind == .sidecar ? policies[request.service]?.value : nil)
     }
 
     func upstream(_ reference: ServiceReference) throws(ProtocolError) -> UpstreamSnapshot {
