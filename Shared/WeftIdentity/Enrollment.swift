@@ -27,6 +27,9 @@ struct Enrollment {
     let logger: Logger
 
     static let keyFile = "key.pem"
+    /// A renewal's new key, written before its chain: promoted to `key.pem` once
+    /// the chain is in place, or at the next start if the process stopped between.
+    static let nextKeyFile = "key.pem.next"
     static let chainFile = "chain.pem"
     static let bundleFile = "bundle.json"
 
@@ -46,7 +49,10 @@ struct Enrollment {
         } else {
             anchors = try bootstrapAnchors()
         }
-        let key = try loadOrCreateKey()
+        var key = try loadOrCreateKey()
+        // A renewal that stopped between writing its chain and promoting its new
+        // key leaves the chain matching key.pem.next: finish it.
+        if let promoted = promotePendingKey(for: key) { key = promoted }
 
         var chain: [Certificate]? = try persistedChain(key: key)
         if chain == nil {
@@ -216,6 +222,35 @@ struct Enrollment {
         } catch {
             throw StartupError("--data-dir: cannot create the key: \(error)")
         }
+    }
+
+    /// The renewal's new key when the kept chain is for it rather than for
+    /// `current` (the process stopped between the two writes): made `key.pem`.
+    private func promotePendingKey(for current: PrivateKey) -> PrivateKey? {
+        let pending = path(Self.nextKeyFile)
+        guard let text = try? String(contentsOfFile: pending, encoding: .utf8),
+            let next = try? PrivateKey(pem: text),
+            let chainText = try? String(contentsOfFile: path(Self.chainFile), encoding: .utf8),
+            let leaf = try? Certificate.chain(pem: chainText).first,
+            (try? leaf.publicKeyPEM()) == (try? next.publicKeyPEM()),
+            (try? leaf.publicKeyPEM()) != (try? current.publicKeyPEM())
+        else { return nil }
+        guard rename(pending, path(Self.keyFile)) == 0 else { return nil }
+        logger.notice("finished a renewal the last run left half done: the kept certificate's new key is in use")
+        return next
+    }
+
+    /// Keeps a renewal: the new key first (as `key.pem.next`), then its chain,
+    /// then the key promoted. Stopped anywhere, the next start finds a matching
+    /// pair: the old key and chain, or the new chain and its key.
+    static func persistRenewal(chain pem: String, key: PrivateKey, in directory: String) throws {
+        let next = directory + "/" + nextKeyFile
+        try DurableFile.replace(next, try key.pkcs8PEM(), mode: 0o600)
+        try persistChain(pem, in: directory)
+        guard rename(next, directory + "/" + keyFile) == 0 else {
+            throw DurableFile.Failure("promote", next)
+        }
+        DurableFile.syncDirectory(directory)
     }
 
     /// The kept chain when it is this identity's, for this key, and not expired.

@@ -223,15 +223,18 @@ public final class WorkloadIdentity: Sendable {
 
     private func renew(_ settings: AuthorityEnrollment, _ client: AuthorityClient) async throws {
         let current = material
-        let csr = try CertificateRequest.create(key: current.key, uri: identity.description).pemString()
+        // A new key for every certificate: a key that leaked is worth nothing
+        // after the next renewal (the CA signs over mutual TLS with the current one).
+        let key = try PrivateKey.generateP256()
+        let csr = try CertificateRequest.create(key: key, uri: identity.description).pemString()
         let signed = try await client.sign(
             csr: csr, joinToken: nil, anchors: current.bundle, revoked: current.revoked,
             presenting: (current.chain, current.key)
         ).get()
         let chain = try Certificate.chain(pem: signed.chain.text)
-        let renewed = MeshMaterial(chain: chain, key: current.key, bundle: current.bundle, revoked: current.revoked)
+        let renewed = MeshMaterial(chain: chain, key: key, bundle: current.bundle, revoked: current.revoked)
         try renewed.check(expecting: identity.description)
-        try Enrollment.persistChain(signed.chain.text, in: settings.dataDirectory)
+        try Enrollment.persistRenewal(chain: signed.chain.text, key: key, in: settings.dataDirectory)
         try apply(renewed)
         state.withLockedValue { $0.renewals += 1 }
     }

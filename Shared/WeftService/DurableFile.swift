@@ -12,7 +12,7 @@
 public enum DurableFile {
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
-        init(_ what: String, _ path: String) {
+        public init(_ what: String, _ path: String) {
             description = "cannot \(what) \(path): \(String(cString: strerror(errno)))"
         }
     }
@@ -49,7 +49,11 @@ public enum DurableFile {
             throw failure
         }
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
+        syncDirectory(slash.map { String(path[..<$0]) } ?? ".")
+    }
+
+    /// Flushes a directory, so that renames in it survive a crash.
+    public static func syncDirectory(_ directory: String) {
         let handle = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if handle >= 0 {
             _ = fsync(handle)

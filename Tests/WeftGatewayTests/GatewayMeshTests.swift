@@ -94,6 +94,8 @@ import WeftTestSupport
                 let v1 = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "1.4.2"])
                 #expect(v1.code == 200, "\(label): \(v1)")
                 #expect(v1.headers["x-echo-name"] == "payments-v1", "\(label)")
+                // The client learns which rule took its request.
+                #expect(v1.headers["x-weft-route"] == "firmware-1", "\(label): \(v1.headers)")
                 let leadingV = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "v1.0.0"])
                 #expect(leadingV.headers["x-echo-name"] == "payments-v1", "\(label)")
 
@@ -102,6 +104,7 @@ import WeftTestSupport
                     mesh, "/v1/pay?amount=12", http2: http2,
                     headers: ["x-terminal-type": "kiosk", "x-firmware-version": "1.4.2"])
                 #expect(kiosk.headers["x-echo-name"] == "payments-v3", "\(label)")
+                #expect(kiosk.headers["x-weft-route"] == "kiosk", "\(label)")
                 #expect(try Command.object(kiosk.body)["path"] as? String == "/api/pay?amount=12", "\(label)")
                 #expect(try Self.headers(in: kiosk.body).contains(["x-routed-by", "kiosk"]), "\(label)")
                 // The wildcard host matches a name below pos.example, not another domain.

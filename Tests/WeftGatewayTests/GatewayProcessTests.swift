@@ -19,7 +19,8 @@ import WeftTestSupport
         for flag in [
             "--name", "--namespace", "--listen", "--admin", "--certificate", "--key", "--trust-bundle",
             "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
-            "WEFT_GATEWAY_NAME", "/routes/explain",
+            "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
+            "--max-request-body",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
@@ -32,6 +33,10 @@ import WeftTestSupport
             (base + ["--threads", "65"], "--threads must be"),
             (base + ["--registry", "http://registry:8080"], "--registry needs --registry-token-file"),
             (Array(base.prefix(8)), "--snapshot-file is required"),
+            (base + ["--max-request-body", "-1"], "--max-request-body"),
+            (base + ["--header-read-timeout", "0"], "--header-read-timeout"),
+            (base + ["--idle-timeout", "soon"], "--idle-timeout"),
+            (base + ["--max-connections", "0"], "--max-connections"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

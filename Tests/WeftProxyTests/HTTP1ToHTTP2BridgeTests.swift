@@ -6,7 +6,8 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftHTTP2
-import WeftProxy
+@testable import WeftProxy
+import WeftProtocol
 import WeftTestSupport
 
 /// HTTP1ToHTTP2Bridge with real peers: curl speaks HTTP/1.1 to the bridge, which
@@ -14,24 +15,31 @@ import WeftTestSupport
 @Suite(.serialized) struct HTTP1ToHTTP2BridgeTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    /// Runs a bridge on a free port whose upstream is `upstreamPort`.
+    /// Runs a bridge on a free port whose upstream is `upstreamPort`, reached as
+    /// a sidecar reaches its h2c application (a plan with no retries).
     static func withBridge<T>(upstreamPort: Int, _ body: (Int) throws -> T) throws -> T {
         let loop = group.next()
-        let pool = try loop.submit {
-            NIOLoopBound(
-                HTTP2ConnectionPool(
-                    eventLoop: loop, connector: HTTP2ConnectionPoolTests.connector(port: upstreamPort)),
+        let proxy = try loop.submit {
+            let snapshot = ProxySnapshot(try DiscoverySnapshot(version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0)))
+            let application = LocalApplication(host: "127.0.0.1", port: upstreamPort, protocolKind: .http2)
+            return NIOLoopBound(
+                ProxyLoop(
+                    eventLoop: loop, snapshot: snapshot, mesh: nil,
+                    poolConfiguration: HTTP2ConnectionPool.Configuration(), application: application),
                 eventLoop: loop)
         }.wait()
-        defer { try? loop.submit { pool.value.close() }.wait() }
+        defer { try? loop.submit { proxy.value.drain() }.wait() }
         let server = try ServerBootstrap(group: loop)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try pipeline.addHandler(
-                        HTTP1ToHTTP2Bridge { headers, endStream, handler in
-                            pool.value.openStream(headers, endStream: endStream, handler: handler)
+                        HTTP1ToHTTP2Bridge { headers, endStream in
+                            .success(
+                                ForwardingPlan(
+                                    loop: proxy.value, target: .application, headers: headers, endStream: endStream,
+                                    method: headers[first: ":method"] ?? "GET", name: "the upstream", grpc: false))
                         })
                 }
             }
@@ -126,7 +134,7 @@ import WeftTestSupport
         let closed = 1  // tcpmux: nothing listens there
         try Self.withBridge(upstreamPort: closed) { port in
             let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
-            #expect(result.output.hasSuffix("503") && result.output.contains("connect-failed"), "\(result.output)")
+            #expect(result.output.hasSuffix("503") && result.output.contains("application-unavailable"), "\(result.output)")
             // And the bridge is still there for the next one.
             let again = try Self.curl(["--http1.1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
             #expect(again.output.hasSuffix("503"))

@@ -65,3 +65,48 @@ struct InboundRequestPolicyTests {
         #expect(error.status.code == 403)
     }
 }
+
+extension InboundRequestPolicyTests {
+    /// The snapshot finds a caller's intentions through an index by source; it
+    /// must decide exactly as a walk of every intention in order would.
+    @Test func theIntentionIndexDecidesAsAWalkOfEveryIntention() throws {
+        var random = FastRandom(seed: 21)
+        let services = ["a", "b", "c", "d"]
+        let namespaces = ["default", "shop"]
+        for _ in 0..<20 {
+            var intentions: [Intention] = []
+            for _ in 0..<random.below(40) {
+                let source: IdentityPattern
+                switch random.below(3) {
+                case 0: source = .any
+                case 1:
+                    source = .namespace(
+                        trustDomain: "weft.local", namespace: try NamespaceName(validating: namespaces[random.below(2)]))
+                default:
+                    source = .exact(
+                        try SPIFFEID(
+                            validating:
+                                "spiffe://weft.local/ns/\(namespaces[random.below(2)])/sa/\(services[random.below(4)])"))
+                }
+                let methods: [HTTPMethod] = random.below(2) == 0 ? [] : [try HTTPMethod(validating: "GET")]
+                let path: PathMatch? = random.below(2) == 0 ? nil : .prefix("/p\(random.below(2))")
+                intentions.append(
+                    try Intention(
+                        source: source, destination: try ServiceName(validating: "backend"),
+                        action: random.below(2) == 0 ? .allow : .deny, methods: methods, path: path))
+            }
+            let snapshot = ProxySnapshot(
+                try DiscoverySnapshot(version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0), inboundIntentions: intentions))
+            for _ in 0..<50 {
+                let caller = try SPIFFEID(
+                    validating: "spiffe://weft.local/ns/\(namespaces[random.below(2)])/sa/\(services[random.below(4)])")
+                let method: Substring = random.below(2) == 0 ? "GET" : "POST"
+                let path: Substring = random.below(2) == 0 ? "/p0/x" : "/p1"
+                let walked = snapshot.inboundIntentions.first { $0.applies(to: caller, method: method, path: path) }
+                let verdict = snapshot.authorize(caller: caller, method: method, path: path)
+                #expect(verdict.action == (walked?.action ?? snapshot.defaults.defaultAction))
+                #expect(verdict.rule == (walked?.source.description ?? "mesh default"))
+            }
+        }
+    }
+}

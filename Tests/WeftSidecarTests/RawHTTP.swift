@@ -1,4 +1,5 @@
 import Foundation
+import WeftTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -52,24 +53,7 @@ extension RawHTTP {
 
 /// A TCP socket connected to a loopback port, with a receive timeout.
 func connectedSocket(port: Int, receiveTimeout seconds: Int) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EIO) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard connected == 0 else {
-        close(fd)
-        throw POSIXError(.ECONNREFUSED)
-    }
-    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    return fd
+    try RawSocket.connect(port: port, receiveTimeout: seconds)
 }
 
 /// Sends every byte (MSG_NOSIGNAL: a server that closes early must not kill the

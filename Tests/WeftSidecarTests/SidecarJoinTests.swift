@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeftTLS
 import WeftTestSupport
 
 /// Sidecars that get their identity from a real weft-ca (on a real PostgreSQL):
@@ -88,6 +89,23 @@ import WeftTestSupport
             #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", restarted]).output == "200")
             let ready = try Command.curl(["-sS", "http://127.0.0.1:\(again.admin)/ready"]).output
             #expect(ready.contains("ready"), "\(ready)")
+
+            // A renewal stopped between writing its chain and promoting its new
+            // key (chain.pem for key.pem.next, key.pem still the old key): the
+            // next start finishes it instead of joining again (it could not: the
+            // token is used up and the CA is gone).
+            again.process.stop()
+            let key = data + "/key.pem"
+            #expect(rename(key, key + ".next") == 0)
+            try PrivateKey.generateP256().pkcs8PEM().write(toFile: key, atomically: true, encoding: .utf8)
+            chmod(key, 0o600)
+            let resumed = try mesh.startSidecar(
+                "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], identity: frontendFlags)
+            #expect(resumed.process.output.contains("finished a renewal the last run left half done"), "\(resumed.process.output)")
+            #expect(!FileManager.default.fileExists(atPath: key + ".next"))
+            #expect(Self.mode(key) == 0o600)
+            let resumedURL = "http://127.0.0.1:\(resumed.upstreams["backend"]!)/resumed"
+            #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", resumedURL]).output == "200")
         }
     }
 
@@ -169,6 +187,7 @@ import WeftTestSupport
             let (frontend, backend) = try Self.fastRenewingPair(mesh, ca)
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/load"
             let serialBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
+            let keyBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/key.pem"), encoding: .utf8)
             let load = try Command.run("/usr/bin/h2load", ["-D", "10", "-c", "4", "-m", "4", url])
             let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
             #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
@@ -189,6 +208,11 @@ import WeftTestSupport
             #expect(metrics.contains("weft_sidecar_snapshot_age_seconds "))
             let serialAfter = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
             #expect(serialBefore != serialAfter, "the renewed chain was not kept")
+            // Every renewal brings a new key, kept private, and nothing half done.
+            let keyAfter = try String(contentsOfFile: mesh.scratch.file("backend-data/key.pem"), encoding: .utf8)
+            #expect(keyBefore != keyAfter, "the key was not renewed")
+            #expect(Self.mode(mesh.scratch.file("backend-data/key.pem")) == 0o600)
+            #expect(!FileManager.default.fileExists(atPath: mesh.scratch.file("backend-data/key.pem.next")))
             // A connection made after the renewals (curl, HTTP/1.1, a new mesh
             // connection when the pool dials again) still works.
             #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", url]).output == "200")

@@ -171,6 +171,16 @@ extension SidecarMeshTests {
             Command.eventually { backend.process.output.contains("outside this mesh's trust domain weft.local") }
             #expect(backend.process.output.contains("outside this mesh's trust domain weft.local"))
             #expect(backend.process.output.contains("unknown ca") || backend.process.output.contains("unable to get"))
+            // Counted by reason on /metrics.
+            let metrics = try Self.curl(["-s", "http://127.0.0.1:\(backend.admin)/metrics"]).output
+            func failures(_ reason: String) -> Int {
+                let line = metrics.split(separator: "\n").first {
+                    $0.hasPrefix("weft_sidecar_tls_handshake_failures_total{reason=\"\(reason)\"}")
+                }
+                return Int(line?.split(separator: " ").last ?? "") ?? 0
+            }
+            #expect(failures("verificationFailed") >= 2, "\(metrics)")
+            #expect(failures("handshakeFailed") >= 1, "\(metrics)")
         }
     }
 

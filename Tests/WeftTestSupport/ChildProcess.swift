@@ -144,3 +144,61 @@ extension ChildProcess {
         return output.contains(text)
     }
 }
+
+/// Runs `body`, which blocks (waits for processes, sockets, sleeps), on a thread
+/// of its own, and awaits it. Swift Testing runs tests on the cooperative thread
+/// pool, as wide as the machine has cores (2 here): a test that blocks holds one
+/// of its threads for its whole run, and two such tests at once starve every
+/// async test and the in-process servers they drive (a registry whose accept
+/// loop is a task, say) for as long as they last.
+///
+/// The body runs in the calling task, on a task executor of its own thread (not
+/// a bare thread), so `#expect` inside it is still recorded against its test.
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let executor = ThreadTaskExecutor()
+    defer { executor.stop() }
+    return try await withTaskExecutorPreference(executor) { try body() }
+}
+
+/// A task executor with one thread of its own, for `blocking`.
+final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `jobs` and `stopped` are guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var stopped = false
+
+    init() {
+        let thread = Thread { [self] in run() }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}

@@ -72,9 +72,10 @@ public final class MeshFixture: @unchecked Sendable {
     /// returns the port it reports. Every process of the mesh binds port 0 and
     /// says where it listens: a port picked free beforehand can be taken by a
     /// parallel test before the process binds it.
-    public func startEcho(name: String? = nil) throws -> Int {
+    public func startEcho(name: String? = nil, port: Int = 0, extra: [String] = []) throws -> Int {
         let echo = try ChildProcess(
-            Self.echoBinary, ["--listen", "127.0.0.1:0", "--threads", "1"] + (name.map { ["--name", $0] } ?? []))
+            Self.echoBinary,
+            ["--listen", "127.0.0.1:\(port)", "--threads", "1"] + (name.map { ["--name", $0] } ?? []) + extra)
         processes.append(echo)
         guard echo.waitForOutput("listening"), let port = Self.port(in: echo.output, after: "listening on 127.0.0.1:")
         else { throw Command.Failure(description: echo.output) }
@@ -130,10 +131,11 @@ public final class MeshFixture: @unchecked Sendable {
     /// Starts weft-sidecar for `service` with its own certificate.
     public func startSidecar(
         _ service: String, app: Int, appProtocol: String = "http", snapshot: String, upstreams: [String] = [],
-        credentials: (certificate: String, key: String)? = nil, identity: [String]? = nil, extra: [String] = []
+        credentials: (certificate: String, key: String)? = nil, identity: [String]? = nil, extra: [String] = [],
+        inbound: Int = 0
     ) throws -> Sidecar {
         var arguments = [
-            "--service", service, "--inbound", "127.0.0.1:0", "--app", "127.0.0.1:\(app)",
+            "--service", service, "--inbound", "127.0.0.1:\(inbound)", "--app", "127.0.0.1:\(app)",
             "--app-protocol", appProtocol, "--outbound-proxy", "127.0.0.1:0", "--admin", "127.0.0.1:0",
             "--snapshot-file", snapshot, "--drain-timeout", "5",
         ]

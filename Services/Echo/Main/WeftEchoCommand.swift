@@ -52,7 +52,21 @@ struct WeftEchoCommand: ParsableCommand {
             "A name sent back in x-echo-name with every report, to tell instances apart.", valueName: "name"))
     var name: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Wait this long before sending each report: a slow instance, for trying latency-aware balancing.",
+            valueName: "milliseconds"))
+    var delayMs: Int = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "The status of every report (e.g. 503): a failing instance, for trying retries and outlier detection.",
+            valueName: "code"))
+    var status: Int = 200
+
     func validate() throws {
+        guard (0...600_000).contains(delayMs) else { throw ValidationError("--delay-ms must be between 0 and 600000") }
+        guard (200...599).contains(status) else { throw ValidationError("--status must be between 200 and 599") }
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
@@ -80,7 +94,9 @@ struct WeftEchoCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = try Self.parseAddress(listen)
-        var configuration = EchoServer.Configuration(host: host, port: port, name: name)
+        var configuration = EchoServer.Configuration(
+            host: host, port: port, name: name, delay: delayMs > 0 ? .milliseconds(Int64(delayMs)) : nil,
+            status: status)
         if let tlsCert, let tlsKey {
             do {
                 let chain = try Certificate.chain(pem: String(contentsOfFile: tlsCert, encoding: .utf8))

@@ -36,11 +36,11 @@ final class EchoHTTP1Handler: ChannelDuplexHandler {
     private var tooLarge = false
     private let peerIdentity: String?
 
-    private let name: String?
+    private let behaviour: EchoBehaviour
 
-    init(peerIdentity: String?, name: String? = nil) {
+    init(peerIdentity: String?, behaviour: EchoBehaviour = EchoBehaviour()) {
         self.peerIdentity = peerIdentity
-        self.name = name
+        self.behaviour = behaviour
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,13 +90,22 @@ final class EchoHTTP1Handler: ChannelDuplexHandler {
                 trailers: trailers?.map { HTTP2Header($0.name, $0.value) } ?? [], peerIdentity: peerIdentity
             ).json(allocator: context.channel.allocator)
             headers.add(name: "content-type", value: "application/json")
-            if let name { headers.add(name: "x-echo-name", value: name) }
+            if let name = behaviour.name { headers.add(name: "x-echo-name", value: name) }
             headers.add(name: "content-length", value: String(json.readableBytes))
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))),
-                promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(json))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let head = HTTPResponseHead(
+                version: request.version, status: HTTPResponseStatus(statusCode: behaviour.status), headers: headers)
+            let send = { [self] in
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(json))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+            if let delay = behaviour.delay {
+                context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                    if context.channel.isActive { send() }
+                }
+            } else {
+                send()
+            }
         }
     }
 }

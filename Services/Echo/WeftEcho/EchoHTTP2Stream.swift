@@ -18,12 +18,12 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
     private var mode = Mode.awaitingHeaders
     private let eventLoop: any EventLoop
     private let peerIdentity: String?
-    private let name: String?
+    private let behaviour: EchoBehaviour
 
-    init(eventLoop: any EventLoop, peerIdentity: String?, name: String? = nil) {
+    init(eventLoop: any EventLoop, peerIdentity: String?, behaviour: EchoBehaviour = EchoBehaviour()) {
         self.eventLoop = eventLoop
         self.peerIdentity = peerIdentity
-        self.name = name
+        self.behaviour = behaviour
     }
 
     func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
@@ -99,11 +99,19 @@ final class EchoHTTP2Stream: HTTP2StreamHandler {
             trailers: trailers, peerIdentity: peerIdentity
         ).json()
         var response = [
-            HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/json"),
+            HTTP2Header(":status", String(behaviour.status)), HTTP2Header("content-type", "application/json"),
             HTTP2Header("content-length", String(json.readableBytes)),
         ]
-        if let name { response.append(HTTP2Header("x-echo-name", name)) }
-        try? stream.respond(response, endStream: false)
-        stream.write(json, endStream: true)
+        if let name = behaviour.name { response.append(HTTP2Header("x-echo-name", name)) }
+        guard let delay = behaviour.delay else {
+            try? stream.respond(response, endStream: false)
+            stream.write(json, endStream: true)
+            return
+        }
+        eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            // A stream the caller gave up on refuses the answer: nothing to do.
+            try? stream.respond(response, endStream: false)
+            stream.write(json, endStream: true)
+        }
     }
 }

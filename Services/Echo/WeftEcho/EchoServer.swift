@@ -17,12 +17,23 @@ public final class EchoServer: Sendable {
         /// Sent back in `x-echo-name` on every report, so a test or demo can tell
         /// which of several instances answered.
         public var name: String?
+        /// How long every report waits before it is sent (a slow instance, for
+        /// tests and demos of latency-aware balancing).
+        public var delay: TimeAmount?
+        /// The status of every report (an instance that fails, for tests and
+        /// demos of retries and outlier detection).
+        public var status: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil, name: String? = nil) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil, name: String? = nil,
+            delay: TimeAmount? = nil, status: Int = 200
+        ) {
             self.host = host
             self.port = port
             self.tls = tls
             self.name = name
+            self.delay = delay
+            self.status = status
         }
     }
 
@@ -41,7 +52,8 @@ public final class EchoServer: Sendable {
     public static func start(_ configuration: Configuration, group: any EventLoopGroup) throws -> EchoServer {
         let tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
         let connections = ConnectionDrainer()
-        let name = configuration.name
+        let behaviour = EchoBehaviour(
+            name: configuration.name, delay: configuration.delay, status: configuration.status)
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,9 +64,9 @@ public final class EchoServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tlsContext {
                         try pipeline.addHandler(try TLSHandler(context: tlsContext))
-                        try pipeline.addHandler(EchoPipeline.router(name: name))
+                        try pipeline.addHandler(EchoPipeline.router(behaviour: behaviour))
                     } else {
-                        try pipeline.addHandler(EchoPipeline.sniffer(name: name))
+                        try pipeline.addHandler(EchoPipeline.sniffer(behaviour: behaviour))
                     }
                     try pipeline.addHandler(CloseOnErrorHandler())
                 }
@@ -77,4 +89,12 @@ public final class EchoServer: Sendable {
             connections.drain(deadline: deadline, on: eventLoop)
         }
     }
+}
+
+/// What every report of a weft-echo carries besides the echo: its name, a delay,
+/// a status.
+struct EchoBehaviour: Sendable {
+    var name: String?
+    var delay: TimeAmount?
+    var status = 200
 }

@@ -60,6 +60,30 @@ struct WeftGatewayCommand: ParsableCommand {
             valueName: "host:port"))
     var listen: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Client connections at most; past it new ones are closed as they arrive (default 10000). Env: WEFT_MAX_CONNECTIONS.",
+            valueName: "count"))
+    var maxConnections: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a client has from a request's first byte to its whole head; past it, 408 (default 10). Env: WEFT_HEADER_READ_TIMEOUT.",
+            valueName: "seconds"))
+    var headerReadTimeout: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a client connection may stay idle between requests (default 60). Env: WEFT_IDLE_TIMEOUT.",
+            valueName: "seconds"))
+    var idleTimeout: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Largest request body in bytes; past it, 413 (default 16777216). Env: WEFT_MAX_REQUEST_BODY.",
+            valueName: "bytes"))
+    var maxRequestBody: Int?
+
     @OptionGroup var host: ProxyHostOptions
 
     /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
@@ -69,10 +93,37 @@ struct WeftGatewayCommand: ParsableCommand {
         let reference = try settings.serviceReference(name, "WEFT_GATEWAY_NAME", "--name", namespace: namespace)
         let listenAddress = try settings.address(listen, "WEFT_LISTEN", "--listen", default: "0.0.0.0:8080")
         guard let listenAddress else { throw ValidationError("--listen: the gateway needs a port, not off") }
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             name: reference, listen: listenAddress,
             host: host)
+        configuration.limits = try edgeLimits(settings)
         return (configuration, level)
+    }
+
+    /// What every client is held to; a bad value is a usage error naming the flag.
+    func edgeLimits(_ settings: ServiceSettings) throws -> EdgeLimits {
+        do {
+            return try readEdgeLimits(settings)
+        } catch let error as ServiceSettings.Invalid {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func readEdgeLimits(_ settings: ServiceSettings) throws -> EdgeLimits {
+        var limits = EdgeLimits()
+        if let value = try settings.integer(maxConnections, "WEFT_MAX_CONNECTIONS", "--max-connections", 1...1_000_000) {
+            limits.maximumConnections = value
+        }
+        if let value = try settings.integer(headerReadTimeout, "WEFT_HEADER_READ_TIMEOUT", "--header-read-timeout", 1...600) {
+            limits.headerReadTimeout = .seconds(Int64(value))
+        }
+        if let value = try settings.integer(idleTimeout, "WEFT_IDLE_TIMEOUT", "--idle-timeout", 1...86_400) {
+            limits.idleTimeout = .seconds(Int64(value))
+        }
+        if let value = try settings.integer(maxRequestBody, "WEFT_MAX_REQUEST_BODY", "--max-request-body", 0...(1 << 34)) {
+            limits.maximumRequestBody = value
+        }
+        return limits
     }
 
     func run() throws {

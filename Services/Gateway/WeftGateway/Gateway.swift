@@ -58,9 +58,12 @@ public final class Gateway: Sendable {
             application: nil)
         let errors = ProxyErrorResponse(proxyName: "weft-gateway")
         let listen = configuration.listen
-        let http = try ProxyListener.bind(name: "http", host: listen.host, port: listen.port, group: group) {
-            channel in
-            try GatewayPipeline.configure(channel, scheme: "http", loops: loops, errors: errors)
+        let limits = configuration.limits
+        let http = try ProxyListener.bind(
+            name: "http", host: listen.host, port: listen.port, group: group,
+            maximumConnections: limits.maximumConnections
+        ) { channel in
+            try GatewayPipeline.configure(channel, scheme: "http", loops: loops, errors: errors, limits: limits)
         }.wait()
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
         workload.start()

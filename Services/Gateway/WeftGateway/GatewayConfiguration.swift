@@ -14,6 +14,9 @@ public struct GatewayConfiguration: Sendable {
     public var listen: ListenAddress
     /// Certificate, snapshot source, admin port, threads, drain time.
     public var host: ProxyHostConfiguration
+    /// What every external client is held to (connections, head time, idle
+    /// time, body size).
+    public var limits = EdgeLimits()
 
     public init(name: ServiceReference, listen: ListenAddress, host: ProxyHostConfiguration) {
         self.name = name

@@ -97,8 +97,17 @@ struct WeftSidecarCommand: ParsableCommand {
             valueName: "id"))
     var instanceID: String?
 
-    @Option(help: ArgumentHelp("The instance's zone, for locality. Env: WEFT_ZONE.", valueName: "zone"))
+    @Option(
+        help: ArgumentHelp(
+            "This sidecar's zone: calls prefer upstream endpoints in it, and a registered instance carries it. Env: WEFT_ZONE.",
+            valueName: "zone"))
     var zone: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "This sidecar's datacenter: when its zone cannot serve, calls go to the rest of it before other datacenters (endpoints' `datacenter` label). Env: WEFT_DATACENTER.",
+            valueName: "name"))
+    var datacenter: String?
 
     @Option(
         name: .customLong("label"),
@@ -176,7 +185,17 @@ struct WeftSidecarCommand: ParsableCommand {
                     outboundProxy, "WEFT_OUTBOUND_PROXY", "--outbound-proxy", default: "127.0.0.1:15001"),
                 host: host)
             var withRegistration = configuration
+            withRegistration.locality = Locality(
+                zone: settings.value(zone, "WEFT_ZONE"), datacenter: settings.value(datacenter, "WEFT_DATACENTER"))
             withRegistration.registration = try registration(settings, registry: host.registry != nil)
+            if let datacenter = withRegistration.locality.datacenter, var registration = withRegistration.registration,
+                registration.labels["datacenter"] == nil
+            {
+                var labels = registration.labels.values
+                labels["datacenter"] = datacenter
+                registration.labels = try Labels(labels)
+                withRegistration.registration = registration
+            }
             return (withRegistration, level)
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)
@@ -189,7 +208,7 @@ struct WeftSidecarCommand: ParsableCommand {
         else {
             for (flag, variable, given) in [
                 ("--advertise", "WEFT_ADVERTISE", advertise), ("--instance-id", "WEFT_INSTANCE_ID", instanceID),
-                ("--zone", "WEFT_ZONE", zone), ("--health-check", "WEFT_HEALTH_CHECK", healthCheck),
+                ("--health-check", "WEFT_HEALTH_CHECK", healthCheck),
                 ("--drain-delay", "WEFT_DRAIN_DELAY", drainDelay.map(String.init)),
             ] where settings.value(given, variable) != nil {
                 throw ValidationError("\(flag) needs --register")

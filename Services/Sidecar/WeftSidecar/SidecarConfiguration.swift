@@ -30,6 +30,8 @@ public struct SidecarConfiguration: Sendable {
     public var outboundProxy: ListenAddress?
     /// Certificate, snapshot source, admin port, threads, drain time.
     public var host: ProxyHostConfiguration
+    /// Where this sidecar runs, for locality-aware balancing.
+    public var locality = Locality()
     /// Register the application's instance with the registry (`--register`).
     public var registration: Registration?
 

@@ -32,13 +32,14 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
     public typealias OutboundIn = HTTPServerResponsePart
     public typealias OutboundOut = HTTPServerResponsePart
 
+    /// Opens a tunnel's stream (CONNECT), which is not retried.
     public typealias StreamOpener = (_ headers: [HTTP2Header], _ endStream: Bool, _ handler: any HTTP2StreamHandler) ->
         EventLoopFuture<HTTP2Stream>
 
     public static let maximumBufferedBytes = 64 * 1024
 
     private let scheme: String
-    private let openStream: StreamOpener
+    private let dispatch: HTTP2StreamForwarder.Dispatch
     /// Opens the mesh stream of a `CONNECT host:port` tunnel; nil where CONNECT
     /// is not offered (answered 400).
     private let openTunnel: StreamOpener?
@@ -50,6 +51,18 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
     private let flusher = FlushCoalescer()
     private var exchange: Exchange?
     private var readPending = false
+    /// Past it a request body is refused with 413 (nil: no limit).
+    private let maximumRequestBody: Int?
+    private var bodyBytes = 0
+    /// A request body is still arriving (head read, end not yet).
+    private var requestBodyPending = false
+    /// After an answer that closes the connection while the body still arrived:
+    /// the rest is read and dropped (bounded), so the client reads the answer
+    /// rather than a reset (a socket closed with unread bytes sends RST).
+    private var lingering = false
+    private var lingeredBytes = 0
+    static let lingerBytes = 1 << 20
+    static let lingerTime = TimeAmount.seconds(2)
 
     /// `scheme` is the `:scheme` of the requests (`http` for plain applications).
     /// The opener fails with a `ProxyError` to have it answered; `errors` renders
@@ -57,13 +70,14 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
     public init(
         scheme: String = "http", errors: ProxyErrorResponse = ProxyErrorResponse(proxyName: "weft"),
         makeObserver: (() -> RequestObserver)? = nil, openTunnel: StreamOpener? = nil,
-        openStream: @escaping StreamOpener
+        maximumRequestBody: Int? = nil, dispatch: @escaping HTTP2StreamForwarder.Dispatch
     ) {
+        self.maximumRequestBody = maximumRequestBody
         self.scheme = scheme
         self.errors = errors
         self.makeObserver = makeObserver
         self.openTunnel = openTunnel
-        self.openStream = openStream
+        self.dispatch = dispatch
     }
 
     public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -84,9 +98,22 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
         switch unwrapInboundIn(data) {
         case .head(let head):
             begin(head, context: context)
+        case .body(let chunk) where lingering:
+            lingeredBytes += chunk.readableBytes
+            if lingeredBytes > Self.lingerBytes { context.close(promise: nil) }
+        case .end where lingering:
+            context.close(promise: nil)
         case .body(let chunk):
+            bodyBytes += chunk.readableBytes
+            if let maximumRequestBody, bodyBytes > maximumRequestBody {
+                // Counted as it arrives (chunked): refused, or cut if the answer began.
+                exchange?.refuseBody(
+                    .bodyTooLarge("the request body is over this proxy's limit of \(maximumRequestBody) bytes"))
+                return
+            }
             exchange?.sendBody(chunk)
         case .end(let trailers):
+            requestBodyPending = false
             exchange?.endRequest(trailers: trailers)
         }
     }
@@ -121,11 +148,28 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
         }
         let written = context.eventLoop.makePromise(of: Void.self)
         if close {
-            written.futureResult.assumeIsolated().whenComplete { [self] _ in self.context?.close(promise: nil) }
+            written.futureResult.assumeIsolated().whenComplete { [self] _ in closeAfterAnswer() }
         }
         context.write(wrapOutboundOut(.end(trailers)), promise: written)
         flusher.flushSoon(context)
         if !close { resumeReading() }
+    }
+
+    /// Closes once an answer that ends the connection is written: at once, or,
+    /// while the client is still sending a body it was refused, after reading
+    /// and dropping the rest of it (up to 1 MiB or 2 s; nginx's lingering close).
+    private func closeAfterAnswer() {
+        guard let context else { return }
+        guard requestBodyPending else {
+            context.close(promise: nil)
+            return
+        }
+        lingering = true
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTime) { [self] in
+            self.context?.close(promise: nil)
+        }
+        readPending = false
+        context.read()
     }
 
     fileprivate func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
@@ -144,13 +188,21 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
             context.close(promise: nil)
             return
         }
-        let hasBody =
-            head.headers[canonicalForm: "transfer-encoding"].isEmpty == false
-            || (head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0) > 0
+        let declared = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
+        let hasBody = head.headers[canonicalForm: "transfer-encoding"].isEmpty == false || declared > 0
         let exchange = Exchange(
             bridge: self, eventLoop: context.eventLoop, request: head, requestHasBody: hasBody,
             observer: makeObserver?())
         self.exchange = exchange
+        bodyBytes = 0
+        requestBodyPending = hasBody
+        if let maximumRequestBody, declared > maximumRequestBody {
+            // Declared too large: refused before any of it is read or sent.
+            exchange.answer(
+                .bodyTooLarge("a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)"),
+                close: true)
+            return
+        }
         if head.method == .CONNECT {
             guard let openTunnel else {
                 exchange.answer(.badRequest("CONNECT is not offered on this port"), close: true)
@@ -179,7 +231,12 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
             headers.removeAll { $0.name == "expect" }
             if hasBody { write(.head(HTTPResponseHead(version: head.version, status: .continue))) }
         }
-        exchange.open(openStream(headers, !hasBody, exchange))
+        switch dispatch(headers, !hasBody) {
+        case .success(let plan):
+            exchange.open(plan)
+        case .failure(let error):
+            exchange.answer(error, close: hasBody)
+        }
     }
 }
 
@@ -299,15 +356,11 @@ private final class ConnectRequest: HTTP2StreamHandler {
 }
 
 /// One request and its response.
-private final class Exchange: HTTP2StreamHandler {
+private final class Exchange: UpstreamCallClient {
     private weak var bridge: HTTP1ToHTTP2Bridge?
     private let eventLoop: any EventLoop
     private let request: HTTPRequestHead
-    private var stream: HTTP2Stream?
-    private var opening = true
-    /// Request parts that arrived before the stream opened.
-    private var held: [ByteBuffer] = []
-    private var heldEnd: HTTPHeaders??
+    private var call: UpstreamCall?
     private var requestEnded: Bool
     private var bufferedTowardsStream = 0
     private var responseStarted = false
@@ -327,59 +380,22 @@ private final class Exchange: HTTP2StreamHandler {
         self.grpc = ProxyErrorResponse.isGRPC(contentType: request.headers.first(name: "content-type"))
     }
 
-    /// Whether the application's connection should not be read: the stream is not
-    /// open yet, or enough is waiting to be framed.
+    /// Whether the application's connection should not be read: enough is
+    /// waiting to be taken by the call.
     var isHoldingReads: Bool {
-        !finished && !requestEnded
-            && (opening || bufferedTowardsStream >= HTTP1ToHTTP2Bridge.maximumBufferedBytes)
+        !finished && !requestEnded && bufferedTowardsStream >= HTTP1ToHTTP2Bridge.maximumBufferedBytes
     }
 
-    func open(_ opened: EventLoopFuture<HTTP2Stream>) {
-        opened.assumeIsolated().whenComplete { [self] result in
-            opening = false
-            switch result {
-            case .success(let stream):
-                guard !finished else {
-                    stream.reset(.cancel)
-                    return
-                }
-                self.stream = stream
-                let chunks = held
-                held.removeAll()
-                for chunk in chunks { forward(chunk, to: stream) }
-                if let trailers = heldEnd { finishRequest(on: stream, trailers: trailers) }
-                bridge?.resumeReading()
-            case .failure(let error):
-                answer(
-                    error as? ProxyError
-                        ?? ProxyLoop.proxyError(error, upstream: "the upstream", endpoint: "its address"),
-                    close: !requestEnded)
-            }
-        }
+    func open(_ plan: ForwardingPlan) {
+        let call = UpstreamCall(plan: plan, client: self)
+        self.call = call
+        call.start()
     }
 
-    // MARK: Request: application → stream
+    // MARK: Request: application → call
 
     func sendBody(_ chunk: ByteBuffer) {
-        guard !finished else { return }
-        if let stream {
-            forward(chunk, to: stream)
-        } else {
-            held.append(chunk)
-        }
-    }
-
-    func endRequest(trailers: HTTPHeaders?) {
-        if !requestEnded, let stream {
-            finishRequest(on: stream, trailers: trailers)
-        } else if opening {
-            heldEnd = .some(trailers)
-        }
-        if !requestEnded { requestEnded = true }
-        bridge?.resumeReading()
-    }
-
-    private func forward(_ chunk: ByteBuffer, to stream: HTTP2Stream) {
+        guard !finished, let call else { return }
         let count = chunk.readableBytes
         guard count > 0 else { return }
         bufferedTowardsStream += count
@@ -388,24 +404,23 @@ private final class Exchange: HTTP2StreamHandler {
             bufferedTowardsStream -= count
             if bufferedTowardsStream < HTTP1ToHTTP2Bridge.maximumBufferedBytes { bridge?.resumeReading() }
         }
-        stream.write(chunk, promise: written)
+        call.send(chunk, endStream: false, promise: written)
     }
 
-    private func finishRequest(on stream: HTTP2Stream, trailers: HTTPHeaders?) {
-        requestEnded = true
-        let fields = trailers.map { HTTPMessageTranslation.regularHeaders($0) } ?? []
-        if fields.isEmpty {
-            stream.write(ByteBuffer(), endStream: true)
-        } else {
-            do {
-                try stream.writeTrailers(fields)
-            } catch {
-                stream.reset(.internalError)
+    func endRequest(trailers: HTTPHeaders?) {
+        if !requestEnded, let call {
+            let fields = trailers.map { HTTPMessageTranslation.regularHeaders($0) } ?? []
+            if fields.isEmpty {
+                call.send(ByteBuffer(), endStream: true, promise: nil)
+            } else {
+                call.sendTrailers(fields)
             }
         }
+        requestEnded = true
+        bridge?.resumeReading()
     }
 
-    // MARK: Response: stream → application
+    // MARK: Response: call → application
 
     func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
         guard !finished else { return }
@@ -418,7 +433,6 @@ private final class Exchange: HTTP2StreamHandler {
             complete(trailers: fields)
             return
         }
-        guard let status = headers[first: ":status"], !status.hasPrefix("1") else { return }  // 1xx: answered here
         var head: HTTPResponseHead
         do {
             head = try HTTPMessageTranslation.http1ResponseHead(for: headers)
@@ -454,16 +468,17 @@ private final class Exchange: HTTP2StreamHandler {
     }
 
     func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {
-        self.stream = nil
+        call = nil
         guard !finished else { return }
-        if responseStarted {
-            // Cut after the head: only closing tells the application.
-            finished = true
-            observer?.completed(status: 502)
-            bridge?.exchangeFinished(self, trailers: nil, cut: true, close: true)
-        } else {
-            answer(.streamClosed(errorCode, upstream: "the upstream"), close: !requestEnded)
-        }
+        // Cut after the head: only closing tells the application.
+        finished = true
+        observer?.completed(status: 502)
+        bridge?.exchangeFinished(self, trailers: nil, cut: true, close: true)
+    }
+
+    func upstreamFailed(_ error: ProxyError) {
+        call = nil
+        answer(error, close: !requestEnded)
     }
 
     private func complete(trailers: HTTPHeaders?) {
@@ -477,7 +492,6 @@ private final class Exchange: HTTP2StreamHandler {
     func answer(_ error: ProxyError, close: Bool) {
         guard !finished, let bridge else { return }
         finished = true
-        held.removeAll()
         observer?.completed(status: error.status.code, error: error)
         let closing = close || !request.isKeepAlive
         if grpc {
@@ -494,14 +508,31 @@ private final class Exchange: HTTP2StreamHandler {
             bridge.write(.head(head))
             bridge.write(.body(.byteBuffer(body)))
         }
-        stream?.reset(.cancel)
+        call?.cancel()
+        call = nil
         bridge.exchangeFinished(self, trailers: nil, close: closing)
     }
 
-    /// The application went away: stop the upstream stream.
+    /// The body grew past the limit: 413 if no answer began, else the
+    /// connection is cut.
+    func refuseBody(_ error: ProxyError) {
+        guard !finished else { return }
+        if responseStarted {
+            finished = true
+            call?.cancel()
+            call = nil
+            observer?.completed(status: 413, error: error)
+            bridge?.exchangeFinished(self, trailers: nil, cut: true, close: true)
+        } else {
+            answer(error, close: true)
+        }
+    }
+
+    /// The application went away: stop the upstream.
     func abandon() {
         guard !finished else { return }
         finished = true
-        stream?.reset(.cancel)
+        call?.cancel()
+        call = nil
     }
 }

@@ -13,6 +13,10 @@ public import WeftHTTP2
 /// The pool does not know the transport: `connector` dials and returns a channel
 /// whose pipeline holds the transport (TLS, when the mesh needs it) and an
 /// `HTTP2ConnectionHandler` in the client role. Use the pool only on its loop.
+/// An error a pool's connector fails with when it chose not to dial (a limit):
+/// passed to the waiting streams as it is, not as a connect failure.
+public protocol ConnectorRefusal: Error {}
+
 public final class HTTP2ConnectionPool {
     public struct Configuration: Sendable {
         public var maximumConnections = 4
@@ -185,13 +189,14 @@ public final class HTTP2ConnectionPool {
             case .failure(let error):
                 // Nothing else is dialling: those waiting cannot be served.
                 if self.dialling == 0 && self.connections.allSatisfy({ !$0.handler.isAcceptingStreams }) {
-                    self.failWaiters(Failure.connectFailed("\(error)"))
+                    // A connector that refused to dial says why in its own error.
+                    self.failWaiters(error is any ConnectorRefusal ? error : Failure.connectFailed("\(error)"))
                 }
             }
         }
     }
 
-    private func failWaiters(_ error: Failure) {
+    private func failWaiters(_ error: any Error) {
         while let waiter = waiters.popFirst() { waiter.fail(error) }
     }
 }

@@ -1,25 +1,24 @@
 public import NIOCore
 public import WeftHTTP2
 
-/// Carries one HTTP/2 request from a downstream stream (a caller's) to an upstream
-/// stream (the one `dispatch` opens) and its response back: headers, body and
-/// trailers, both ways, as they arrive.
+/// Carries one HTTP/2 request from a downstream stream (a caller's) to the
+/// upstream and its response back: headers, body and trailers, both ways, as they
+/// arrive. `dispatch` decides where the request goes and how (a
+/// `ForwardingPlan`); an `UpstreamCall` makes the attempts.
 ///
 /// Flow control is linked end to end: bytes received on one stream are consumed
-/// (reopening that peer's window) only once the other stream has framed and
-/// written them, so a slow reader on either side slows the writer on the other and
-/// the proxy holds at most one window per stream. Body bytes that arrive before the
-/// upstream stream is open wait unconsumed (bounded by the same window).
+/// (reopening that peer's window) only once the other side has taken them, so a
+/// slow reader on either side slows the writer on the other and the proxy holds
+/// at most one window per stream (plus the call's replay buffer, 64 KiB, while
+/// a retry is possible).
 ///
 /// Failures become responses through `ProxyErrorResponse` only while no response
 /// has begun; after that, a failure resets the downstream stream (the caller sees
 /// the truncation rather than a forged ending).
-public final class HTTP2StreamForwarder: HTTP2StreamHandler {
-    /// Opens the upstream stream for `headers` with `handler` as its handler, or
-    /// fails with a `ProxyError`. Decides where the request goes, and rewrites its
-    /// headers, according to the pipeline that made this forwarder.
-    public typealias Dispatch = (_ headers: [HTTP2Header], _ endStream: Bool, _ handler: any HTTP2StreamHandler) ->
-        EventLoopFuture<HTTP2Stream>
+public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient {
+    /// Decides where a request goes and rewrites its headers, according to the
+    /// pipeline that made this forwarder; or refuses it with a `ProxyError`.
+    public typealias Dispatch = (_ headers: [HTTP2Header], _ endStream: Bool) -> Result<ForwardingPlan, ProxyError>
     /// Takes over a stream whose request is `CONNECT`, returning the handler that
     /// now owns it; nil leaves the request to the forwarder.
     public typealias TakeOver = (_ headers: [HTTP2Header], _ endStream: Bool, _ stream: HTTP2Stream) ->
@@ -34,21 +33,21 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
     private let takeOver: TakeOver?
     private var replacement: (any HTTP2StreamHandler)?
     private var observer: RequestObserver?
-    private var upstream: HTTP2Stream?
-    private var opening = false
+    private var call: UpstreamCall?
     private var grpc = false
-    /// Request body that arrived while the upstream stream was opening.
-    private var held: [ByteBuffer] = []
-    private var heldTrailers: [HTTP2Header]?
     private var requestEnded = false
     private var responseStarted = false
     private var responseEnded = false
     private var finished = false
+    /// Past it a request body is refused with 413 (nil: no limit).
+    private let maximumRequestBody: Int?
+    private var bodyBytes = 0
 
     public init(
         downstream: HTTP2Stream, eventLoop: any EventLoop, errors: ProxyErrorResponse, observer: RequestObserver? = nil,
-        takeOver: TakeOver? = nil, dispatch: @escaping Dispatch
+        takeOver: TakeOver? = nil, maximumRequestBody: Int? = nil, dispatch: @escaping Dispatch
     ) {
+        self.maximumRequestBody = maximumRequestBody
         self.takeOver = takeOver
         self.downstream = downstream
         self.eventLoop = eventLoop
@@ -57,14 +56,14 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         self.dispatch = dispatch
     }
 
-    // MARK: HTTP2StreamHandler (both streams report here)
+    // MARK: HTTP2StreamHandler (the downstream stream, and the call's response)
 
     public func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
         if let replacement {
             replacement.headersReceived(headers, endStream: endStream, stream: stream)
             return
         }
-        if stream === downstream, !opening, upstream == nil, !finished, let takeOver,
+        if stream === downstream, call == nil, !finished, let takeOver,
             headers[first: ":method"] == "CONNECT", let handler = takeOver(headers, endStream, stream)
         {
             replacement = handler
@@ -73,7 +72,7 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         if stream === downstream {
             requestHeaders(headers, endStream: endStream)
         } else {
-            responseHeaders(headers, endStream: endStream, from: stream)
+            responseHeaders(headers, endStream: endStream)
         }
     }
 
@@ -82,25 +81,30 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
             replacement.dataReceived(data, endStream: endStream, stream: stream)
             return
         }
-        let count = data.readableBytes
         if stream === downstream {
             if endStream { requestEnded = true }
-            guard !finished else {
-                stream.consume(count)
+            guard !finished, let call else {
+                stream.consume(data.readableBytes)
                 return
             }
-            guard let upstream else {
-                if count > 0 { held.append(data) }
+            bodyBytes += data.readableBytes
+            if let maximumRequestBody, bodyBytes > maximumRequestBody {
+                stream.consume(data.readableBytes)
+                refuseBody(maximumRequestBody)
                 return
             }
-            forward(data, endStream: endStream, from: stream, to: upstream)
+            call.send(data, endStream: endStream, consumingOn: stream)
         } else {
             guard !finished, responseStarted else {
-                stream.consume(count)
+                stream.consume(data.readableBytes)
                 return
             }
             if endStream { responseEnded = true }
-            forward(data, endStream: endStream, from: stream, to: downstream)
+            if data.readableBytes > 0 {
+                downstream.write(data, endStream: endStream, consumingOn: stream)
+            } else if endStream {
+                downstream.write(data, endStream: true)
+            }
             if endStream { complete() }
         }
     }
@@ -112,16 +116,15 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         }
         if stream === downstream {
             // The caller is gone (or the exchange is over): stop the upstream too.
-            if !responseEnded || !requestEnded { upstream?.reset(.cancel) }
-            upstream = nil
+            if !responseEnded || !requestEnded { call?.cancel() }
+            call = nil
             finished = true
             return
         }
-        upstream = nil
+        // The upstream stream of a committed response closed.
+        call = nil
         guard !finished else { return }
-        if !responseStarted {
-            fail(ProxyError.streamClosed(errorCode, upstream: "the upstream"))
-        } else if !responseEnded {
+        if !responseEnded {
             // Cut after the response began: pass the reset on.
             finished = true
             observer?.completed(status: 502)
@@ -132,47 +135,36 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         }
     }
 
+    public func upstreamFailed(_ error: ProxyError) {
+        call = nil
+        fail(error)
+    }
+
     // MARK: Request: downstream → upstream
 
     private func requestHeaders(_ headers: [HTTP2Header], endStream: Bool) {
-        if opening || upstream != nil {
+        if let call {
             // Trailers.
             requestEnded = true
-            if let upstream {
-                writeTrailers(headers, to: upstream)
-            } else {
-                heldTrailers = headers
-            }
+            call.sendTrailers(headers)
             return
         }
         guard !finished else { return }
         requestEnded = endStream
         grpc = ProxyErrorResponse.isGRPC(contentType: headers[first: "content-type"])
-        opening = true
-        dispatch(headers, endStream, self).assumeIsolated().whenComplete { [self] result in
-            opening = false
-            switch result {
-            case .success(let stream):
-                guard !finished else {
-                    stream.reset(.cancel)
-                    return
-                }
-                upstream = stream
-                let chunks = held
-                held.removeAll()
-                for (index, chunk) in chunks.enumerated() {
-                    let last = index == chunks.count - 1 && requestEnded && heldTrailers == nil
-                    forward(chunk, endStream: last, from: downstream, to: stream)
-                }
-                if let trailers = heldTrailers {
-                    heldTrailers = nil
-                    writeTrailers(trailers, to: stream)
-                } else if requestEnded && chunks.isEmpty && !endStream {
-                    stream.write(ByteBuffer(), endStream: true)
-                }
-            case .failure(let error):
-                fail(error as? ProxyError ?? .upstreamReset("\(error)"))
-            }
+        if let maximumRequestBody, let declared = headers[first: "content-length"].flatMap({ Int($0) }),
+            declared > maximumRequestBody
+        {
+            fail(.bodyTooLarge("a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)"))
+            return
+        }
+        switch dispatch(headers, endStream) {
+        case .success(let plan):
+            let call = UpstreamCall(plan: plan, client: self)
+            self.call = call
+            call.start()
+        case .failure(let error):
+            fail(error)
         }
     }
 
@@ -184,19 +176,9 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         }
     }
 
-    /// Writes `data` on `target`; consumes it on `source` once written.
-    private func forward(_ data: ByteBuffer, endStream: Bool, from source: HTTP2Stream, to target: HTTP2Stream) {
-        let count = data.readableBytes
-        guard count > 0 else {
-            if endStream { target.write(data, endStream: true) }
-            return
-        }
-        target.write(data, endStream: endStream, consumingOn: source)
-    }
-
     // MARK: Response: upstream → downstream
 
-    private func responseHeaders(_ headers: [HTTP2Header], endStream: Bool, from stream: HTTP2Stream) {
+    private func responseHeaders(_ headers: [HTTP2Header], endStream: Bool) {
         guard !finished else { return }
         if responseStarted {
             // Trailers end the response.
@@ -205,17 +187,13 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
             complete()
             return
         }
-        guard let status = headers[first: ":status"], status.utf8.count == 3, let code = Int(status) else {
-            stream.reset(.protocolError)
-            fail(.badResponse("no valid :status"))
-            return
-        }
-        if code < 200 { return }  // informational: the final answer follows
+        // The call validated `:status` and passed over informational answers.
+        let code = headers[first: ":status"].flatMap { Int($0) } ?? 0
         responseStarted = true
         do {
             try downstream.respond(headers, endStream: endStream)
         } catch {
-            stream.reset(.cancel)
+            call?.cancel()
             finished = true
             return
         }
@@ -232,14 +210,26 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler {
         observer?.completed()
     }
 
+    /// The body grew past the limit: 413 if no answer began, else the stream
+    /// is reset; the upstream is stopped either way.
+    private func refuseBody(_ limit: Int) {
+        call?.cancel()
+        call = nil
+        if responseStarted {
+            finished = true
+            observer?.completed(status: 413)
+            downstream.reset(.cancel)
+        } else {
+            fail(.bodyTooLarge("the request body is over this proxy's limit of \(limit) bytes"))
+        }
+    }
+
     /// Answers the caller with `error` (only before a response began).
     private func fail(_ error: ProxyError) {
         guard !finished, !responseStarted else { return }
         finished = true
-        held.removeAll()
         observer?.completed(status: error.status.code, error: error)
-        errors.respond(error, grpc: grpc, on: downstream)
-        if !requestEnded { downstream.reset(.noError) }
+        errors.respond(error, grpc: grpc, on: downstream, stoppingRequestOn: requestEnded ? nil : eventLoop)
     }
 }
 

@@ -14,7 +14,10 @@ public import WeftHTTP2
 /// - A failure before the response began is answered through
 ///   `ProxyErrorResponse`; after, the stream is reset. A connection is reused only
 ///   after a complete exchange both sides kept alive.
-public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnection.Receiver {
+/// - The request's deadline (`x-weft-deadline-ms`, `grpc-timeout`: what the
+///   caller's side left of it) holds here too: no response head by then is 504,
+///   and the application's connection, mid-exchange, is closed.
+public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnection.Receiver, DeadlineOwner {
     /// Checks and rewrites the request headers before they go to the application
     /// (authorization, identity, forwarding headers), or refuses the request.
     public typealias Prepare = (_ headers: [HTTP2Header]) -> Result<[HTTP2Header], ProxyError>
@@ -45,11 +48,17 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     private var finished = false
     /// Response writes not yet framed on the stream; the socket is read again at 0.
     private var outstanding = 0
+    /// Where the request's deadline is kept (nil: not held to one).
+    private let timers: LoopTimers?
+    private var deadlineLength = TimeAmount.zero
+    public var timerIndex = -1
 
     public init(
         downstream: HTTP2Stream, eventLoop: any EventLoop, pool: HTTP1ConnectionPool, errors: ProxyErrorResponse,
-        observer: RequestObserver? = nil, takeOver: TakeOver? = nil, prepare: @escaping Prepare
+        observer: RequestObserver? = nil, takeOver: TakeOver? = nil, timers: LoopTimers? = nil,
+        prepare: @escaping Prepare
     ) {
+        self.timers = timers
         self.takeOver = takeOver
         self.downstream = downstream
         self.eventLoop = eventLoop
@@ -86,6 +95,10 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
         case .failure(let error):
             fail(error)
             return
+        }
+        if let timers, let left = Deadline.requested(in: prepared) {
+            deadlineLength = left
+            timers.add(self, at: .now() + left)
         }
         var head: HTTPRequestHead
         do {
@@ -178,6 +191,7 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
         }
         guard !finished else { return }
         finished = true
+        stopTimer()
         // The caller went away mid-exchange: the connection is mid-message.
         if let connection {
             self.connection = nil
@@ -197,6 +211,7 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
                 return
             }
             responseStarted = true
+            stopTimer()
             do {
                 try downstream.respond(HTTPMessageTranslation.http2ResponseHeaders(for: head), endStream: false)
             } catch {
@@ -242,6 +257,20 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
 
     private var keepAlive = true
 
+    private func stopTimer() {
+        if timerIndex >= 0 { timers?.remove(self) }
+    }
+
+    public func deadlinePassed() {
+        fail(.deadlineExceeded(
+            "the local application did not answer within the request's deadline (\(deadlineLength.nanoseconds / 1_000_000) ms)"))
+    }
+
+    deinit {
+        // Never left in the heap, which holds its owners unowned.
+        stopTimer()
+    }
+
     private func readIfDrained() {
         if outstanding == 0 { connection?.read() }
     }
@@ -261,6 +290,7 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     /// The stream could not take the response: stop the exchange.
     private func abandon() {
         finished = true
+        stopTimer()
         downstream.reset(.internalError)
         if let connection {
             self.connection = nil
@@ -272,10 +302,10 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     private func fail(_ error: ProxyError) {
         guard !finished, !responseStarted else { return }
         finished = true
+        stopTimer()
         held.removeAll()
         observer?.completed(status: error.status.code, error: error)
-        errors.respond(error, grpc: grpc, on: downstream)
-        if !requestEnded { downstream.reset(.noError) }
+        errors.respond(error, grpc: grpc, on: downstream, stoppingRequestOn: requestEnded ? nil : eventLoop)
         if let connection {
             self.connection = nil
             connection.receiver = nil

@@ -32,6 +32,20 @@ public enum ProxyError: Error, Equatable, Sendable {
     case applicationUnavailable(String)
     /// The proxy is shutting down and takes no new requests.
     case shuttingDown
+    /// A circuit breaker's limit toward the upstream is reached (connections,
+    /// pending requests, requests): answered at once rather than queued.
+    case circuitOpen(String)
+    /// The request's deadline passed, or too little of it is left to try.
+    case deadlineExceeded(String)
+    /// A rate limit refused the request; the caller may try again after
+    /// `retryAfter` seconds.
+    case rateLimited(String, retryAfter: Int)
+    /// A route's fault injection answered with this status.
+    case faultInjected(status: Int)
+    /// The request's head did not arrive whole in time (slowloris).
+    case headerTimeout(String)
+    /// The request body is larger than the proxy accepts.
+    case bodyTooLarge(String)
 
     /// The HTTP status, and the short reason that goes in `x-weft-error`.
     public var status: (code: Int, reason: String) {
@@ -49,14 +63,24 @@ public enum ProxyError: Error, Equatable, Sendable {
         case .denied: return (403, "denied")
         case .applicationUnavailable: return (503, "application-unavailable")
         case .shuttingDown: return (503, "shutting-down")
+        case .circuitOpen: return (503, "circuit-open")
+        case .deadlineExceeded: return (504, "deadline-exceeded")
+        case .rateLimited: return (429, "rate-limited")
+        case .faultInjected(let status): return (status, "fault-injected")
+        case .headerTimeout: return (408, "header-timeout")
+        case .bodyTooLarge: return (413, "body-too-large")
         }
     }
 
     /// Whether the request was certainly not processed (safe to retry anywhere).
     public var wasRefusedBeforeProcessing: Bool {
         switch self {
-        case .unknownUpstream, .noEndpoints, .overloaded, .connectFailed, .refused, .shuttingDown: return true
-        case .noRoute, .badRequest, .headersTooLarge, .upstreamReset, .badResponse, .denied, .applicationUnavailable: return false
+        case .unknownUpstream, .noEndpoints, .overloaded, .connectFailed, .refused, .shuttingDown, .circuitOpen,
+            .rateLimited:
+            return true
+        case .noRoute, .badRequest, .headersTooLarge, .upstreamReset, .badResponse, .denied, .applicationUnavailable,
+            .deadlineExceeded, .faultInjected, .headerTimeout, .bodyTooLarge:
+            return false
         }
     }
 
@@ -76,7 +100,19 @@ public enum ProxyError: Error, Equatable, Sendable {
         case .denied(let reason): return reason
         case .applicationUnavailable(let reason): return "the local application is unavailable: \(reason)"
         case .shuttingDown: return "the proxy is shutting down"
+        case .circuitOpen(let reason): return reason
+        case .deadlineExceeded(let reason): return reason
+        case .rateLimited(let reason, _): return reason
+        case .faultInjected(let status): return "a fault injected by the route answered \(status)"
+        case .headerTimeout(let reason): return reason
+        case .bodyTooLarge(let reason): return reason
         }
+    }
+
+    /// Seconds the caller should wait before trying again, when the proxy knows.
+    public var retryAfter: Int? {
+        if case .rateLimited(_, let seconds) = self { return seconds }
+        return nil
     }
 
     /// The error of an upstream stream that closed before its response began.
@@ -87,3 +123,5 @@ public enum ProxyError: Error, Equatable, Sendable {
             : .upstreamReset("\(upstream) reset the stream with \(errorCode)")
     }
 }
+
+extension ProxyError: ConnectorRefusal {}

@@ -29,7 +29,7 @@ public struct ProxyErrorResponse: Sendable {
         case 403: return 7  // PERMISSION_DENIED
         case 404: return 12  // UNIMPLEMENTED
         case 431: return 13  // INTERNAL
-        case 429: return 14  // UNAVAILABLE
+        case 429: return 8  // RESOURCE_EXHAUSTED
         case 504: return 4  // DEADLINE_EXCEEDED
         default: return 14  // UNAVAILABLE: 502, 503
         }
@@ -48,28 +48,39 @@ public struct ProxyErrorResponse: Sendable {
     /// The HTTP/2 answer: headers (with END_STREAM for gRPC) and, for HTTP, a body.
     public func http2(_ error: ProxyError, grpc: Bool) -> (headers: [HTTP2Header], body: ByteBuffer?) {
         let (code, reason) = error.status
+        var headers: [HTTP2Header]
+        var body: ByteBuffer?
         if grpc {
-            return (
-                [
-                    HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc"),
-                    HTTP2Header("grpc-status", String(Self.grpcStatus(code))),
-                    HTTP2Header("grpc-message", Self.percentEncoded("\(proxyName): \(error.detail)")),
-                    HTTP2Header(WeftHeaders.error, reason), HTTP2Header(WeftHeaders.proxyGenerated, proxyName),
-                ], nil
-            )
-        }
-        let body = self.body(error)
-        return (
-            [
+            headers = [
+                HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc"),
+                HTTP2Header("grpc-status", String(Self.grpcStatus(code))),
+                HTTP2Header("grpc-message", Self.percentEncoded("\(proxyName): \(error.detail)")),
+                HTTP2Header(WeftHeaders.error, reason), HTTP2Header(WeftHeaders.proxyGenerated, proxyName),
+            ]
+        } else {
+            let problem = self.body(error)
+            body = problem
+            headers = [
                 HTTP2Header(":status", String(code)), HTTP2Header("content-type", Problem.contentType),
-                HTTP2Header("content-length", String(body.readableBytes)), HTTP2Header(WeftHeaders.error, reason),
+                HTTP2Header("content-length", String(problem.readableBytes)), HTTP2Header(WeftHeaders.error, reason),
                 HTTP2Header(WeftHeaders.proxyGenerated, proxyName),
-            ], body
-        )
+            ]
+        }
+        if let seconds = error.retryAfter { headers.append(HTTP2Header(WeftHeaders.retryAfter, String(seconds))) }
+        return (headers, body)
     }
 
-    /// Answers `stream` with `error`, and ends it.
-    public func respond(_ error: ProxyError, grpc: Bool, on stream: HTTP2Stream) {
+    /// Answers `stream` with `error`, and ends it. With `stoppingRequestOn` (the
+    /// caller is still sending; the stream's event loop), the stream is then reset with NO_ERROR, as RFC
+    /// 9113 8.1 allows after a complete response, so the caller stops sending,
+    /// but only once the answer's body is written: nghttp2 sends RST_STREAM
+    /// ahead of queued DATA, and a reset sent at once cut the answer it follows
+    /// (curl: "Stream error in the HTTP/2 framing layer" instead of the 413).
+    /// A gRPC answer (headers only) is not followed by a reset: there is no
+    /// write to wait for, and the caller's remaining bytes are only consumed.
+    public func respond(
+        _ error: ProxyError, grpc: Bool, on stream: HTTP2Stream, stoppingRequestOn eventLoop: (any EventLoop)? = nil
+    ) {
         let (headers, body) = http2(error, grpc: grpc)
         do {
             try stream.respond(headers, endStream: body == nil)
@@ -77,7 +88,14 @@ public struct ProxyErrorResponse: Sendable {
             stream.reset(.internalError)
             return
         }
-        if let body { stream.write(body, endStream: true) }
+        guard let body else { return }
+        guard let eventLoop else {
+            stream.write(body, endStream: true)
+            return
+        }
+        let written = eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenSuccess { stream.reset(.noError) }
+        stream.write(body, endStream: true, promise: written)
     }
 
     /// The HTTP/1.1 answer's head and body.
@@ -89,6 +107,7 @@ public struct ProxyErrorResponse: Sendable {
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: WeftHeaders.error, value: reason)
         headers.add(name: WeftHeaders.proxyGenerated, value: proxyName)
+        if let seconds = error.retryAfter { headers.add(name: WeftHeaders.retryAfter, value: String(seconds)) }
         if close { headers.add(name: "connection", value: "close") }
         return (
             HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code), headers: headers), body
@@ -100,6 +119,9 @@ public struct ProxyErrorResponse: Sendable {
         case 400: return "Bad Request"
         case 403: return "Forbidden"
         case 404: return "Not Found"
+        case 408: return "Request Timeout"
+        case 413: return "Content Too Large"
+        case 429: return "Too Many Requests"
         case 431: return "Request Header Fields Too Large"
         case 502: return "Bad Gateway"
         case 503: return "Service Unavailable"

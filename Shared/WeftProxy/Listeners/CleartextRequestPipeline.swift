@@ -10,7 +10,7 @@ enum CleartextRequestPipeline {
     static func configure(
         _ channel: any Channel, scheme: String, errors: ProxyErrorResponse,
         makeObserver: @escaping () -> RequestObserver, openTunnel: HTTP1ToHTTP2Bridge.StreamOpener?,
-        dispatch: @escaping HTTP2StreamForwarder.Dispatch
+        limits: EdgeLimits? = nil, dispatch: @escaping HTTP2StreamForwarder.Dispatch
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         let closer = CloseOnErrorHandler()
@@ -37,22 +37,39 @@ enum CleartextRequestPipeline {
                     //     answered through `errors`. Where `openTunnel` is given, a
                     //     `CONNECT host:port` opens a CONNECT stream and, once it is
                     //     answered 2xx, turns the connection into a raw TCP tunnel.
+                    // 3b. At a public edge (`limits`): the first byte of a request
+                    //     starts its header-read deadline (408 past it), a
+                    //     connection idle between requests is closed, and the
+                    //     bridge refuses bodies over the limit (413).
+                    if let limits {
+                        let clock = HTTP1RequestClock(limits: limits, errors: errors)
+                        try pipeline.addHandler(HTTP1FirstByteWatcher(clock: clock), position: .after(sniffer))
+                        // Before the pipelining handler: its 408 is written with no
+                        // request in flight, which that handler would refuse.
+                        let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+                        try pipeline.addHandler(HTTP1RequestDeadline(clock: clock), position: .before(pipelining))
+                    }
                     try pipeline.addHandlers(
                         [
                             HTTP1ParserErrorResponder(errors: errors),
                             HTTP1ToHTTP2Bridge(
-                                scheme: scheme, errors: errors, makeObserver: makeObserver, openTunnel: openTunnel
-                            ) { headers, endStream, handler in dispatch(headers, endStream, handler) },
+                                scheme: scheme, errors: errors, makeObserver: makeObserver, openTunnel: openTunnel,
+                                maximumRequestBody: limits?.maximumRequestBody, dispatch: dispatch),
                         ], position: .before(closer))
                 case .http2:
                     // 2b. An HTTP/2 server whose every stream is forwarded, stream to
                     //     stream, with flow control linked end to end.
+                    //     At a public edge, an idle connection is closed (GOAWAY)
+                    //     and bodies over the limit are refused (413).
                     let eventLoop = pipeline.eventLoop
+                    var configuration = HTTP2Configuration()
+                    configuration.idleTimeout = limits?.idleTimeout
+                    let maximumBody = limits?.maximumRequestBody
                     try pipeline.addHandler(
-                        try HTTP2ConnectionHandler { stream in
+                        try HTTP2ConnectionHandler(configuration: configuration) { stream in
                             HTTP2StreamForwarder(
                                 downstream: stream, eventLoop: eventLoop, errors: errors, observer: makeObserver(),
-                                dispatch: dispatch)
+                                maximumRequestBody: maximumBody, dispatch: dispatch)
                         }, position: .after(sniffer))
                 }
             })

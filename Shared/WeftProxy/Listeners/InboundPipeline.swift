@@ -46,9 +46,25 @@ public enum InboundPipeline {
                 // Per connection, not per stream: what every stream of this caller
                 // shares (its identity, formatted once; the rewrite; the tunnel rule).
                 let prepare: HTTP2ToHTTP1Forwarder.Prepare = { headers in
-                    policy.prepare(
+                    // The service's rate limit, per caller: one noisy caller
+                    // cannot use up what the others are owed.
+                    if let wait = loop.inboundRateLimit(caller: callerIdentity ?? "") {
+                        loop.metrics.recordPolicy(.rateLimited)
+                        return .failure(
+                            .rateLimited(
+                                "\(callerIdentity ?? "an unidentified caller") exceeded \(policy.service)'s rate limit",
+                                retryAfter: wait))
+                    }
+                    let prepared = policy.prepare(
                         headers, caller: caller, callerIdentity: callerIdentity, peerAddress: peerAddress,
                         snapshot: loop.snapshot, traceIDs: loop.traceIDs)
+                    // A line per denial: who was refused what, and which rule said so.
+                    if case .failure(.denied(let reason)) = prepared {
+                        let method = headers[first: ":method"] ?? "?"
+                        let path = (headers[first: ":path"] ?? "?").prefix(256)
+                        refused("denied \(method) \(path): \(reason)")
+                    }
+                    return prepared
                 }
                 // A CONNECT the caller may make becomes a TCP tunnel to the
                 // application's port, never to the address it names (the sidecar is
@@ -72,29 +88,47 @@ public enum InboundPipeline {
                     if let pool = loop.applicationHTTP1Pool() {
                         return HTTP2ToHTTP1Forwarder(
                             downstream: stream, eventLoop: eventLoop, pool: pool, errors: errors, observer: observer,
-                            takeOver: takeOver, prepare: prepare)
+                            takeOver: takeOver, timers: loop.timers, prepare: prepare)
                     }
                     return HTTP2StreamForwarder(
                         downstream: stream, eventLoop: eventLoop, errors: errors, observer: observer,
                         takeOver: takeOver
-                    ) { headers, endStream, handler in
+                    ) { headers, endStream in
                         switch prepare(headers) {
                         case .success where speaksTCP:
-                            return eventLoop.makeFailedFuture(
-                                ProxyError.badRequest(
-                                    "this service speaks TCP: reach it through a CONNECT tunnel"))
+                            return .failure(.badRequest("this service speaks TCP: reach it through a CONNECT tunnel"))
                         case .success(let rewritten):
-                            return loop.openApplicationStream(rewritten, endStream: endStream, handler: handler)
+                            return Self.applicationPlan(rewritten, endStream: endStream, loop: loop)
                         case .failure(let error):
-                            return eventLoop.makeFailedFuture(error)
+                            return .failure(error)
                         }
                     }
                 }
                 try pipeline.addHandler(http2, position: .after(router))
             })
         // 4. Report what ended a connection abnormally, then close it.
-        try pipeline.addHandler(ConnectionErrorReporter(peer: peerAddress ?? "?", report: refused))
+        try pipeline.addHandler(
+            ConnectionErrorReporter(peer: peerAddress ?? "?", metrics: loop.metrics, report: refused))
         try pipeline.addHandler(CloseOnErrorHandler())
+    }
+}
+
+extension InboundPipeline {
+    /// A request to the application over h2c: the deadline the caller's side
+    /// sent (what is left of it) is held here too, and passed on shortened; no
+    /// retries (the application is one endpoint, and the caller's side retries).
+    static func applicationPlan(_ headers: [HTTP2Header], endStream: Bool, loop: ProxyLoop)
+        -> Result<ForwardingPlan, ProxyError>
+    {
+        var plan = ForwardingPlan(
+            loop: loop, target: .application, headers: headers, endStream: endStream,
+            method: headers[first: ":method"] ?? "GET", name: "the local application",
+            grpc: ProxyErrorResponse.isGRPC(contentType: headers[first: "content-type"]))
+        if let requested = Deadline.requested(in: headers) {
+            plan.deadline = .now() + requested
+            plan.timeout = requested
+        }
+        return .success(plan)
     }
 }
 
@@ -103,11 +137,13 @@ public enum InboundPipeline {
 final class ConnectionErrorReporter: ChannelInboundHandler {
     typealias InboundIn = Any
     private let peer: String
+    private let metrics: ProxyMetrics
     private let report: @Sendable (String) -> Void
     private var reported = false
 
-    init(peer: String, report: @escaping @Sendable (String) -> Void) {
+    init(peer: String, metrics: ProxyMetrics, report: @escaping @Sendable (String) -> Void) {
         self.peer = peer
+        self.metrics = metrics
         self.report = report
     }
 
@@ -115,6 +151,14 @@ final class ConnectionErrorReporter: ChannelInboundHandler {
         if !reported {
             reported = true
             report("connection from \(peer): \(error)")
+            // A refused handshake, counted by reason: a climbing count of
+            // verification failures is a peer with the wrong CA or an expired
+            // certificate; of handshake failures, plaintext or anonymous callers.
+            if let failure = error as? TLSError,
+                [.verificationFailed, .handshakeFailed, .handshakeTimeout].contains(failure.kind)
+            {
+                metrics.recordTLSFailure(failure.kind.rawValue)
+            }
         }
         context.fireErrorCaught(error)
     }

@@ -24,6 +24,7 @@ public enum OutboundPipeline {
     ) throws {
         let loop = loops.loop(channel.eventLoop)
         let dispatch = Self.dispatch(target: target, loop: loop)
+        let openTunnel = Self.openTunnel(target: target, loop: loop)
         let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
         let pipeline = channel.pipeline.syncOperations
         // 0. A port for an upstream that speaks TCP carries raw bytes: each
@@ -35,7 +36,7 @@ public enum OutboundPipeline {
             let authority = "\(name):\(channel.localAddress?.port ?? 1)"
             try pipeline.addHandler(
                 RawTCPUpstream { handler in
-                    dispatch(HTTP2Tunnel.requestHeaders(authority: authority), false, handler)
+                    openTunnel(HTTP2Tunnel.requestHeaders(authority: authority), false, handler)
                 })
             return
         }
@@ -43,30 +44,52 @@ public enum OutboundPipeline {
         //      the bridge (with CONNECT tunnels), h2c stream by stream to the mesh.
         try CleartextRequestPipeline.configure(
             channel, scheme: "http", errors: errors, makeObserver: makeObserver,
-            openTunnel: { headers, endStream, handler in dispatch(headers, endStream, handler) },
-            dispatch: dispatch)
+            openTunnel: openTunnel, dispatch: dispatch)
     }
 
-    /// Resolves the upstream on the loop's current snapshot and opens a mesh stream.
+    /// Resolves the upstream on the loop's current snapshot and plans the request
+    /// (`MeshRequestPlanner`: service routes, faults, deadline, retries).
     static func dispatch(target: Target, loop: ProxyLoop) -> HTTP2StreamForwarder.Dispatch {
-        { headers, endStream, handler in
-            let snapshot = loop.snapshot
-            let upstream: ProxySnapshot.Upstream?
-            let name: String
-            switch target {
-            case .upstream(let fixed):
-                name = fixed
-                upstream = snapshot.upstream(named: fixed)
-            case .byAuthority:
-                let authority = headers[first: ":authority"] ?? ""
-                name = authority
-                upstream = snapshot.upstream(forAuthority: Substring(authority))
+        { headers, endStream in
+            switch resolve(target, headers: headers, loop: loop) {
+            case .success(let upstream):
+                return MeshRequestPlanner.outbound(headers, endStream: endStream, upstream: upstream, loop: loop)
+            case .failure(let error):
+                return .failure(error)
             }
-            guard let upstream else {
-                return loop.eventLoop.makeFailedFuture(ProxyError.unknownUpstream(String(name.prefix(255))))
-            }
-            return loop.openMeshStream(to: upstream, headers, endStream: endStream, handler: handler)
         }
+    }
+
+    /// Opens a CONNECT tunnel's stream to the upstream (not retried: a tunnel's
+    /// bytes cannot be replayed).
+    static func openTunnel(target: Target, loop: ProxyLoop) -> HTTP1ToHTTP2Bridge.StreamOpener {
+        { headers, endStream, handler in
+            switch resolve(target, headers: headers, loop: loop) {
+            case .success(let upstream):
+                return loop.openMeshStream(to: upstream, headers, endStream: endStream, handler: handler)
+            case .failure(let error):
+                return loop.eventLoop.makeFailedFuture(error)
+            }
+        }
+    }
+
+    private static func resolve(_ target: Target, headers: [HTTP2Header], loop: ProxyLoop)
+        -> Result<ProxySnapshot.Upstream, ProxyError>
+    {
+        let snapshot = loop.snapshot
+        let upstream: ProxySnapshot.Upstream?
+        let name: String
+        switch target {
+        case .upstream(let fixed):
+            name = fixed
+            upstream = snapshot.upstream(named: fixed)
+        case .byAuthority:
+            let authority = headers[first: ":authority"] ?? ""
+            name = authority
+            upstream = snapshot.upstream(forAuthority: Substring(authority))
+        }
+        guard let upstream else { return .failure(.unknownUpstream(String(name.prefix(255)))) }
+        return .success(upstream)
     }
 }
 

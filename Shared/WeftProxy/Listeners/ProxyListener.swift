@@ -20,8 +20,11 @@ public final class ProxyListener: Sendable {
         self.connections = connections
     }
 
+    /// - Parameter maximumConnections: past it, a new connection is closed as it
+    ///   arrives (nil: no limit), so a flood of idle connections cannot take
+    ///   every descriptor from the clients that send requests.
     public static func bind(
-        name: String, host: String, port: Int, group: any EventLoopGroup,
+        name: String, host: String, port: Int, group: any EventLoopGroup, maximumConnections: Int? = nil,
         configure: @escaping @Sendable (any Channel) throws -> Void
     ) -> EventLoopFuture<ProxyListener> {
         let connections = ConnectionDrainer()
@@ -30,6 +33,12 @@ public final class ProxyListener: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
+                if let maximumConnections, connections.count >= maximumConnections {
+                    // Set up, then closed: failing the initializer would stop NIO's
+                    // accepting altogether.
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
                 connections.track(channel)
                 return channel.eventLoop.makeCompletedFuture { try configure(channel) }
             }

@@ -77,7 +77,8 @@ public struct GatewayRoutes: Sendable {
                 let whole =
                     upstreams[reference]
                     ?? ProxySnapshot.Upstream(
-                        reference: reference, protocolKind: .http, trustDomain: trustDomain, endpoints: [])
+                        reference: reference, protocolKind: .http, trustDomain: trustDomain, endpoints: [],
+                        policy: TrafficPolicy(service: reference.service, namespace: reference.namespace))
                 let upstream = destination.subset.isEmpty ? whole : whole.narrowed(to: destination.subset)
                 destinations.append(Destination(upstream: upstream, subset: destination.subset, weight: destination.weight))
                 total += destination.weight * 100

@@ -37,9 +37,14 @@ public struct InboundRequestPolicy: Sendable {
         }
         let method = headers[first: ":method"] ?? ""
         let path = headers[first: ":path"] ?? "/"
-        let verdict = snapshot.authorize(caller: caller, method: Substring(method), path: Substring(path))
+        let verdict = snapshot.authorize(caller: caller, method: Substring(method), path: Substring(path)) { name in
+            headers[first: name].map { Substring($0) }
+        }
         guard verdict.action == .allow else {
             return .failure(.denied("\(caller) may not call \(service) (decided by \(verdict.rule))"))
+        }
+        if let left = Deadline.requested(in: headers), left <= .zero {
+            return .failure(.deadlineExceeded("the request's deadline had passed when it reached \(service)"))
         }
         var result: [HTTP2Header] = []
         result.reserveCapacity(headers.count + 3)

@@ -13,26 +13,43 @@ public final class ProxyLoop {
     public private(set) var snapshot: ProxySnapshot
     public let metrics = ProxyMetrics()
     public let traceIDs = TraceIDGenerator()
-    private let mesh: MeshConnector
+    /// The deadlines of this loop's requests.
+    public let timers: LoopTimers
+    /// Balancing, splits and fault injection draw from it.
+    public var random = FastRandom()
+    /// Where this proxy runs, for locality-aware balancing.
+    public let locality: Locality
+    /// Nil only in tests that exercise the application side alone.
+    private let mesh: MeshConnector?
     private let poolConfiguration: HTTP2ConnectionPool.Configuration
     /// Keyed by identity and endpoint: a new identity for the same address is a
     /// new pool, never a connection verified for someone else.
     private var meshPools: [String: HTTP2ConnectionPool] = [:]
-    private var pickers: [String: EndpointPicker] = [:]
+    /// Each upstream's endpoint record, breakers and budget; kept across snapshots.
+    private var upstreamStates: [ServiceReference: UpstreamState] = [:]
+    /// The proxy's rate limits, shared with its other loops.
+    let rateLimiters: RateLimiters
+    /// Mirrored requests in flight (bounded by `MirrorSink.limit`).
+    var mirrorsInFlight = 0
     private var applicationHTTP1: HTTP1ConnectionPool?
     private var applicationHTTP2: HTTP2ConnectionPool?
     public let application: LocalApplication?
     public private(set) var isDraining = false
 
     init(
-        eventLoop: any EventLoop, snapshot: ProxySnapshot, mesh: MeshConnector,
-        poolConfiguration: HTTP2ConnectionPool.Configuration, application: LocalApplication?
+        eventLoop: any EventLoop, snapshot: ProxySnapshot, mesh: MeshConnector?,
+        poolConfiguration: HTTP2ConnectionPool.Configuration, application: LocalApplication?,
+        locality: Locality = Locality(), rateLimiters: RateLimiters = RateLimiters()
     ) {
         self.eventLoop = eventLoop
+        self.timers = LoopTimers(eventLoop: eventLoop)
         self.snapshot = snapshot
         self.mesh = mesh
         self.poolConfiguration = poolConfiguration
         self.application = application
+        self.locality = locality
+        self.rateLimiters = rateLimiters
+        applyPolicies(snapshot)
     }
 
     /// Runs on `snapshot` from now on. Pools of endpoints it no longer lists drain:
@@ -40,7 +57,7 @@ public final class ProxyLoop {
     func apply(_ snapshot: ProxySnapshot) {
         eventLoop.preconditionInEventLoop()
         self.snapshot = snapshot
-        pickers.removeAll()
+        applyPolicies(snapshot)
         var wanted = Set<String>()
         for upstream in snapshot.upstreams.values {
             for endpoint in upstream.endpoints { wanted.insert(endpoint.poolKey) }
@@ -49,6 +66,66 @@ public final class ProxyLoop {
             pool.drain()
             meshPools.removeValue(forKey: key)
         }
+    }
+
+    /// Brings the upstreams' records and the rate limits to `snapshot`.
+    private func applyPolicies(_ snapshot: ProxySnapshot) {
+        let now = NIODeadline.now()
+        var states: [ServiceReference: UpstreamState] = [:]
+        for (reference, upstream) in snapshot.upstreams {
+            if let existing = upstreamStates[reference] {
+                existing.update(upstream, now: now)
+                states[reference] = existing
+            } else {
+                states[reference] = UpstreamState(
+                    upstream, zone: locality.zone, datacenter: locality.datacenter, now: now)
+            }
+        }
+        upstreamStates = states
+    }
+
+    /// The loop's record of `upstream`'s service (made for a service the
+    /// snapshot does not list, such as a hand-written route's destination).
+    public func state(for upstream: ProxySnapshot.Upstream) -> UpstreamState {
+        if let state = upstreamStates[upstream.reference] { return state }
+        let state = UpstreamState(upstream, zone: locality.zone, datacenter: locality.datacenter, now: .now())
+        upstreamStates[upstream.reference] = state
+        return state
+    }
+
+    /// Takes a token of the inbound rate limit for `caller`, or returns the
+    /// seconds to wait; nil when allowed (or no limit is set).
+    public func inboundRateLimit(caller: String) -> Int? {
+        guard let limit = snapshot.inboundPolicy?.rateLimit else { return nil }
+        return rateLimiters.take("inbound", limit: limit, key: caller)
+    }
+
+    /// Takes a token of route `route`'s limit for `key`, or returns the seconds
+    /// to wait.
+    public func routeRateLimit(_ route: String, limit: RateLimit, key: String) -> Int? {
+        rateLimiters.take("route " + route, limit: limit, key: key)
+    }
+
+    /// What this loop knows of every upstream's endpoints, for the admin port.
+    func endpointReport(now: NIODeadline) -> [EndpointReport] {
+        var report: [EndpointReport] = []
+        for (reference, state) in upstreamStates {
+            let set = state.endpoints
+            for slot in 0..<set.count {
+                let record = set.states[slot]
+                let ejectedFor = record.ejectedUntil.map { max(0, ($0 - now).nanoseconds) / 1_000_000 } ?? 0
+                report.append(
+                    EndpointReport(
+                        upstream: reference.description,
+                        endpoint: String(set.keys[slot].split(separator: "@").last ?? ""), zone: set.zones[slot],
+                        weight: set.weights[slot], inFlight: record.inFlight,
+                        latencyMilliseconds: record.latency.map { $0 / 1e6 },
+                        consecutiveFailures: record.consecutiveFailures, ejectedForMilliseconds: ejectedFor,
+                        ejections: record.ejections, warming: record.warmUntil.map { $0 > now } ?? false,
+                        balancer: state.policy.loadBalancer))
+            }
+        }
+        return report
     }
 
     /// Stops every pool: the proxy is shutting down.
@@ -62,30 +139,49 @@ public final class ProxyLoop {
 
     // MARK: The mesh (outbound)
 
-    /// Opens a stream to one endpoint of `upstream`, or fails with a `ProxyError`.
+    /// Opens a stream to one endpoint of `upstream`, chosen by its balancer, or
+    /// fails with a `ProxyError`: for streams that are not retried (tunnels).
     public func openMeshStream(
         to upstream: ProxySnapshot.Upstream, _ headers: [HTTP2Header], endStream: Bool, handler: any HTTP2StreamHandler
     ) -> EventLoopFuture<HTTP2Stream> {
         eventLoop.preconditionInEventLoop()
+        guard !isDraining else { return eventLoop.makeFailedFuture(ProxyError.shuttingDown) }
+        guard let slot = state(for: upstream).pick(upstream, hashKey: nil, avoiding: nil, now: .now(), random: &random)
+        else {
+            return eventLoop.makeFailedFuture(ProxyError.noEndpoints(upstream.name))
+        }
+        return openMeshStream(
+            to: upstream, endpoint: upstream.allEndpoints[slot], headers, endStream: endStream, handler: handler)
+    }
+
+    /// Opens a stream to `endpoint` of `upstream` on its pooled connection.
+    public func openMeshStream(
+        to upstream: ProxySnapshot.Upstream, endpoint: ProxySnapshot.UpstreamEndpoint, _ headers: [HTTP2Header],
+        endStream: Bool, handler: any HTTP2StreamHandler
+    ) -> EventLoopFuture<HTTP2Stream> {
         let name = upstream.name
         guard !isDraining else { return eventLoop.makeFailedFuture(ProxyError.shuttingDown) }
-        // Mutated in place in the dictionary: no copy of the picker's state per request.
-        guard
-            let index = pickers[upstream.balancerKey, default: EndpointPicker(weights: upstream.endpoints.map(\.weight))]
-                .next()
-        else {
-            return eventLoop.makeFailedFuture(ProxyError.noEndpoints(name))
-        }
-        let endpoint = upstream.endpoints[index]
+        guard let mesh else { return eventLoop.makeFailedFuture(ProxyError.shuttingDown) }
         let key = endpoint.poolKey
         let pool: HTTP2ConnectionPool
         if let existing = meshPools[key] {
             pool = existing
         } else {
-            let mesh = self.mesh
             let identity = upstream.identity
-            pool = HTTP2ConnectionPool(eventLoop: eventLoop, configuration: poolConfiguration) { loop in
-                mesh.connect(host: endpoint.host, port: endpoint.port, identity: identity, on: loop)
+            let reference = upstream.reference
+            pool = HTTP2ConnectionPool(eventLoop: eventLoop, configuration: poolConfiguration) {
+                [unowned self] loop in
+                // The breaker's connection limit covers the service's endpoints together.
+                if let state = upstreamStates[reference] {
+                    let open = state.endpoints.keys.reduce(0) { $0 + (meshPools[$1]?.connectionCount ?? 0) }
+                    guard state.breaker.mayConnect(open: open) else {
+                        metrics.recordPolicy(.circuitOpen)
+                        return loop.makeFailedFuture(
+                            ProxyError.circuitOpen(
+                                "\(name): \(open) connections are open, the limit (circuit_breaker.max_connections)"))
+                    }
+                }
+                return mesh.connect(host: endpoint.host, port: endpoint.port, identity: identity, on: loop)
             }
             pool.onDial = { [metrics] in metrics.recordDial(.mesh) }
             meshPools[key] = pool
@@ -98,6 +194,8 @@ public final class ProxyLoop {
 
     static func proxyError(_ error: any Error, upstream: String, endpoint: String) -> ProxyError {
         switch error {
+        case let error as ProxyError:
+            return error
         case let failure as HTTP2ConnectionPool.Failure:
             switch failure {
             case .exhausted: return .overloaded(upstream)
@@ -167,6 +265,33 @@ public final class ProxyLoop {
 
 @available(*, unavailable)
 extension ProxyLoop: Sendable {}
+
+/// One endpoint as one loop sees it (the admin port's `/endpoints`).
+public struct EndpointReport: Sendable {
+    public var upstream: String
+    public var endpoint: String
+    public var zone: String?
+    public var weight: Int
+    public var inFlight: Int
+    public var latencyMilliseconds: Double?
+    public var consecutiveFailures: Int
+    public var ejectedForMilliseconds: Int64
+    public var ejections: Int
+    public var warming: Bool
+    public var balancer: LoadBalancerPolicy
+}
+
+/// Where a proxy runs: its zone and datacenter (an endpoint's `datacenter`
+/// label), for locality-aware balancing. Both nil: every endpoint is equal.
+public struct Locality: Sendable, Equatable {
+    public var zone: String?
+    public var datacenter: String?
+
+    public init(zone: String? = nil, datacenter: String? = nil) {
+        self.zone = zone
+        self.datacenter = datacenter
+    }
+}
 
 /// The application a sidecar fronts: where it listens and what it speaks.
 public struct LocalApplication: Sendable {

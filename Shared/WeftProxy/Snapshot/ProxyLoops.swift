@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 public import NIOPosix
 public import NIOCore
 import WeftHTTP2
+import WeftProtocol
 
 /// Every event loop's `ProxyLoop`, and how a new snapshot reaches them: `apply`
 /// hands the same immutable snapshot to each loop on that loop, so a loop never
@@ -14,15 +15,18 @@ public final class ProxyLoops: Sendable {
     public init(
         group: any EventLoopGroup, snapshot: ProxySnapshot, mesh: MeshConnector,
         poolConfiguration: HTTP2ConnectionPool.Configuration = HTTP2ConnectionPool.Configuration(),
-        application: LocalApplication?
+        application: LocalApplication?, locality: Locality = Locality()
     ) throws {
         var loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>] = [:]
-        for eventLoop in group.makeIterator() {
+        let all = Array(group.makeIterator())
+        let rateLimiters = RateLimiters()
+        for eventLoop in all {
             let state = try eventLoop.submit {
                 NIOLoopBound(
                     ProxyLoop(
                         eventLoop: eventLoop, snapshot: snapshot, mesh: mesh, poolConfiguration: poolConfiguration,
-                        application: application), eventLoop: eventLoop)
+                        application: application, locality: locality, rateLimiters: rateLimiters),
+                    eventLoop: eventLoop)
             }.wait()
             loops[ObjectIdentifier(eventLoop)] = state
         }
@@ -53,6 +57,34 @@ public final class ProxyLoops: Sendable {
     public func drain() -> EventLoopFuture<Void> {
         let futures = loops.values.map { state in state.eventLoop.submit { state.value.drain() } }
         return EventLoopFuture.andAllComplete(futures, on: futures[0].eventLoop)
+    }
+
+    /// Every loop's view of the upstreams' endpoints, merged: requests in
+    /// flight summed, the highest latency estimate, the longest ejection (each
+    /// loop balances and ejects on its own).
+    public func endpoints() -> EventLoopFuture<[EndpointReport]> {
+        let futures = loops.values.map { state in
+            state.eventLoop.submit { state.value.endpointReport(now: .now()) }
+        }
+        return EventLoopFuture.whenAllSucceed(futures, on: futures[0].eventLoop).map { parts in
+            var merged: [String: EndpointReport] = [:]
+            for report in parts.joined() {
+                let key = report.upstream + " " + report.endpoint
+                guard var existing = merged[key] else {
+                    merged[key] = report
+                    continue
+                }
+                existing.inFlight += report.inFlight
+                existing.latencyMilliseconds = [existing.latencyMilliseconds, report.latencyMilliseconds]
+                    .compactMap { $0 }.max()
+                existing.consecutiveFailures = max(existing.consecutiveFailures, report.consecutiveFailures)
+                existing.ejectedForMilliseconds = max(existing.ejectedForMilliseconds, report.ejectedForMilliseconds)
+                existing.ejections = max(existing.ejections, report.ejections)
+                existing.warming = existing.warming || report.warming
+                merged[key] = existing
+            }
+            return merged.values.sorted { ($0.upstream, $0.endpoint) < ($1.upstream, $1.endpoint) }
+        }
     }
 
     /// The counters of every loop, summed.

@@ -96,7 +96,7 @@ final class AdminHandler: ChannelInboundHandler {
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let known = ["/live", "/ready", "/metrics", "/certificate"]
+        let known = ["/live", "/ready", "/metrics", "/certificate", "/endpoints"]
         if !known.contains(path), let extra, let answer = extra(head, body) {
             respond(context, head, answer.status, answer.body, extra: [("content-type", answer.contentType)])
             return
@@ -134,6 +134,13 @@ final class AdminHandler: ChannelInboundHandler {
 
                 """
             respond(context, head, .ok, body, extra: [("content-type", "application/json")])
+        case "/endpoints":
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            loops.endpoints().hop(to: context.eventLoop).whenSuccess { reports in
+                let (handler, context) = loopBound.value
+                handler.respond(
+                    context, head, .ok, Self.endpointsJSON(reports), extra: [("content-type", "application/json")])
+            }
         case "/metrics":
             let (expiry, renewals, prefix) = (workload.notAfter, workload.renewals, prefix)
             let generatedAt = loops.snapshot.generatedAt
@@ -154,8 +161,44 @@ final class AdminHandler: ChannelInboundHandler {
                     context, head, .ok, text, extra: [("content-type", "text/plain; version=0.0.4")])
             }
         default:
-            respond(context, head, .notFound, "not found; try /live, /ready, /certificate or /metrics\n")
+            respond(context, head, .notFound, "not found; try /live, /ready, /certificate, /endpoints or /metrics\n")
         }
+    }
+
+    /// `{"endpoints": [...]}`: each upstream endpoint with its balancer record.
+    static func endpointsJSON(_ reports: [EndpointReport]) -> String {
+        func quoted(_ text: String) -> String {
+            var result = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": result += "\\\""
+                case "\\": result += "\\\\"
+                case _ where scalar.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                default: result.unicodeScalars.append(scalar)
+                }
+            }
+            return result + "\""
+        }
+        let items = reports.map { report in
+            let latency = report.latencyMilliseconds.map { "\(($0 * 1000).rounded() / 1000)" } ?? "null"
+            let balancer: String
+            switch report.balancer {
+            case .peakEWMA: balancer = "peak_ewma"
+            case .leastRequest: balancer = "least_request"
+            case .roundRobin: balancer = "round_robin"
+            case .random: balancer = "random"
+            case .ringHash: balancer = "ring_hash"
+            }
+            return """
+                {"upstream": \(quoted(report.upstream)), "endpoint": \(quoted(report.endpoint)), \
+                "zone": \(report.zone.map(quoted) ?? "null"), "weight": \(report.weight), \
+                "balancer": "\(balancer)", "in_flight": \(report.inFlight), "latency_ms": \(latency), \
+                "consecutive_failures": \(report.consecutiveFailures), \
+                "ejected_for_ms": \(report.ejectedForMilliseconds), "ejections": \(report.ejections), \
+                "warming": \(report.warming)}
+                """
+        }
+        return "{\"endpoints\": [" + items.joined(separator: ", ") + "]}\n"
     }
 
     static func unixTime() -> Int64 {

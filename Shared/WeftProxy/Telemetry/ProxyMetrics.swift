@@ -30,6 +30,37 @@ public final class ProxyMetrics {
         var label: String { self == .application ? "application" : "mesh" }
     }
 
+    /// What traffic policy did, by event: retries made, retries the budget
+    /// refused, breakers that refused, deadlines that passed, rate limits that
+    /// refused, faults injected, endpoints ejected.
+    public enum PolicyEvent: Int, CaseIterable, Sendable {
+        case retry, retryBudgetExhausted, circuitOpen, deadlineExceeded, rateLimited, faultInjected, ejection
+        var label: String {
+            switch self {
+            case .retry: "retry"
+            case .retryBudgetExhausted: "retry_budget_exhausted"
+            case .circuitOpen: "circuit_open"
+            case .deadlineExceeded: "deadline_exceeded"
+            case .rateLimited: "rate_limited"
+            case .faultInjected: "fault_injected"
+            case .ejection: "ejection"
+            }
+        }
+    }
+
+    public private(set) var policy: [UInt64] = Array(repeating: 0, count: PolicyEvent.allCases.count)
+    /// Mesh-port handshakes refused, by WeftTLS's reason (verification failed, no
+    /// certificate or plaintext: handshake failed, too slow: timeout).
+    public private(set) var tlsFailures: [String: UInt64] = [:]
+
+    public func recordTLSFailure(_ reason: String) {
+        tlsFailures[reason, default: 0] += 1
+    }
+
+    public func recordPolicy(_ event: PolicyEvent) {
+        policy[event.rawValue] += 1
+    }
+
     public init() {
         let directions = Direction.allCases.count
         requests = Array(repeating: Array(repeating: 0, count: Self.statusClasses.count), count: directions)
@@ -59,7 +90,9 @@ public final class ProxyMetrics {
 
     /// A copy, to be summed off the loop.
     public func snapshot() -> Totals {
-        Totals(requests: requests, buckets: buckets, latencySum: latencySum, errors: errors, dials: dials)
+        Totals(
+            requests: requests, buckets: buckets, latencySum: latencySum, errors: errors, dials: dials, policy: policy,
+            tlsFailures: tlsFailures)
     }
 
     /// Counters summed over loops, and their Prometheus text.
@@ -69,6 +102,8 @@ public final class ProxyMetrics {
         public var latencySum: [Double]
         public var errors: [String: [UInt64]]
         public var dials: [UInt64]
+        public var policy: [UInt64]
+        public var tlsFailures: [String: UInt64]
 
         public static func merged(_ parts: [Totals]) -> Totals {
             var total = ProxyMetrics().snapshot()
@@ -79,6 +114,8 @@ public final class ProxyMetrics {
                     total.latencySum[d] += part.latencySum[d]
                 }
                 for peer in 0..<part.dials.count { total.dials[peer] += part.dials[peer] }
+                for event in 0..<part.policy.count { total.policy[event] += part.policy[event] }
+                for (reason, count) in part.tlsFailures { total.tlsFailures[reason, default: 0] += count }
                 for (reason, counts) in part.errors {
                     var sum = total.errors[reason] ?? [0, 0]
                     for d in 0..<counts.count { sum[d] += counts[d] }
@@ -124,6 +161,16 @@ public final class ProxyMetrics {
             text += "# TYPE \(prefix)_connections_opened_total counter\n"
             for peer in Peer.allCases {
                 text += "\(prefix)_connections_opened_total{peer=\"\(peer.label)\"} \(dials[peer.rawValue])\n"
+            }
+            text += "# HELP \(prefix)_policy_events_total What traffic policy did: retries, refusals, ejections.\n"
+            text += "# TYPE \(prefix)_policy_events_total counter\n"
+            for event in PolicyEvent.allCases {
+                text += "\(prefix)_policy_events_total{event=\"\(event.label)\"} \(policy[event.rawValue])\n"
+            }
+            text += "# HELP \(prefix)_tls_handshake_failures_total Mesh-port handshakes refused, by reason.\n"
+            text += "# TYPE \(prefix)_tls_handshake_failures_total counter\n"
+            for (reason, count) in tlsFailures.sorted(by: { $0.key < $1.key }) {
+                text += "\(prefix)_tls_handshake_failures_total{reason=\"\(reason)\"} \(count)\n"
             }
             return text
         }

@@ -1,32 +1,20 @@
-/// New W3C `traceparent` values, one event loop's worth: xoshiro256** seeded
-/// from the system's random source. Trace ids must be unpredictable enough not
-/// to collide, not secret; a `getrandom` syscall per request (what
-/// `SystemRandomNumberGenerator` does) cost 6 % of a sidecar's CPU under load.
-/// Used by one event loop only.
+/// New W3C `traceparent` values, one event loop's worth, from the loop's
+/// `FastRandom`: trace ids must be unpredictable enough not to collide, not
+/// secret. Used by one event loop only.
 public final class TraceIDGenerator {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var random: FastRandom
 
     public init() {
-        var system = SystemRandomNumberGenerator()
-        state = (system.next(), system.next(), system.next(), system.next() | 1)
+        random = FastRandom()
     }
 
     func next() -> UInt64 {
-        func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-        let result = rotate(state.1 &* 5, 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotate(state.3, 45)
-        return result
+        random.next()
     }
 
     /// A number in `0..<bound` (bound > 0), for random splits: not a secret.
     public func random(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
+        random.below(bound)
     }
 
     /// `00-<32 hex trace id>-<16 hex parent id>-01`, ids never all zero.

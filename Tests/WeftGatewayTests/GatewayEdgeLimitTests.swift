@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+/// The public edge's limits on a real gateway process: a head trickled in
+/// (slowloris) gets 408, an idle connection is closed, a body over the limit
+/// gets 413 (declared or counted), connections past the cap are closed as they
+/// arrive, and none of it disturbs a well-behaved client.
+@Suite(.serialized) struct GatewayEdgeLimitTests {
+    /// A raw TCP connection; reads give up after 15 s.
+    static func socket(_ port: Int) throws -> RawSocket { try RawSocket(port: port, receiveTimeout: 15) }
+
+    @Test func slowHeadsIdleConnectionsLargeBodiesAndFloodsAreRefused() async throws {
+        try await blocking {
+            let fixture = try MeshFixture()
+            defer { fixture.stop() }
+            let allow = try fixture.snapshot(
+                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
+            let echo = try fixture.startEcho(name: "payments")
+            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allow)
+            let snapshot = try fixture.scratch.write(
+                "gateway.json",
+                """
+                {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
+                 "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
+                 "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
+                   "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(payments.inbound)}]}],
+                 "gateway_routes": {"routes": [{"name": "all", "destinations": [{"service": "payments"}]}]}}
+                """)
+            let gateway = try fixture.startGateway(
+                "edge", snapshot: snapshot,
+                extra: [
+                    "--header-read-timeout", "1", "--idle-timeout", "2", "--max-request-body", "1024",
+                    "--max-connections", "8",
+                ])
+            let port = gateway.http
+            // Slowloris: half a head, then nothing: 408 after about a second.
+            let slow = try Self.socket(port)
+            let started = Date()
+            slow.send("GET /pay HTTP/1.1\r\nHost: api\r\nx-trickle: ")
+            let answer = slow.readToClose() ?? "(no close)"
+            #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(answer.contains("x-weft-error: header-timeout"))
+            #expect(Date().timeIntervalSince(started) < 5)
+            // Idle after a request: closed after about two seconds, quietly.
+            let idle = try Self.socket(port)
+            idle.send("GET /pay HTTP/1.1\r\nHost: api\r\n\r\n")
+            let idleStarted = Date()
+            let served = idle.readToClose() ?? "(no close)"
+            #expect(served.hasPrefix("HTTP/1.1 200") && served.components(separatedBy: "HTTP/1.1").count == 2, "\(served)")
+            #expect(Date().timeIntervalSince(idleStarted) >= 1.5 && Date().timeIntervalSince(idleStarted) < 6)
+            // Bodies: declared over the limit, or chunked past it, are 413; at the
+            // limit, served.
+            let big = try fixture.scratch.write("big", String(repeating: "x", count: 4096))
+            let exact = try fixture.scratch.write("exact", String(repeating: "x", count: 1024))
+            for (flags, file, status) in [
+                (["--http1.1"], big, "413"), (["--http1.1", "-H", "Transfer-Encoding: chunked"], big, "413"),
+                (["--http2-prior-knowledge"], big, "413"), (["--http1.1"], exact, "200"),
+            ] {
+                let result = try Command.curl(
+                    ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + flags
+                        + ["--data-binary", "@" + file, "http://127.0.0.1:\(port)/pay"])
+                #expect(result.output == status, "\(flags): \(result.output) \(result.errors)")
+            }
+            // A flood of idle connections: past eight, closed as they arrive.
+            var held: [RawSocket] = []
+            for _ in 0..<8 { held.append(try Self.socket(port)) }
+            Thread.sleep(forTimeInterval: 0.2)
+            let extra = try Self.socket(port)
+            extra.send("GET /pay HTTP/1.1\r\nHost: api\r\n\r\n")
+            #expect(extra.readToClose() == "", "a connection past the cap was served")
+            held.removeAll()
+            // Room again: a normal client is served.
+            Command.eventually(timeout: 5) {
+                (try? Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/pay"]))?
+                    .output == "200"
+            }
+            let after = try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/pay"])
+            #expect(after.output == "200")
+        }
+    }
+}
