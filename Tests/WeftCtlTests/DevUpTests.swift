@@ -71,6 +71,18 @@ import WeftTestSupport
         for _ in 0..<5 {
             #expect(try echoName(["x-firmware-version: 2.3.0", "x-terminal-id: T-1001"]).0 == terminal)
         }
+        // The demo holds each terminal to 20 requests a second (bursts of 40):
+        // a burst of 100 from one terminal is mostly refused, another terminal is not.
+        let burst = try Command.run(
+            "/usr/bin/h2load",
+            ["-n", "100", "-c", "1", "-m", "10", "-H", "x-firmware-version: 2.3.0", "-H", "x-terminal-id: T-2002",
+             "http://127.0.0.1:\(gateway)/v1/pay"])
+        let codes = burst.output.split(separator: "\n").first { $0.hasPrefix("status codes:") } ?? ""
+        let refusedCount = codes.firstMatch(of: /(\d+) 4xx/).flatMap { Int($0.1) } ?? 0
+        // At most 60 refused (the burst of 40 always passes); at least some, unless
+        // the machine took over 2.5 s for 100 requests (40 + 20/s refills them all).
+        #expect(refusedCount >= 1 && refusedCount <= 60, "\(codes)")
+        #expect(try echoName(["x-firmware-version: 2.3.0", "x-terminal-id: T-3003"]).0.hasPrefix("payments-v"))
         let unrouted = try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway)/v1/pay"])
         #expect(unrouted.output == "404")
         // payments calls catalog through its sidecar, over mutual TLS, as itself.
@@ -91,6 +103,8 @@ import WeftTestSupport
         let refused = try ChildProcess.run(
             Self.binary, ["get", "services", "--state-dir", state, "--admin-token-file", wrongToken])
         #expect(refused.status == 1 && refused.output.contains("answered 401"), "\(refused.output)")
+        let status = try ChildProcess.run(Self.binary, ["status", "--state-dir", state])
+        #expect(status.status == 0 && status.output.contains("instances  4 (4 passing)"), "\(status.output)")
         let unknown = try ChildProcess.run(Self.binary, ["get", "teapots"])
         #expect(unknown.status == 64)
 

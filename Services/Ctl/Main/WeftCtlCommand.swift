@@ -21,7 +21,7 @@ struct WeftCtlCommand: ParsableCommand {
             Exit status: 0 on success, 1 when the registry or the CA refuses or cannot be reached \
             (the message says which and why), 64 for a bad command line.
             """,
-        subcommands: [Get.self, Route.self, Proxy.self, Dev.self])
+        subcommands: [Status.self, Get.self, Describe.self, Apply.self, Delete.self, Route.self, Proxy.self, Dev.self])
 }
 
 struct Dev: ParsableCommand {
@@ -210,17 +210,24 @@ struct Bootstrap: ParsableCommand {
 }
 
 extension GetCommand.Resource: ExpressibleByArgument {}
+extension ApplyCommand.Kind: ExpressibleByArgument {}
 
-struct Get: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "List the registry's services, instances, intentions or routes.")
+/// `-o`: the form for people (a table, or text: the two names mean the same) or
+/// JSON for scripts; shared by every command that prints data. Another value is
+/// a usage error (exit 64).
+struct OutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, text, json
+    }
 
-    @Argument(help: ArgumentHelp("services, instances, intentions or routes."))
-    var resource: GetCommand.Resource
+    @Option(name: .shortAndLong, help: ArgumentHelp("table (or text, the default) or json.", valueName: "format"))
+    var output: Format = .table
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("table (default) or json.", valueName: "format"))
-    var output = "table"
+    var json: Bool { output == .json }
+}
 
+/// Where the registry is and the admin token: shared by the commands that call it.
+struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The registry, http://host:port. Env: WEFT_REGISTRY.", valueName: "url"))
     var registry: String?
 
@@ -230,16 +237,136 @@ struct Get: ParsableCommand {
     @Option(help: ArgumentHelp("The dev mesh's state directory, for its context (default .weft/dev).", valueName: "dir"))
     var stateDir = ".weft/dev"
 
+    func context() throws -> AdminContext {
+        try AdminContext.resolve(
+            registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The control plane and the mesh at a glance.",
+        discussion: """
+            The registry's readiness and state version, how many proxies are watching it for changes, \
+            services and instances by health, and the instances no proxy sends traffic to. Exit 0 when \
+            the registry is ready; 1 when it cannot be reached or is not ready.
+            """)
+
+    @OptionGroup var format: OutputOptions
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
+        try reportingFailure { print(try StatusCommand.run(context: try options.context(), json: format.json)) }
+    }
+}
+
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Everything the registry holds about one service.",
+        discussion: """
+            weftctl describe service NAME (or NAMESPACE/NAME): its protocol, its instances and their \
+            health, its traffic policy, its routes and the intentions that guard it. Exit 1 when the \
+            service is not in the registry.
+            """)
+
+    @Argument(help: ArgumentHelp("What to describe: service.", valueName: "kind"))
+    var kind: String
+
+    @Argument(help: ArgumentHelp("Its name: NAME or NAMESPACE/NAME.", valueName: "name"))
+    var name: String
+
+    @OptionGroup var options: RegistryOptions
+
     func validate() throws {
-        guard ["table", "json"].contains(output) else { throw ValidationError("--output: expected table or json") }
+        guard kind == "service" else { throw ValidationError("describe: only service for now, not \(kind)") }
     }
 
     func run() throws {
+        try reportingFailure { print(try DescribeCommand.service(name, context: try options.context())) }
+    }
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update registry objects from a JSON file.",
+        discussion: """
+            The file holds one document, an array of them, or several one after the other. Each \
+            names its kind and is otherwise what the registry's API takes:
+
+              {"kind": "service", "name": "payments", "protocol": "http"}
+              {"kind": "policy", "service": "payments", "load_balancer": {"type": "peak_ewma"}}
+              {"kind": "service-routes", "name": "payments", "routes": [...]}
+              {"kind": "gateway-routes", "name": "edge", "routes": [...]}
+              {"kind": "intention", "source": "*", "destination": "payments", "action": "allow"}
+              {"kind": "defaults", "default_action": "deny"}
+
+            Each document is validated here first (errors name the field), compared with what the \
+            registry holds, and written only when it differs. Exit 0 when every document is applied \
+            (or, with --dry-run, checked); 1 at the first refusal, after what was applied before it.
+            """)
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The file to apply (- for standard input).", valueName: "file"))
+    var file: String
+
+    @Flag(help: "Say what would change, field by field, and write nothing.")
+    var dryRun = false
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
         try reportingFailure {
-            let context = try AdminContext.resolve(
-                registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
-                environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
-            print(try GetCommand.run(resource, context: context, json: output == "json"))
+            let text: String
+            if file == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw DevMeshError("cannot read \(file)")
+                }
+                text = contents
+            }
+            let documents = try ApplyCommand.documents(in: text, file: file)
+            print(try ApplyCommand.run(documents, context: try options.context(), dryRun: dryRun))
+        }
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete a registry object.",
+        discussion: """
+            KIND is service, policy, service-routes, gateway-routes, intention or defaults; NAME is \
+            NAME or NAMESPACE/NAME (an intention: its id, from weftctl get intentions; defaults: any).
+            """)
+
+    @Argument(help: ArgumentHelp("What to delete.", valueName: "kind"))
+    var kind: ApplyCommand.Kind
+
+    @Argument(help: ArgumentHelp("Its name (NAMESPACE/NAME), or an intention's id.", valueName: "name"))
+    var name: String
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
+        try reportingFailure { print(try ApplyCommand.delete(kind, name, context: try options.context())) }
+    }
+}
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the registry's services, instances, intentions or routes.")
+
+    @Argument(help: ArgumentHelp("services, instances, intentions or routes."))
+    var resource: GetCommand.Resource
+
+    @OptionGroup var format: OutputOptions
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
+        try reportingFailure {
+            print(try GetCommand.run(resource, context: try options.context(), json: format.json))
         }
     }
 }
@@ -271,15 +398,13 @@ struct Route: ParsableCommand {
         @Option(help: ArgumentHelp("The gateway's admin port, http://host:port (default: the dev mesh's).", valueName: "url"))
         var admin: String?
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("text (default) or json.", valueName: "format"))
-        var output = "text"
+        @OptionGroup var format: OutputOptions
 
         @Option(help: ArgumentHelp("The dev mesh's state directory (default .weft/dev).", valueName: "dir"))
         var stateDir = ".weft/dev"
 
         func validate() throws {
             guard path.hasPrefix("/") else { throw ValidationError("the path must start with /") }
-            guard ["text", "json"].contains(output) else { throw ValidationError("--output: expected text or json") }
             for header in headers where !header.contains("=") {
                 throw ValidationError("--header \(header.prefix(80)): expected name=value")
             }
@@ -296,7 +421,7 @@ struct Route: ParsableCommand {
                     throw DevMeshError("no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`")
                 }
                 print(try ProxyCommands.explain(
-                    admin: url, method: method, host: host, path: path, headers: values, json: output == "json"))
+                    admin: url, method: method, host: host, path: path, headers: values, json: format.json))
             }
         }
     }
@@ -304,7 +429,7 @@ struct Route: ParsableCommand {
 
 struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A sidecar's or gateway's admin endpoints.", subcommands: [Cert.self])
+        abstract: "A sidecar's or gateway's admin endpoints.", subcommands: [Cert.self, Endpoints.self])
 
     struct Cert: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -315,6 +440,25 @@ struct Proxy: ParsableCommand {
 
         func run() throws {
             try reportingFailure { print(try ProxyCommands.certificate(admin: admin)) }
+        }
+    }
+
+    struct Endpoints: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The endpoints a proxy balances over: requests in flight, latency, ejections.",
+            discussion: """
+                Each upstream endpoint as the proxy's balancer sees it: its zone and weight, requests in \
+                flight, its peak-EWMA latency estimate, consecutive failures, and for how long outlier \
+                detection has ejected it. See docs/traffic-policy.md.
+                """)
+
+        @Option(help: ArgumentHelp("The proxy's admin port, http://host:port.", valueName: "url"))
+        var admin: String
+
+        @OptionGroup var format: OutputOptions
+
+        func run() throws {
+            try reportingFailure { print(try ProxyCommands.endpoints(admin: admin, json: format.json)) }
         }
     }
 }

@@ -213,11 +213,11 @@ public enum ProxyCommands {
         return text
     }
 
-    /// A proxy's certificate as its admin port reports it.
-    public static func certificate(admin: String) throws -> String {
+    /// A JSON object from a proxy's admin port, and the body as sent.
+    static func adminObject(_ admin: String, _ path: String) throws -> ([String: Any], String) {
         let reply: AdminClient.Reply
         do {
-            reply = try client(admin).call(.GET, "/certificate")
+            reply = try client(admin).call(.GET, path)
         } catch let error as DevMeshError {
             throw error
         } catch {
@@ -226,6 +226,32 @@ public enum ProxyCommands {
         guard reply.status == 200,
             let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any]
         else { throw DevMeshError("the admin port answered \(reply.status): \(reply.body.prefix(300))") }
+        return (object, reply.body)
+    }
+
+    /// The endpoints a proxy balances over, as its admin port reports them.
+    public static func endpoints(admin: String, json: Bool) throws -> String {
+        let (object, body) = try adminObject(admin, "/endpoints")
+        if json { return body.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let rows = (object["endpoints"] as? [[String: Any]] ?? []).map { item -> [String] in
+            let latency = (item["latency_ms"] as? Double).map { String(format: "%.2f ms", $0) } ?? "-"
+            let ejected = (item["ejected_for_ms"] as? Int).map { $0 > 0 ? String(format: "%.1f s", Double($0) / 1000) : "-" } ?? "-"
+            return [
+                "\(item["upstream"] ?? "?")", "\(item["endpoint"] ?? "?")", (item["zone"] as? String) ?? "-",
+                "\(item["weight"] ?? "?")", "\(item["in_flight"] ?? 0)", latency,
+                "\(item["consecutive_failures"] ?? 0)", ejected, "\(item["ejections"] ?? 0)",
+                (item["warming"] as? Bool) == true ? "yes" : "-",
+            ]
+        }
+        if rows.isEmpty { return "no upstream endpoints (the proxy has no upstreams, or none has endpoints)" }
+        return Table.render(
+            header: ["UPSTREAM", "ENDPOINT", "ZONE", "WEIGHT", "IN-FLIGHT", "LATENCY", "FAILURES", "EJECTED", "EJECTIONS", "WARMING"],
+            rows: rows)
+    }
+
+    /// A proxy's certificate as its admin port reports it.
+    public static func certificate(admin: String) throws -> String {
+        let (object, _) = try adminObject(admin, "/certificate")
         let rows = ["identity", "serial", "source", "renewals", "expires_in_seconds", "trust_roots", "revoked_serials"]
         return Table.render(header: ["FIELD", "VALUE"], rows: rows.map { [$0, "\(object[$0] ?? "-")"] })
     }

@@ -29,8 +29,16 @@ struct Demo {
                 [201, 409], .POST, "/v1/intentions",
                 #"{"source": "\#(Self.identity(source))", "destination": "\#(destination)", "action": "allow"}"#)
         }
+        try registry.expect([200, 201], .PUT, "/v1/policies/default/payments", Self.paymentsPolicy)
         try registry.expect([200, 201], .PUT, "/v1/routes/gateways/default/edge", Self.routeTable)
     }
+
+    /// Calls to payments: a 5 s deadline, and an instance that fails three
+    /// times in a row sits out 10 s (docs/traffic-policy.md).
+    static let paymentsPolicy = """
+        {"service": "payments", "timeouts": {"request": "5s"},
+         "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "10s"}}
+        """
 
     /// A new single-use join token for `identity`, valid an hour, written to `file` (0600).
     func writeJoinToken(for identity: String, to file: String) throws {
@@ -53,7 +61,8 @@ struct Demo {
 
     /// The point-of-sale routes: kiosks to v3 with /v1 rewritten to /api,
     /// firmware 1.x to v1, firmware 2.x to v2 with a sticky tenth of the
-    /// terminals (by x-terminal-id) on v3.
+    /// terminals (by x-terminal-id) on v3, each terminal held to 20 requests a
+    /// second (bursts of 40).
     static let routeTable = """
         {"routes": [
           {"name": "kiosk",
@@ -67,7 +76,8 @@ struct Demo {
            "match": {"headers": [{"name": "x-firmware-version", "version": ">=2.0.0 <3.0.0"}]},
            "destinations": [{"service": "payments", "subset": {"version": "v2"}, "weight": 90},
                             {"service": "payments", "subset": {"version": "v3"}, "weight": 10}],
-           "sticky": {"header": "x-terminal-id"}}
+           "sticky": {"header": "x-terminal-id"},
+           "rate_limit": {"requests_per_second": 20, "burst": 40, "key_header": "x-terminal-id"}}
         ]}
         """
 

@@ -105,19 +105,9 @@ func freeLoopbackPort() throws(DevMeshError) -> Int {
 
 /// Whether something already listens on 127.0.0.1:`port`.
 func portInUse(_ port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return false }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    return connected == 0
+    guard let descriptor = ProcessSpawning.connectLoopback(port: port) else { return false }
+    close(descriptor)
+    return true
 }
 
 /// Runs a short command to its end; its exit status and output.

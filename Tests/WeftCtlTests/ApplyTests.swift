@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+/// `weftctl apply -f` and `weftctl delete`, the built binary against a real
+/// registry on a throwaway PostgreSQL.
+@Suite(.serialized) struct ApplyTests {
+    static let weftctl = ChildProcess.builtProduct("weftctl")
+
+    @Test func appliesADocumentSetIdempotentlyShowsDiffsAndRefusesBadInput() async throws {
+        try await TemporaryPostgres.with { postgres in
+            try await blocking {
+                let mesh = try MeshFixture()
+                defer { mesh.stop() }
+                let registry = try mesh.startRegistry(postgres)
+                let common = ["--registry", "http://127.0.0.1:\(registry.port)", "--admin-token-file", registry.adminTokenFile]
+                func weftctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+                    let run = try ChildProcess.run(Self.weftctl, arguments + common)
+                    return (run.status, run.output)
+                }
+                let manifest = try mesh.scratch.write(
+                    "mesh.json",
+                    """
+                    {"kind": "service", "name": "payments", "protocol": "http"}
+                    {"kind": "policy", "service": "payments", "load_balancer": {"type": "ring_hash", "hash_header": "x-terminal-id"},
+                     "rate_limit": {"requests_per_second": 50}}
+                    [{"kind": "service-routes", "name": "payments", "routes": [
+                       {"name": "canary", "destinations": [
+                         {"service": "payments", "subset": {"version": "v1"}, "weight": 90},
+                         {"service": "payments", "subset": {"version": "v2"}, "weight": 10}]}]},
+                     {"kind": "intention", "source": "*", "destination": "payments", "action": "allow",
+                      "methods": ["GET"], "headers": [{"name": "x-role", "exact": "cashier"}]}]
+                    """)
+                // First time: everything is created.
+                let first = try weftctl(["apply", "-f", manifest])
+                #expect(first.status == 0, "\(first.output)")
+                #expect(first.output.contains("service default/payments: created"), "\(first.output)")
+                #expect(first.output.contains("policy default/payments: created"))
+                #expect(first.output.contains("service-routes default/payments: created"))
+                #expect(first.output.contains("intention * → default/payments (allow): created"), "\(first.output)")
+                #expect(try registry.call("GET", "/v1/policies/default/payments").1.contains("ring_hash"))
+                // Again: nothing changes, the intention is not duplicated.
+                let again = try weftctl(["apply", "-f", manifest])
+                #expect(again.status == 0)
+                #expect(again.output.split(separator: "\n").allSatisfy { $0.hasSuffix(": unchanged") }, "\(again.output)")
+                #expect(try registry.call("GET", "/v1/intentions").1.components(separatedBy: "\"source\"").count == 2)
+                // A change: the dry run names the field and writes nothing; the
+                // apply writes it.
+                let changed = try mesh.scratch.write(
+                    "change.json",
+                    #"{"kind": "policy", "service": "payments", "load_balancer": {"type": "peak_ewma"}, "rate_limit": {"requests_per_second": 50}}"#)
+                let dry = try weftctl(["apply", "-f", changed, "--dry-run"])
+                #expect(dry.status == 0)
+                #expect(dry.output.contains("policy default/payments: would change"), "\(dry.output)")
+                #expect(dry.output.contains("load_balancer.type: \"ring_hash\" → \"peak_ewma\""), "\(dry.output)")
+                #expect(try registry.call("GET", "/v1/policies/default/payments").1.contains("ring_hash"))
+                let applied = try weftctl(["apply", "-f", changed])
+                #expect(applied.output.contains("policy default/payments: changed"), "\(applied.output)")
+                #expect(try registry.call("GET", "/v1/policies/default/payments").1.contains("peak_ewma"))
+                // Bad input is refused with the document and field, before any call.
+                for (text, expected) in [
+                    (#"{"kind": "policy", "service": "payments", "load_balancer": {"type": "maglev"}}"#,
+                     "documents[0].load_balancer.type: unknown balancer"),
+                    (#"{"kind": "gizmo"}"#, "documents[0].kind: unknown kind \"gizmo\""),
+                    (#"{"service": "payments"}"#, "documents[0].kind: missing"),
+                    (#"{"kind": "service-routes", "routes": []}"#, "documents[0].name: missing"),
+                    (#"{"kind": "service", "name": "a"} nonsense"#, "unexpected"),
+                    (#"{"kind": "policy", "service": "payments", "rate_limit": {"requests_per_second": 1, "key_header": "x"}}"#,
+                     "documents[0].rate_limit.key_header: applies to route rules"),
+                ] {
+                    let file = try mesh.scratch.write("bad.json", text)
+                    let refused = try weftctl(["apply", "-f", file])
+                    #expect(refused.status != 0, "\(text)")
+                    #expect(refused.output.contains(expected), "\(text): \(refused.output)")
+                }
+                // Describe: the service with its policy, routes and intentions.
+                let described = try weftctl(["describe", "service", "payments"])
+                #expect(described.status == 0, "\(described.output)")
+                for expected in [
+                    "service    default/payments", "protocol   http", "load_balancer: {\"type\":\"peak_ewma\"}",
+                    "canary → payments[version=v1] 90%, payments[version=v2] 10%", "intentions 1",
+                    "allow  from *  methods GET",
+                ] {
+                    #expect(described.output.contains(expected), "\(expected): \(described.output)")
+                }
+                let missing = try weftctl(["describe", "service", "nowhere"])
+                #expect(missing.status == 1 && missing.output.contains("not in the registry"), "\(missing.output)")
+                let wrongKind = try weftctl(["describe", "teapot", "x"])
+                #expect(wrongKind.status == 64, "\(wrongKind.output)")
+                // Delete: the routes go; deleting them again says so.
+                let deleted = try weftctl(["delete", "service-routes", "default/payments"])
+                #expect(deleted.status == 0 && deleted.output.contains("deleted"), "\(deleted.output)")
+                let gone = try weftctl(["delete", "service-routes", "payments"])
+                #expect(gone.status != 0 && gone.output.contains("not in the registry"), "\(gone.output)")
+                let badName = try weftctl(["delete", "intention", "default/x"])
+                #expect(badName.status != 0 && badName.output.contains("by its id"), "\(badName.output)")
+                // Status: the registry ready, the one service applied, as text and JSON.
+                let status = try weftctl(["status"])
+                #expect(status.status == 0, "\(status.output)")
+                #expect(status.output.contains(": ready, state version"), "\(status.output)")
+                #expect(status.output.contains("services   1"), "\(status.output)")
+                let json = try Command.object(try weftctl(["status", "-o", "json"]).output)
+                #expect(json["services"] as? Int == 1 && json["ready"] as? Bool == true, "\(json)")
+                // An output format weftctl does not have is a usage error.
+                #expect(try weftctl(["status", "-o", "yaml"]).status == 64)
+                // A registry that does not answer: exit 1, saying so.
+                let down = try ChildProcess.run(
+                    Self.weftctl,
+                    ["status", "--registry", "http://127.0.0.1:1", "--admin-token-file", registry.adminTokenFile])
+                #expect(down.status == 1 && down.output.contains("does not answer"), "\(down.output)")
+            }
+        }
+    }
+}
