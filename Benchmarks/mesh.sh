@@ -12,7 +12,15 @@
 # Needs: nghttp2-proxy (nghttpx), haproxy, nghttp2-client (h2load), golang-go,
 # openssl. Usage: Benchmarks/mesh.sh [RATE] [SECONDS]
 # With PERF=DIR, both weft sidecars are profiled (perf record -g) during their
-# saturation run: perf report -i DIR/weft-a.data.
+# saturation run: perf report -i DIR/weft-a.data. PERF_PAIR=weft+policy or
+# weft-baseline profiles that pair instead.
+#
+# A second weft pair runs with a realistic policy set (docs/traffic-policy.md):
+# peak-EWMA, a route with its own timeout and retries within the budget,
+# breakers, outlier detection, and 100 intentions on the backend (the caller's
+# allow last, each with method and path conditions). With BASELINE=PATH (a
+# weft-sidecar built from an earlier commit), a third pair runs that binary with
+# the plain snapshots: the same run then compares before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
@@ -21,8 +29,10 @@ for tool in nghttpx haproxy h2load go openssl; do
     command -v $tool >/dev/null || { echo "mesh.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
 done
 # Built as the image builds them (deploy/Dockerfile): the standard library static.
-swift build -c release --static-swift-stdlib --product weft-sidecar >/dev/null
-swift build -c release --static-swift-stdlib --product weft-echo >/dev/null
+# Quiet unless a build fails: then its errors, and mesh.sh stops.
+build() { local log; log=$(swift build -c release --static-swift-stdlib --product "$1" 2>&1) || { echo "$log" >&2; exit 1; }; }
+build weft-sidecar
+build weft-echo
 bin=.build/release
 work=$(mktemp -d)
 pids=()
@@ -59,11 +69,44 @@ cat > "$work/a.json" <<JSON
 {"version": 1, "generated_at": "2026-11-27T00:00:00Z",
  "upstreams": [{"service": {"service": "backend"}, "endpoints": [{"instance": "b-1", "address": "127.0.0.1", "port": 18443}]}]}
 JSON
+# weft with the policy set: D (frontend) → C (backend).
+{
+    echo '{"version": 1, "generated_at": "2026-11-27T00:00:00Z", "inbound_intentions": ['
+    for i in $(seq 1 99); do
+        echo "{\"source\": \"spiffe://weft.local/ns/default/sa/caller-$i\", \"destination\": \"backend\", \"action\": \"allow\", \"methods\": [\"GET\", \"POST\"], \"path\": {\"prefix\": \"/\"}},"
+    done
+    echo '{"source": "spiffe://weft.local/ns/default/sa/frontend", "destination": "backend", "action": "allow", "methods": ["GET", "POST"], "path": {"prefix": "/"}}]}'
+} > "$work/c.json"
+cat > "$work/d.json" <<JSON
+{"version": 1, "generated_at": "2026-11-27T00:00:00Z",
+ "upstreams": [{"service": {"service": "backend"},
+   "endpoints": [{"instance": "c-1", "address": "127.0.0.1", "port": 18445}],
+   "policy": {"service": "backend", "load_balancer": {"type": "peak_ewma"},
+              "retry_budget": {"percent": 20, "min_retries_per_second": 10, "window": "10s"},
+              "circuit_breaker": {"max_connections": 64, "max_pending_requests": 512, "max_requests": 512, "max_retries": 64},
+              "outlier_detection": {"consecutive_errors": 5, "base_ejection_time": "30s"},
+              "timeouts": {"request": "5s"}},
+   "routes": {"routes": [{"name": "all", "match": {"path": {"prefix": "/"}}, "destinations": [{"service": "backend"}],
+              "timeout": "2s", "retries": {"attempts": 2, "retry_on": ["connect-failure", "refused-stream", "gateway-error"]}}]}}]}
+JSON
 common=(--threads 1 --trust-bundle "$work/ca.pem" --outbound-proxy off --admin off --log-level warning)
 "$bin/weft-sidecar" --service backend --inbound 127.0.0.1:18443 --app 127.0.0.1:$app --certificate "$work/b.pem" \
     --key "$work/b.key" --snapshot-file "$work/b.json" "${common[@]}" >"$work/wb.log" 2>&1 & pids+=($!); weft_b=$!
 "$bin/weft-sidecar" --service frontend --inbound 127.0.0.1:18444 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18001 \
     --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/a.json" "${common[@]}" >"$work/wa.log" 2>&1 & pids+=($!); weft_a=$!
+
+"$bin/weft-sidecar" --service backend --inbound 127.0.0.1:18445 --app 127.0.0.1:$app --certificate "$work/b.pem" \
+    --key "$work/b.key" --snapshot-file "$work/c.json" "${common[@]}" >"$work/wc.log" 2>&1 & pids+=($!); weft_c=$!
+"$bin/weft-sidecar" --service frontend --inbound 127.0.0.1:18446 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18004 \
+    --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/d.json" "${common[@]}" >"$work/wd.log" 2>&1 & pids+=($!); weft_d=$!
+if [ -n "${BASELINE:-}" ]; then
+    # The same pair and snapshots as the first, with an earlier build.
+    "$BASELINE" --service backend --inbound 127.0.0.1:18447 --app 127.0.0.1:$app --certificate "$work/b.pem" \
+        --key "$work/b.key" --snapshot-file "$work/b.json" "${common[@]}" >"$work/we.log" 2>&1 & pids+=($!); weft_e=$!
+    sed 's/18443/18447/' "$work/a.json" > "$work/f.json"
+    "$BASELINE" --service frontend --inbound 127.0.0.1:18448 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18005 \
+        --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/f.json" "${common[@]}" >"$work/wf.log" 2>&1 & pids+=($!); weft_f=$!
+fi
 
 # nghttpx: B terminates TLS and requires client certificates; A dials B over TLS h2
 # with its certificate and verifies B's.
@@ -138,22 +181,36 @@ saturate() {  # name url
 echo "mesh.sh: $(nproc) cores, $(uname -r), rate $rate req/s for ${seconds}s, 1 KiB bodies, $(date -u +%FT%TZ)"
 run direct "http://127.0.0.1:$app/"
 run weft "http://127.0.0.1:18001/" "$weft_a" "$weft_b"
+run weft+policy "http://127.0.0.1:18004/" "$weft_d" "$weft_c"
+[ -n "${BASELINE:-}" ] && run weft-baseline "http://127.0.0.1:18005/" "$weft_f" "$weft_e"
 run nghttpx "http://127.0.0.1:18002/" "$nghttpx_a" "$nghttpx_b"
 run haproxy "http://127.0.0.1:18003/" "$haproxy_a" "$haproxy_b"
 saturate direct "http://127.0.0.1:$app/"
-if [ -n "${PERF:-}" ]; then
-    # PERF=DIR: profile both weft sidecars while h2load saturates them.
+profile_start() {  # frontend backend
+    [ -n "${PERF:-}" ] || return 0
+    # PERF=DIR: profile both sidecars of a pair while h2load saturates them.
     mkdir -p "$PERF"
     # PERF_EVENT=probe_libc:malloc (after perf probe -x .../libc.so.6 malloc)
     # records allocation sites instead of CPU samples.
     event=(-F 999)
     [ -n "${PERF_EVENT:-}" ] && event=(-e "$PERF_EVENT")
-    perf record "${event[@]}" -g -o "$PERF/weft-a.data" -p "$weft_a" 2>/dev/null & perf_a=$!
-    perf record "${event[@]}" -g -o "$PERF/weft-b.data" -p "$weft_b" 2>/dev/null & perf_b=$!
+    perf record "${event[@]}" -g -o "$PERF/weft-a.data" -p "$1" 2>/dev/null & perf_a=$!
+    perf record "${event[@]}" -g -o "$PERF/weft-b.data" -p "$2" 2>/dev/null & perf_b=$!
     sleep 1
-fi
+}
+profile_stop() { [ -n "${PERF:-}" ] || return 0; kill -INT $perf_a $perf_b; wait $perf_a $perf_b 2>/dev/null || true; }
+pair=${PERF_PAIR:-weft}
+[ "$pair" = weft ] && profile_start "$weft_a" "$weft_b"
 saturate weft "http://127.0.0.1:18001/"
-if [ -n "${PERF:-}" ]; then kill -INT $perf_a $perf_b; wait $perf_a $perf_b 2>/dev/null || true; fi
+[ "$pair" = weft ] && profile_stop
+[ "$pair" = weft+policy ] && profile_start "$weft_d" "$weft_c"
+saturate weft+policy "http://127.0.0.1:18004/"
+[ "$pair" = weft+policy ] && profile_stop
+if [ -n "${BASELINE:-}" ]; then
+    [ "$pair" = weft-baseline ] && profile_start "$weft_f" "$weft_e"
+    saturate weft-baseline "http://127.0.0.1:18005/"
+    [ "$pair" = weft-baseline ] && profile_stop
+fi
 saturate nghttpx "http://127.0.0.1:18002/"
 saturate haproxy "http://127.0.0.1:18003/"
-echo "peak RSS after saturation (kB): weft A=$(hwm $weft_a) B=$(hwm $weft_b) nghttpx A=$(hwm $nghttpx_a) B=$(hwm $nghttpx_b) haproxy A=$(hwm $haproxy_a) B=$(hwm $haproxy_b)"
+echo "peak RSS after saturation (kB): weft A=$(hwm $weft_a) B=$(hwm $weft_b) weft+policy A=$(hwm $weft_d) B=$(hwm $weft_c) nghttpx A=$(hwm $nghttpx_a) B=$(hwm $nghttpx_b) haproxy A=$(hwm $haproxy_a) B=$(hwm $haproxy_b)"
