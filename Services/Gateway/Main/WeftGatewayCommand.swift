@@ -68,7 +68,7 @@ struct WeftGatewayCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Seconds a client has from a request's first byte to its whole head; past it, 408 (default 10). Env: WEFT_HEADER_READ_TIMEOUT.",
+            "Seconds a client has from a request's first byte to its whole head (past it, 408), and a new connection to show its first bytes (default 10). Env: WEFT_HEADER_READ_TIMEOUT.",
             valueName: "seconds"))
     var headerReadTimeout: Int?
 

@@ -20,10 +20,29 @@ public final class CleartextProtocolSniffer: ChannelInboundHandler, RemovableCha
     static let http2Preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     private let configure: Configure
+    private let deadline: TimeAmount?
     private var buffered: ByteBuffer?
+    private var timer: Scheduled<Void>?
 
-    public init(configure: @escaping Configure) {
+    /// - Parameter deadline: at a public edge, the time a new connection has to
+    ///   show its protocol; past it the connection is closed. A client that
+    ///   connects and says nothing, or trickles a preface, would otherwise hold
+    ///   its connection (one of the capped many) forever: the header-read and
+    ///   idle deadlines only start once a protocol's handlers are in place.
+    public init(deadline: TimeAmount? = nil, configure: @escaping Configure) {
+        self.deadline = deadline
         self.configure = configure
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        guard let deadline else { return }
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -49,6 +68,8 @@ public final class CleartextProtocolSniffer: ChannelInboundHandler, RemovableCha
         } else {
             return  // a prefix of the preface so far: wait for more
         }
+        timer?.cancel()
+        timer = nil
         do {
             try configure(detected, context.pipeline.syncOperations, self)
         } catch {

@@ -16,9 +16,10 @@ enum CleartextRequestPipeline {
         let closer = CloseOnErrorHandler()
         // 1. Sniff the protocol from the first bytes: the HTTP/2 preface (h2c with
         //    prior knowledge, gRPC) or anything else (HTTP/1.1). It holds at most
-        //    24 bytes, and leaves once it has built the rest.
+        //    24 bytes, and leaves once it has built the rest. At a public edge a
+        //    connection has the header-read time to show its protocol.
         try pipeline.addHandler(
-            CleartextProtocolSniffer { detected, pipeline, sniffer in
+            CleartextProtocolSniffer(deadline: limits?.headerReadTimeout) { detected, pipeline, sniffer in
                 switch detected {
                 case .http1:
                     // 2a. NIO's HTTP/1.1 server codec. Pipelining assistance hands the
