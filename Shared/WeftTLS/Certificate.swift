@@ -126,6 +126,28 @@ public final class Certificate: @unchecked Sendable {
         return uriNames(in: names)
     }
 
+    /// The DNS subject alternative names, in order and lowercased: the host
+    /// names a server certificate is good for. Names that are not printable
+    /// ASCII are skipped.
+    public var dnsSubjectAlternativeNames: [String] {
+        guard let raw = X509_get_ext_d2i(pointer, NID_subject_alt_name, nil, nil) else {
+            ERR_clear_error()
+            return []
+        }
+        let names = OpaquePointer(raw)
+        defer { COpenSSLShims_GENERAL_NAMES_free(names) }
+        var hosts: [String] = []
+        for index in 0..<COpenSSLShims_sk_GENERAL_NAME_num(names) {
+            guard let name = COpenSSLShims_sk_GENERAL_NAME_value(names, index), name.pointee.type == GEN_DNS,
+                let string = name.pointee.d.dNSName, let data = ASN1_STRING_get0_data(string)
+            else { continue }
+            let bytes = UnsafeBufferPointer(start: data, count: Int(ASN1_STRING_length(string)))
+            guard !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else { continue }
+            hosts.append(String(decoding: bytes, as: UTF8.self).lowercased())
+        }
+        return hosts
+    }
+
     /// The subject's common name, if any (informational; identity is the URI SAN).
     public var subjectCommonName: String? {
         guard let name = X509_get_subject_name(pointer) else { return nil }

@@ -20,13 +20,18 @@ public final class TLSContext: @unchecked Sendable {
     /// Our ALPN list in wire format (length-prefixed), owned here because OpenSSL
     /// keeps pointing into it during handshakes.
     private let alpnWire: UnsafeMutableBufferPointer<UInt8>
+    /// Other certificates, chosen by the client's SNI (servers only).
+    let serverNames: TLSServerNames?
 
-    public init(_ configuration: TLSConfiguration) throws(TLSError) {
+    /// - Parameter serverNames: certificates to switch to when a client names
+    ///   one of theirs (see `TLSServerNames.makeContext()`).
+    public init(_ configuration: TLSConfiguration, serverNames: TLSServerNames? = nil) throws(TLSError) {
         guard let pointer = SSL_CTX_new(TLS_method()) else {
             throw TLSError.fromQueue(.internalFailure, "allocating an SSL_CTX")
         }
         self.pointer = pointer
         self.configuration = configuration
+        self.serverNames = serverNames
         var wire: [UInt8] = []
         for name in configuration.applicationProtocols {
             guard (1...255).contains(name.utf8.count) else {
@@ -110,6 +115,17 @@ public final class TLSContext: @unchecked Sendable {
                 mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT
             }
             SSL_CTX_set_verify(pointer, mode, verifyPeer)
+        }
+
+        if serverNames != nil {
+            // SSL_CTX_set_tlsext_servername_callback and _arg, macros over the
+            // ctrl calls. The argument is unretained: `self` outlives its SSL_CTX.
+            let callback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?)
+                -> Int32 = selectServerName
+            _ = SSL_CTX_callback_ctrl(
+                pointer, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, unsafeBitCast(callback, to: (@convention(c) () -> Void).self))
+            _ = SSL_CTX_ctrl(
+                pointer, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, Unmanaged.passUnretained(self).toOpaque())
         }
 
         if wireLength > 0 {

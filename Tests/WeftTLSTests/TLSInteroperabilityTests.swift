@@ -184,4 +184,57 @@ import WeftTestSupport
             return error.kind == .verificationFailed && error.context.contains("not the expected")
         }
     }
+
+    /// A public server with two certificates: OpenSSL's client gets the one for
+    /// the name it sends (exact or wildcard), and the first for no name or one
+    /// no certificate has.
+    @Test func theClientsServerNameChoosesTheCertificate() throws {
+        let pki = try MeshPKI()
+        let scratch = try ScratchDirectory()
+        defer { scratch.cleanup() }
+        let root = try scratch.write("root.pem", try pki.root.certificate.pemString())
+        func certificate(_ names: [String]) throws -> (chain: [Certificate], key: PrivateKey) {
+            let key = try PrivateKey.generateP256()
+            let leaf = try pki.root.issueLeaf(
+                for: key, uri: "spiffe://weft.local/ns/default/sa/edge", dnsNames: names,
+                notBefore: MeshPKI.now - 60, notAfter: MeshPKI.now + 3600)
+            return ([leaf], key)
+        }
+        let base = TLSConfiguration(role: .server, applicationProtocols: ["h2", "http/1.1"], minimumVersion: .tls12)
+        let names = try TLSServerNames([try certificate(["api.example"]), try certificate(["*.pos.example"])], base: base)
+        #expect(names.entries.map(\.names) == [["api.example"], ["*.pos.example"]])
+        let context = try names.makeContext()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let server = try ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(try TLSHandler(context: context))
+                    try channel.pipeline.syncOperations.addHandler(Greeter())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? server.close().wait() }
+        let port = try #require(server.localAddress?.port)
+        func connect(sending serverName: String?, verifying host: String) throws -> (Int32, String) {
+            try run(
+                "/usr/bin/openssl",
+                ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", root, "-verify_hostname", host,
+                 "-verify_return_error", "-alpn", "http/1.1", "-quiet"]
+                    + (serverName.map { ["-servername", $0] } ?? ["-noservername"]))
+        }
+        for (sent, verified, succeeds) in [
+            ("api.example", "api.example", true), ("till-7.pos.example", "till-7.pos.example", true),
+            ("TILL-7.POS.example", "till-7.pos.example", true), ("till-7.pos.example", "api.example", false),
+            ("other.example", "api.example", true), (nil, "api.example", true),
+            ("a.b.pos.example", "api.example", true),  // a wildcard covers one label only
+        ] as [(String?, String, Bool)] {
+            let (status, output) = try connect(sending: sent, verifying: verified)
+            #expect((status == 0 && output.contains("hello anonymous via http/1.1")) == succeeds, "\(sent ?? "-"): \(output)")
+        }
+        // Two certificates for one name: which one a client got would be luck.
+        #expect(throws: TLSError.self) {
+            try TLSServerNames([try certificate(["api.example"]), try certificate(["API.example"])], base: base)
+        }
+    }
 }
