@@ -59,11 +59,11 @@ import WeftTestSupport
             let limited = try call("/pay", ["-H", "x-terminal-id: T-1"])
             #expect(limited.code == 429 && limited.text.lowercased().contains("retry-after:"), "\(limited.text)")
             #expect(try call("/pay", ["-H", "x-terminal-id: T-2"]).code == 200)
-            // The rule's timeout: 504 from the gateway, long before the 400 ms answer.
-            let started = Date()
+            // The rule's timeout: 504 from the gateway instead of the 200 the
+            // application gives after 400 ms (no wall-clock check: a loaded
+            // machine can delay any request).
             let slow = try call("/slow")
             #expect(slow.code == 504 && slow.text.contains("x-weft-proxy: weft-gateway"), "\(slow.text)")
-            #expect(Date().timeIntervalSince(started) < 0.35)
             // Retries: half of pool a answers 503; every GET still succeeds.
             for _ in 0..<10 { #expect(try call("/a/charge").code == 200) }
             // A POST is not retried after a 503 the application gave.

@@ -20,7 +20,8 @@ import WeftTestSupport
             "--name", "--namespace", "--listen", "--admin", "--certificate", "--key", "--trust-bundle",
             "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
             "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
-            "--max-request-body",
+            "--max-request-body", "--tls-listen", "--tls-certificate", "--tls-key", "--tls-min-version",
+            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }

@@ -218,11 +218,10 @@ import WeftTestSupport
                 policy: #""circuit_breaker": {"max_requests": 2}"#)
             let frontend = try Self.frontend(mesh, snapshot: snapshot, extra: ["--threads", "1"])
             let port = frontend.upstreams["backend"]!
-            // Ten at once on one connection: two go through, eight are refused at once.
-            let started = Date()
+            // Ten at once on one connection: two go through, eight are refused at
+            // once (queued, they would all have been served in turn).
             let run = try Self.load(port, ["-n", "10", "-c", "1", "-m", "10"])
             #expect(run.ok == 2 && run.serverErrors == 8, "\(run.output)")
-            #expect(Date().timeIntervalSince(started) < 0.6 + 0.3)
             #expect(try Self.metric(frontend, "weft_sidecar_policy_events_total{event=\"circuit_open\"}") == 8)
             let refused = try Self.call(port, "/one-more", [])
             // Nothing in flight now: admitted again.
@@ -264,16 +263,13 @@ import WeftTestSupport
             let field: [String]? = headers.first { $0.first == "x-weft-deadline-ms" }
             let left: Int = field.flatMap { Int($0.last ?? "") } ?? -1
             #expect(left > 1000 && left < 2000, "the last hop saw \(left) ms left: \(answered.output)")
-            // Too short: 504 from the mesh, well before the application answers.
-            let started = Date()
+            // Too short: 504 from the mesh, instead of the application's answer.
             let expired = try Command.curl([
                 "-s", "-o", "/dev/null", "-D", "-", "--http2-prior-knowledge", "-H", "x-weft-deadline-ms: 150",
                 "http://127.0.0.1:\(port)/slow",
             ])
-            let elapsed = Date().timeIntervalSince(started)
             #expect(expired.output.hasPrefix("HTTP/2 504"), "\(expired.output)")
             #expect(expired.output.contains("x-weft-error: deadline-exceeded"), "\(expired.output)")
-            #expect(elapsed < 0.29, "answered after \(elapsed) s")
             _ = middleIn
         }
     }
@@ -285,10 +281,9 @@ import WeftTestSupport
             let backend = try Self.startInstance(mesh, 0, echo: ["--delay-ms", "400"], appProtocol: "http")
             let frontend = try Self.frontend(mesh, snapshot: try Self.snapshot(mesh, endpoints: [(backend.sidecar.inbound, nil, [:])]))
             let port = frontend.upstreams["backend"]!
-            let started = Date()
+            // 504 rather than the 200 the application gives after 400 ms.
             let expired = try Self.call(port, "/slow", ["-H", "x-weft-deadline-ms: 150"])
             #expect(expired.status == 504 && expired.text.contains("deadline-exceeded"), "\(expired.text)")
-            #expect(Date().timeIntervalSince(started) < 0.39)
             // The application's connection, cut mid-exchange, is not reused: the
             // next request is answered in full.
             let next = try Self.call(port, "/after", ["-H", "x-weft-deadline-ms: 3000"])

@@ -187,6 +187,8 @@ public final class MeshFixture: @unchecked Sendable {
         public let process: ChildProcess
         public let http: Int
         public let admin: Int
+        /// The TLS listener's port, when it has one.
+        public let https: Int?
     }
 
     /// Starts weft-gateway named `name` with its own certificate.
@@ -209,7 +211,8 @@ public final class MeshFixture: @unchecked Sendable {
         else {
             throw Command.Failure(description: "weft-gateway did not start: \(process.output)")
         }
-        return Gateway(process: process, http: http, admin: admin)
+        return Gateway(
+            process: process, http: http, admin: admin, https: Self.listenerPort(in: line, label: "https"))
     }
 
     public func stop() {

@@ -20,7 +20,9 @@ struct WeftGatewayCommand: ParsableCommand {
         commandName: "weft-gateway",
         abstract: "The Weft edge gateway: external HTTP routed by request properties into the mesh.",
         discussion: """
-            External clients call --listen over HTTP/1.1 or h2c. Each request is matched \
+            External clients call --listen over HTTP/1.1 or h2c, and --tls-listen over TLS \
+            with the operator's certificates, chosen by the host the client names (SNI) and \
+            reread when their files change. Each request is matched \
             against the gateway's route table, in order (the first rule whose every condition \
             holds takes it): host, path, method, headers (exact, prefix, regex, present, \
             absent, and semantic-version ranges such as x-firmware-version: >=2.0.0 <3.0.0), \
@@ -84,6 +86,42 @@ struct WeftGatewayCommand: ParsableCommand {
             valueName: "bytes"))
     var maxRequestBody: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Where external clients connect over TLS (ALPN h2 and http/1.1); off by default. Env: WEFT_TLS_LISTEN.",
+            valueName: "host:port"))
+    var tlsListen: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A PEM certificate chain for the TLS listener, leaf first; repeat for several, each served for the DNS names in its SANs (SNI), the first to clients that name no host or another. Reread when the file changes. Env: WEFT_TLS_CERTIFICATES (comma-separated).",
+            valueName: "file"))
+    var tlsCertificate: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "The PEM private key of each --tls-certificate, in the same order. Env: WEFT_TLS_KEYS (comma-separated).",
+            valueName: "file"))
+    var tlsKey: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Oldest TLS version the TLS listener accepts: 1.2 or 1.3 (default 1.2). Env: WEFT_TLS_MIN_VERSION.",
+            valueName: "version"))
+    var tlsMinVersion: String?
+
+    @Flag(
+        help: ArgumentHelp(
+            "Answer every request on --listen with 308 to the same URL under https:// (needs --tls-listen). Env: WEFT_HTTPS_REDIRECT=1."
+        ))
+    var httpsRedirect = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The port named in those redirects, when clients reach the TLS listener on another port than it binds (default: its own; 443 is left out of the URL). Env: WEFT_HTTPS_REDIRECT_PORT.",
+            valueName: "port"))
+    var httpsRedirectPort: Int?
+
     @OptionGroup var host: ProxyHostOptions
 
     /// Reads every setting; a bad one is a usage error (exit 64) naming the flag.
@@ -97,7 +135,51 @@ struct WeftGatewayCommand: ParsableCommand {
             name: reference, listen: listenAddress,
             host: host)
         configuration.limits = try edgeLimits(settings)
+        try readTLS(settings, into: &configuration)
         return (configuration, level)
+    }
+
+    /// The TLS listener and the redirect to it; a bad value is a usage error.
+    func readTLS(_ settings: ServiceSettings, into configuration: inout GatewayConfiguration) throws {
+        func list(_ flag: [String], _ variable: String) -> [String] {
+            if !flag.isEmpty { return flag }
+            return (settings.value(nil, variable) ?? "").split(separator: ",").map {
+                String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            }.filter { !$0.isEmpty }
+        }
+        let certificates = list(tlsCertificate, "WEFT_TLS_CERTIFICATES")
+        let keys = list(tlsKey, "WEFT_TLS_KEYS")
+        let redirect = httpsRedirect || settings.value(nil, "WEFT_HTTPS_REDIRECT") == "1"
+        let redirectPort = try settings.integer(
+            httpsRedirectPort, "WEFT_HTTPS_REDIRECT_PORT", "--https-redirect-port", 1...65_535)
+        guard let address = try settings.address(tlsListen, "WEFT_TLS_LISTEN", "--tls-listen", default: nil) else {
+            guard certificates.isEmpty, keys.isEmpty, !redirect, redirectPort == nil else {
+                throw ValidationError(
+                    "--tls-certificate, --tls-key and --https-redirect need --tls-listen, the port TLS is served on")
+            }
+            return
+        }
+        guard !certificates.isEmpty else {
+            throw ValidationError("--tls-listen: needs at least one --tls-certificate with its --tls-key")
+        }
+        guard certificates.count == keys.count else {
+            throw ValidationError(
+                "--tls-key: \(keys.count) key(s) for \(certificates.count) certificate(s); give one key per certificate, in the same order")
+        }
+        guard redirectPort == nil || redirect else {
+            throw ValidationError("--https-redirect-port: only with --https-redirect")
+        }
+        var tls = GatewayConfiguration.TLSListener(
+            listen: address,
+            certificates: zip(certificates, keys).map { GatewayCertificates.Files(certificate: $0, key: $1) })
+        switch settings.value(tlsMinVersion, "WEFT_TLS_MIN_VERSION") ?? "1.2" {
+        case "1.2": tls.minimumVersion = .tls12
+        case "1.3": tls.minimumVersion = .tls13
+        case let other: throw ValidationError("--tls-min-version: \(other) is not 1.2 or 1.3")
+        }
+        configuration.tls = tls
+        configuration.redirectToHTTPS = redirect
+        configuration.redirectToHTTPSPort = redirectPort
     }
 
     /// What every client is held to; a bad value is a usage error naming the flag.

@@ -24,12 +24,15 @@ public final class Gateway: Sendable {
     private let watcher: SnapshotWatcher
     /// The mesh certificate and bundle, renewed at runtime with weft-ca.
     public let workload: WorkloadIdentity
+    /// The operator's certificates on the TLS listener, if there is one.
+    public let certificates: GatewayCertificates?
 
     private init(
         configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, loops: ProxyLoops,
         listeners: [ProxyListener], admin: AdminServer?, identity: SPIFFEID, watcher: SnapshotWatcher,
-        workload: WorkloadIdentity
+        workload: WorkloadIdentity, certificates: GatewayCertificates?
     ) {
+        self.certificates = certificates
         self.configuration = configuration
         self.group = group
         self.loops = loops
@@ -59,12 +62,34 @@ public final class Gateway: Sendable {
         let errors = ProxyErrorResponse(proxyName: "weft-gateway")
         let listen = configuration.listen
         let limits = configuration.limits
+        // The operator's certificates, and the TLS listener first: the
+        // cleartext port's redirect names the port it got.
+        let certificates = try configuration.tls.map { tls in
+            try GatewayCertificates(
+                tls.certificates, minimumVersion: tls.minimumVersion, logger: logger, eventLoop: group.next())
+        }
+        var listeners: [ProxyListener] = []
+        if let tls = configuration.tls, let certificates {
+            let provider = certificates.provider
+            let https = try ProxyListener.bind(
+                name: "https", host: tls.listen.host, port: tls.listen.port, group: group,
+                maximumConnections: limits.maximumConnections
+            ) { channel in
+                try GatewayPipeline.configureTLS(channel, tls: provider, loops: loops, errors: errors, limits: limits)
+            }.wait()
+            listeners.append(https)
+            logger.info("TLS certificates: \(GatewayCertificates.describe(certificates.names))")
+        }
+        let redirectPort: Int? =
+            configuration.redirectToHTTPSPort ?? (configuration.redirectToHTTPS ? listeners.first?.channel.localAddress?.port : nil)
         let http = try ProxyListener.bind(
             name: "http", host: listen.host, port: listen.port, group: group,
             maximumConnections: limits.maximumConnections
         ) { channel in
-            try GatewayPipeline.configure(channel, scheme: "http", loops: loops, errors: errors, limits: limits)
+            try GatewayPipeline.configure(
+                channel, scheme: "http", loops: loops, errors: errors, limits: limits, redirectToHTTPS: redirectPort)
         }.wait()
+        listeners.insert(http, at: 0)
         let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
         workload.start()
         let admin = try configuration.host.admin.map { address in
@@ -75,8 +100,8 @@ public final class Gateway: Sendable {
             ).wait()
         }
         return Gateway(
-            configuration: configuration, group: group, loops: loops, listeners: [http], admin: admin,
-            identity: identity, watcher: watcher, workload: workload)
+            configuration: configuration, group: group, loops: loops, listeners: listeners, admin: admin,
+            identity: identity, watcher: watcher, workload: workload, certificates: certificates)
     }
 
     /// Graceful shutdown: stop accepting, let in-flight requests finish (HTTP/2
@@ -84,6 +109,7 @@ public final class Gateway: Sendable {
     /// remains at `deadline`, then stop the loops.
     public func shutdown(deadline: TimeAmount) {
         workload.stop()
+        certificates?.stop()
         loops.shutdown(listeners: listeners, watcher: watcher, admin: admin, group: group, deadline: deadline)
     }
 }

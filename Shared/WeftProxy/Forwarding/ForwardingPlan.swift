@@ -11,6 +11,8 @@ public struct ForwardingPlan {
         case mesh(ProxySnapshot.Upstream, UpstreamState)
         /// The application this sidecar fronts (h2c).
         case application
+        /// Nowhere: the proxy answers itself (a redirect, a direct response).
+        case local(LocalResponse)
     }
 
     public let loop: ProxyLoop
@@ -38,6 +40,12 @@ public struct ForwardingPlan {
     public var mirror: ProxySnapshot.Upstream?
     /// Added to the response's head (the gateway's `x-weft-route`).
     public var responseHeaders: [HTTP2Header] = []
+
+    /// A plan that answers `response` without forwarding.
+    public static func answer(_ response: LocalResponse, loop: ProxyLoop, name: String) -> ForwardingPlan {
+        ForwardingPlan(
+            loop: loop, target: .local(response), headers: [], endStream: true, method: "", name: name, grpc: false)
+    }
 
     public init(
         loop: ProxyLoop, target: Target, headers: [HTTP2Header], endStream: Bool, method: String, name: String,

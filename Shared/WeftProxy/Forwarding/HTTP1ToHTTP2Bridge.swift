@@ -233,6 +233,10 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
         }
         switch dispatch(headers, !hasBody) {
         case .success(let plan):
+            if case .local(let response) = plan.target {
+                exchange.answer(response, extra: plan.responseHeaders, close: hasBody)
+                return
+            }
             exchange.open(plan)
         case .failure(let error):
             exchange.answer(error, close: hasBody)
@@ -510,6 +514,23 @@ private final class Exchange: UpstreamCallClient {
         }
         call?.cancel()
         call = nil
+        bridge.exchangeFinished(self, trailers: nil, close: closing)
+    }
+
+    /// Answers with the proxy's own response (a redirect, a direct response).
+    /// A request body still coming is not read: the connection closes after.
+    func answer(_ response: LocalResponse, extra: [HTTP2Header], close: Bool) {
+        guard !finished, let bridge else { return }
+        finished = true
+        responseStarted = true
+        observer?.responseBegan(status: response.status)
+        observer?.completed()
+        let closing = close || !request.isKeepAlive
+        bridge.write(
+            .head(response.http1Head(proxyName: bridge.errors.proxyName, extra: extra, version: request.version, close: closing)))
+        if let body = response.body, body.readableBytes > 0, request.method != .HEAD {
+            bridge.write(.body(.byteBuffer(body)))
+        }
         bridge.exchangeFinished(self, trailers: nil, close: closing)
     }
 

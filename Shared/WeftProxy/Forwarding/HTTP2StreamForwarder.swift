@@ -160,6 +160,10 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         }
         switch dispatch(headers, endStream) {
         case .success(let plan):
+            if case .local(let response) = plan.target {
+                answer(response, extra: plan.responseHeaders, head: headers[first: ":method"] == "HEAD")
+                return
+            }
             let call = UpstreamCall(plan: plan, client: self)
             self.call = call
             call.start()
@@ -222,6 +226,21 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         } else {
             fail(.bodyTooLarge("the request body is over this proxy's limit of \(limit) bytes"))
         }
+    }
+
+    /// Answers the caller with the proxy's own response (a redirect, a direct
+    /// response); the rest of the request body is not wanted.
+    private func answer(_ response: LocalResponse, extra: [HTTP2Header], head: Bool) {
+        finished = true
+        responseStarted = true
+        responseEnded = true
+        observer?.responseBegan(status: response.status)
+        observer?.completed()
+        let fields = response.http2Headers(proxyName: errors.proxyName, extra: extra)
+        let body = head ? nil : (response.body.flatMap { $0.readableBytes > 0 ? $0 : nil })
+        ProxyErrorResponse.send(
+            fields, body: body ?? (requestEnded ? nil : ByteBuffer()), on: downstream,
+            stoppingRequestOn: requestEnded ? nil : eventLoop)
     }
 
     /// Answers the caller with `error` (only before a response began).

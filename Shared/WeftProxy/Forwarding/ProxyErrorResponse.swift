@@ -82,6 +82,16 @@ public struct ProxyErrorResponse: Sendable {
         _ error: ProxyError, grpc: Bool, on stream: HTTP2Stream, stoppingRequestOn eventLoop: (any EventLoop)? = nil
     ) {
         let (headers, body) = http2(error, grpc: grpc)
+        Self.send(headers, body: body, on: stream, stoppingRequestOn: eventLoop)
+    }
+
+    /// Writes a response of the proxy's own (an error's, a `LocalResponse`) to
+    /// `stream` and ends it; with `stoppingRequestOn`, then resets it with
+    /// NO_ERROR once the body is written (see `respond`).
+    static func send(
+        _ headers: [HTTP2Header], body: ByteBuffer?, on stream: HTTP2Stream,
+        stoppingRequestOn eventLoop: (any EventLoop)?
+    ) {
         do {
             try stream.respond(headers, endStream: body == nil)
         } catch {

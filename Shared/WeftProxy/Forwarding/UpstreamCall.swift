@@ -266,6 +266,11 @@ public final class UpstreamCall: HTTP2StreamHandler, DeadlineOwner {
         let loop = plan.loop
         let opened: EventLoopFuture<HTTP2Stream>
         switch plan.target {
+        case .local:
+            // Answered by the forwarder or the bridge, which never start a call
+            // for it.
+            giveUp(.badRequest("\(plan.name) is answered by the proxy itself"))
+            return
         case .application:
             opened = loop.openApplicationStream(headers, endStream: endStream, handler: self)
         case .mesh(let upstream, let state):

@@ -2,6 +2,7 @@ public import NIOCore
 import NIOHTTP1
 import WeftHTTP2
 import WeftProtocol
+public import WeftTLS
 
 /// The gateway pipeline: external requests, routed by the gateway's route table
 /// into the mesh.
@@ -17,12 +18,18 @@ import WeftProtocol
 public enum GatewayPipeline {
     /// Builds the pipeline of one accepted client connection. `scheme` is what
     /// the client used (`http`, or `https` behind the TLS listener).
+    ///
+    /// With `redirectToHTTPS`, the port routes nothing: every request is
+    /// answered 308 with the same host and target under `https://`, on that
+    /// port (omitted when 443).
     public static func configure(
         _ channel: any Channel, scheme: String, loops: ProxyLoops, errors: ProxyErrorResponse,
-        limits: EdgeLimits = EdgeLimits()
+        limits: EdgeLimits = EdgeLimits(), redirectToHTTPS httpsPort: Int? = nil
     ) throws {
         let loop = loops.loop(channel.eventLoop)
-        let dispatch = Self.dispatch(loop: loop, scheme: scheme, clientAddress: channel.remoteAddress?.ipAddress)
+        let dispatch =
+            httpsPort.map { Self.redirect(loop: loop, httpsPort: $0) }
+            ?? Self.dispatch(loop: loop, scheme: scheme, clientAddress: channel.remoteAddress?.ipAddress)
         let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
         // 1–4. Sniff h2c or HTTP/1.1; HTTP/1.1 through the parser's refusals
         //      (431, and 400 for the smuggling shapes: nothing ambiguous enters
@@ -33,6 +40,43 @@ public enum GatewayPipeline {
         try CleartextRequestPipeline.configure(
             channel, scheme: scheme, errors: errors, makeObserver: makeObserver, openTunnel: nil, limits: limits,
             dispatch: dispatch)
+    }
+
+    /// Builds the pipeline of one connection accepted on the TLS listener: the
+    /// handshake with the operator's certificate for the name the client asked
+    /// for (`tls`, swapped whole when the files change), then HTTP/2 or HTTP/1.1
+    /// as ALPN chose, and from there the same pipeline as the cleartext port.
+    public static func configureTLS(
+        _ channel: any Channel, tls: TLSContextProvider, loops: ProxyLoops, errors: ProxyErrorResponse,
+        limits: EdgeLimits = EdgeLimits()
+    ) throws {
+        let loop = loops.loop(channel.eventLoop)
+        let dispatch = Self.dispatch(loop: loop, scheme: "https", clientAddress: channel.remoteAddress?.ipAddress)
+        let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
+        let pipeline = channel.pipeline.syncOperations
+        // 1. TLS: a client has the header-read time to finish its handshake.
+        try pipeline.addHandler(try TLSHandler(context: tls.current, handshakeTimeout: limits.headerReadTimeout))
+        // 2–4. ALPN's choice (`h2`, else HTTP/1.1), then as on the cleartext port.
+        try pipeline.addHandler(
+            ApplicationProtocolRouter { info, pipeline, router in
+                let detected: CleartextProtocolSniffer.Detected = info.applicationProtocol == "h2" ? .http2 : .http1
+                try CleartextRequestPipeline.addHandlers(
+                    for: detected, to: pipeline, after: router, scheme: "https", errors: errors,
+                    makeObserver: makeObserver, openTunnel: nil, limits: limits, dispatch: dispatch)
+            })
+        try pipeline.addHandler(CloseOnErrorHandler())
+    }
+
+    /// The plaintext port's answer when HTTPS is required: 308 to the same host
+    /// and target on the HTTPS port. A request without a host is refused.
+    static func redirect(loop: ProxyLoop, httpsPort: Int) -> HTTP2StreamForwarder.Dispatch {
+        { headers, _ in
+            let request = GatewayRequest(headers: headers)
+            guard !request.host.isEmpty else { return .failure(.badRequest("a request without a host cannot be redirected")) }
+            let port = httpsPort == 443 ? "" : ":\(httpsPort)"
+            let location = "https://\(request.host)\(port)\(headers[first: ":path"] ?? "/")"
+            return .success(.answer(.redirect(to: location, status: 308), loop: loop, name: "https-redirect"))
+        }
     }
 
     /// Routes a request on the loop's current snapshot and plans it
