@@ -86,7 +86,7 @@ for samePath in [false, true] {
         let ns = nanosecondsPerOperation {
             let request = GatewayRequest(headers: headers)
             guard let route = routes.match(request) else { return 0 }
-            return route.destination(for: request, random: 42).weight
+            return route.destination(for: request, random: 42)?.weight ?? 0
         }
         print("| \(count) rules, \(samePath ? "same path" : "by path") | \(count) | \(String(format: "%.0f", ns)) |")
     }

@@ -1,6 +1,8 @@
 /// One rule of a route table: which requests it takes (`match`), where they go
 /// (`destinations`, split by weight), and how (timeout, retries, rewrite, mirror,
-/// fault injection). Tables are evaluated in order; the first matching rule wins.
+/// fault injection, response headers). Tables are evaluated in order; the first
+/// matching rule wins. Instead of destinations, a rule may answer by itself with
+/// a `redirect` or a `direct_response`.
 ///
 /// Rules checked across fields, each with its own error:
 /// - destination weights sum to exactly 100; a lone destination may omit its weight,
@@ -8,7 +10,11 @@
 /// - no destination appears twice with the same subset;
 /// - `rewrite.prefix` needs a `match.path.prefix` to replace;
 /// - `retries.per_try_timeout` does not exceed `timeout`;
-/// - `sticky` needs at least two destinations to split between.
+/// - `sticky` needs at least two destinations to split between;
+/// - a rule has destinations, or a redirect, or a direct response: exactly one
+///   of the three; one that answers by itself has no timeout, retries,
+///   rewrite, mirror, fault or sticky split (nothing is forwarded for them to
+///   act on), and a redirect's `prefix` needs a `match.path.prefix`.
 public struct RouteRule: Codable, Hashable, Sendable {
     public var name: RouteName
     public var match: RouteMatch
@@ -25,21 +31,57 @@ public struct RouteRule: Codable, Hashable, Sendable {
     public var sticky: StickySplit?
     /// Token buckets for the route, per value of `key_header` when given.
     public var rateLimit: RateLimit?
+    /// Answer with a redirect instead of forwarding.
+    public var redirect: RouteRedirect?
+    /// Answer with this response instead of forwarding.
+    public var directResponse: DirectResponse?
+    /// Changes to the response's fields, whoever answered.
+    public var responseHeaders: HeaderEdits?
+
+    /// Whether the rule answers by itself (a redirect or a direct response).
+    public var answersItself: Bool { redirect != nil || directResponse != nil }
 
     public init(
         name: RouteName, match: RouteMatch = RouteMatch(), destinations: [RouteDestination],
         timeout: WeftDuration? = nil,
         retries: RetryPolicy? = nil, rewrite: RouteRewrite? = nil, mirror: MirrorPolicy? = nil,
-        fault: FaultInjection? = nil, sticky: StickySplit? = nil, rateLimit: RateLimit? = nil
+        fault: FaultInjection? = nil, sticky: StickySplit? = nil, rateLimit: RateLimit? = nil,
+        redirect: RouteRedirect? = nil, directResponse: DirectResponse? = nil, responseHeaders: HeaderEdits? = nil
     ) throws(ProtocolError) {
-        guard !destinations.isEmpty else { throw ProtocolError(field: "destinations", "must not be empty") }
+        if redirect != nil || directResponse != nil {
+            if redirect != nil && directResponse != nil {
+                throw ProtocolError(field: "direct_response", "give redirect or direct_response, not both")
+            }
+            guard destinations.isEmpty else {
+                throw ProtocolError(
+                    field: "destinations", "must be left out when the route answers by itself (redirect, direct_response)")
+            }
+            let forwardingOnly: [(String, Bool)] = [
+                ("timeout", timeout != nil), ("retries", retries != nil), ("rewrite", rewrite != nil),
+                ("mirror", mirror != nil), ("fault", fault != nil), ("sticky", sticky != nil),
+            ]
+            if let (field, _) = forwardingOnly.first(where: { $0.1 }) {
+                throw ProtocolError(
+                    field: field, "has nothing to act on: the route answers by itself (redirect, direct_response)")
+            }
+            if redirect?.prefix != nil {
+                guard case .prefix = match.path else {
+                    throw ProtocolError(
+                        FieldPath([.key("redirect"), .key("prefix")]), "needs match.path.prefix to replace")
+                }
+            }
+        } else {
+            guard !destinations.isEmpty else {
+                throw ProtocolError(field: "destinations", "must not be empty (or give a redirect or direct_response)")
+            }
+        }
         guard destinations.count <= ProtocolLimits.destinationsPerRoute else {
             throw ProtocolError(
                 field: "destinations",
                 "has \(destinations.count) entries; the limit is \(ProtocolLimits.destinationsPerRoute)")
         }
         let total = destinations.reduce(0) { $0 + $1.weight }
-        guard total == 100 else {
+        guard total == 100 || destinations.isEmpty else {
             throw ProtocolError(field: "destinations", "weights sum to \(total); they must sum to 100")
         }
         var seen = Set<RouteDestinationKey>()
@@ -75,18 +117,25 @@ public struct RouteRule: Codable, Hashable, Sendable {
         self.fault = fault
         self.sticky = sticky
         self.rateLimit = rateLimit
+        self.redirect = redirect
+        self.directResponse = directResponse
+        self.responseHeaders = responseHeaders
     }
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(
             decoder, fields: [
                 "name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault", "sticky",
-                "rate_limit",
+                "rate_limit", "redirect", "direct_response", "response_headers",
             ])
         let name: RouteName = try object.required("name")
         let match: RouteMatch = try object.optional("match", default: RouteMatch())
+        let redirect: RouteRedirect? = try object.optional("redirect")
+        let directResponse: DirectResponse? = try object.optional("direct_response")
+        let responseHeaders: HeaderEdits? = try object.optional("response_headers")
         let decoded: [RouteDestination.Decoded] = try object.list(
-            "destinations", limit: ProtocolLimits.destinationsPerRoute, required: true)
+            "destinations", limit: ProtocolLimits.destinationsPerRoute,
+            required: redirect == nil && directResponse == nil)
         if decoded.count > 1, let missing = decoded.firstIndex(where: { !$0.weightGiven }) {
             throw ProtocolError(
                 FieldPath(decoder.codingPath + [AnyKey("destinations")]).appending(.index(missing)).appending(
@@ -104,7 +153,8 @@ public struct RouteRule: Codable, Hashable, Sendable {
         self = try object.validate { () throws(ProtocolError) in
             try RouteRule(
                 name: name, match: match, destinations: destinations, timeout: timeout, retries: retries,
-                rewrite: rewrite, mirror: mirror, fault: fault, sticky: sticky, rateLimit: rateLimit)
+                rewrite: rewrite, mirror: mirror, fault: fault, sticky: sticky, rateLimit: rateLimit,
+                redirect: redirect, directResponse: directResponse, responseHeaders: responseHeaders)
         }
     }
 
@@ -112,7 +162,7 @@ public struct RouteRule: Codable, Hashable, Sendable {
         var object = encoder.object()
         try object.encode(name, "name")
         try object.encode(match, "match")
-        try object.encode(destinations, "destinations")
+        if !destinations.isEmpty { try object.encode(destinations, "destinations") }
         try object.encode(timeout, "timeout")
         try object.encode(retries, "retries")
         try object.encode(rewrite, "rewrite")
@@ -120,6 +170,9 @@ public struct RouteRule: Codable, Hashable, Sendable {
         try object.encode(fault, "fault")
         try object.encode(sticky, "sticky")
         try object.encode(rateLimit, "rate_limit")
+        try object.encode(redirect, "redirect")
+        try object.encode(directResponse, "direct_response")
+        if let responseHeaders, !responseHeaders.isEmpty { try object.encode(responseHeaders, "response_headers") }
     }
 
     private struct RouteDestinationKey: Hashable {

@@ -75,4 +75,64 @@ import WeftTestSupport
             #expect(down.code == 503 && down.text.contains("x-weft-error: fault-injected"), "\(down.text)")
         }
     }
+
+    /// Rules that answer by themselves (a redirect, a maintenance page) and
+    /// header changes both ways on a rule that forwards, over HTTP/1.1 and h2c.
+    @Test func redirectsDirectResponsesAndHeaderChangesApplyPerRule() async throws {
+        try await blocking {
+            let fixture = try MeshFixture()
+            defer { fixture.stop() }
+            let allowEdge = try fixture.snapshot(
+                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
+            let echo = try fixture.startEcho(name: "payments")
+            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allowEdge)
+            let snapshot = try fixture.scratch.write(
+                "gateway.json",
+                """
+                {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
+                 "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
+                 "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
+                   "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(payments.inbound)}]}],
+                 "gateway_routes": {"routes": [
+                   {"name": "old-api", "match": {"path": {"prefix": "/v1"}},
+                    "redirect": {"scheme": "https", "prefix": "/v2", "status": 308}},
+                   {"name": "maintenance", "match": {"path": {"exact": "/refunds"}},
+                    "direct_response": {"status": 503, "body": "refunds are back at six"},
+                    "response_headers": {"set": {"retry-after": "3600"}}},
+                   {"name": "pay", "match": {"path": {"prefix": "/pay"}}, "destinations": [{"service": "payments"}],
+                    "rewrite": {"add_headers": {"x-via": "edge"}},
+                    "response_headers": {"remove": ["x-echo-name"], "set": {"cache-control": "no-store"},
+                                         "add": {"x-pos-api": "2"}}}
+                 ]}}
+                """)
+            let gateway = try fixture.startGateway("edge", snapshot: snapshot)
+            for flag in ["--http1.1", "--http2-prior-knowledge"] {
+                func call(_ path: String, _ extra: [String] = []) throws -> String {
+                    try Command.curl(
+                        ["-s", "-D", "-", flag, "-H", "Host: api.pos.test"] + extra
+                            + ["http://127.0.0.1:\(gateway.http)\(path)"]
+                    ).output.lowercased()
+                }
+                // The old API moved: 308 to the new prefix under https, query kept.
+                let moved = try call("/v1/pay/7?till=3")
+                #expect(moved.hasPrefix(flag == "--http1.1" ? "http/1.1 308" : "http/2 308"), "\(moved)")
+                #expect(moved.contains("location: https://api.pos.test/v2/pay/7?till=3"), "\(moved)")
+                #expect(moved.contains("x-weft-route: old-api") && moved.contains("x-weft-proxy: weft-gateway"))
+                // A POST with a body gets the same answer and nothing is forwarded.
+                #expect(try call("/v1/pay", ["-d", "amount=5"]).contains(" 308"))
+                // Maintenance: the gateway's own page, with the rule's header.
+                let down = try call("/refunds")
+                #expect(down.contains(" 503") && down.hasSuffix("refunds are back at six"), "\(down)")
+                #expect(down.contains("retry-after: 3600") && down.contains("content-type: text/plain; charset=utf-8"))
+                // Forwarded: a header added on the way in, three changes on the way out.
+                let paid = try call("/pay", ["-H", "x-via: client"])
+                #expect(paid.contains(" 200"), "\(paid)")
+                #expect(!paid.contains("x-echo-name:"), "\(paid)")
+                #expect(paid.contains("cache-control: no-store") && paid.contains("x-pos-api: 2"), "\(paid)")
+                // add keeps the client's value and appends the rule's.
+                #expect(paid.contains(#"["x-via","client"]"#) && paid.contains(#"["x-via","edge"]"#), "\(paid)")
+            }
+            #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/pay"]).output == "200")
+        }
+    }
 }

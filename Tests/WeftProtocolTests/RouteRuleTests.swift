@@ -114,6 +114,76 @@ import WeftProtocol
             reason: "the limit is 32")
     }
 
+    /// Rules that answer by themselves, and response header changes.
+    static let answering = #"""
+        {
+          "name": "old-api",
+          "match": {"path": {"prefix": "/v1/"}},
+          "redirect": {"scheme": "https", "host": "api.example.com", "prefix": "/v2/", "status": 308},
+          "rate_limit": {"requests_per_second": 10, "burst": 20},
+          "response_headers": {"set": {"cache-control": "no-store"}, "add": {"x-api": "1"}, "remove": ["server"]}
+        }
+        """#
+
+    @Test func decodesRulesThatAnswerThemselvesAndRoundTrips() throws {
+        let redirect = try expectRoundTrip(RouteRule.self, Self.answering)
+        #expect(redirect.destinations.isEmpty && redirect.answersItself)
+        #expect(redirect.redirect?.status == 308 && redirect.redirect?.prefix == "/v2/")
+        #expect(redirect.responseHeaders?.removeFields.map(\.rawValue) == ["server"])
+        let direct = try expectRoundTrip(
+            RouteRule.self,
+            #"{"name": "down", "direct_response": {"status": 503, "body": "back at 6", "content_type": "text/plain"}}"#)
+        #expect(direct.directResponse?.status == 503)
+        let plain = try WeftJSON.decode(RouteRule.self, from: #"{"name": "gone", "direct_response": {"status": 410}}"#)
+        #expect(plain.redirect == nil && plain.directResponse?.body == nil)
+        let rewrite = try expectRoundTrip(
+            RouteRule.self,
+            #"{"name": "r", "destinations": [{"service": "api"}], "rewrite": {"add_headers": {"x-via": "edge"}}}"#)
+        #expect(rewrite.rewrite?.addHeaders.count == 1)
+    }
+
+    static let invalidAnswers: [(String, String, String, String)] = [
+        (#""status": 308"#, #""status": 200"#, "redirect.status", "must be 301, 302, 303, 307 or 308"),
+        (#""scheme": "https""#, #""scheme": "ftp""#, "redirect.scheme", "must be http or https"),
+        (#""host": "api.example.com""#, #""host": "api example""#, "redirect.host", ""),
+        (#""status": 308"#, #""status": 308, "port": 70000"#, "redirect.port", "between 1 and 65535"),
+        (#""prefix": "/v2/""#, #""prefix": "/v2/", "path": "/x""#, "redirect.prefix", "give path or prefix"),
+        (#""path": {"prefix": "/v1/"}"#, #""path": {"exact": "/v1/"}"#, "redirect.prefix", "needs match.path.prefix"),
+        (#""rate_limit""#, #""destinations": [{"service": "api"}], "rate_limit""#, "destinations", "must be left out"),
+        (#""rate_limit""#, #""timeout": "1s", "rate_limit""#, "timeout", "has nothing to act on"),
+        (#""rate_limit""#, #""sticky": {"header": "x"}, "rate_limit""#, "sticky", "has nothing to act on"),
+        (
+            #""rate_limit""#, #""direct_response": {"status": 503}, "rate_limit""#, "direct_response",
+            "give redirect or direct_response, not both"
+        ),
+        (#""remove": ["server"]"#, #""remove": ["x-weft-error"]"#, "response_headers.remove[0]", "cannot be changed"),
+        (#""remove": ["server"]"#, #""remove": ["content-length"]"#, "response_headers.remove[0]", "cannot be changed"),
+        (#""set": {"cache-control": "no-store"}"#, #""set": {"transfer-encoding": "chunked"}"#, #"response_headers.set["transfer-encoding"]"#, "cannot be changed"),
+        (#""x-api": "1""#, #""x-api": "1\r\nx: y""#, #"response_headers.add["x-api"]"#, "control characters"),
+        (#""set": {"#, #""sett": {"#, "response_headers.sett", "unknown field"),
+    ]
+
+    @Test(arguments: invalidAnswers)
+    func refusesInvalidAnswersAtTheRightField(replace: String, with: String, path: String, reason: String) {
+        #expect(Self.answering.contains(replace), "fixture lacks \(replace)")
+        let json = Self.answering.replacingOccurrences(of: replace, with: with)
+        expectRejected(RouteRule.self, json, path: path, reason: reason)
+    }
+
+    @Test func refusesBadDirectResponsesAndARuleWithNothingToDo() {
+        let big = String(repeating: "x", count: 4097)
+        for (json, path, reason) in [
+            (#"{"name": "d", "direct_response": {"status": 101}}"#, "direct_response.status", "between 200 and 599"),
+            (#"{"name": "d", "direct_response": {"body": "x"}}"#, "direct_response.status", "required"),
+            (#"{"name": "d", "direct_response": {"status": 200, "body": "\#(big)"}}"#, "direct_response.body", "the limit is 4096"),
+            (#"{"name": "d", "direct_response": {"status": 200, "content_type": ""}}"#, "direct_response.content_type", "media type"),
+            (#"{"name": "d"}"#, "destinations", "required"),
+            (#"{"name": "d", "rewrite": {"add_headers": {"upgrade": "h2c"}}, "destinations": [{"service": "a"}]}"#, "rewrite.add_headers", "cannot be rewritten"),
+        ] {
+            expectRejected(RouteRule.self, json, path: path, reason: reason)
+        }
+    }
+
     @Test func tablesRefuseDuplicateNamesAndTooManyRules() throws {
         let rule = #"{"name": "same", "destinations": [{"service": "api"}]}"#
         expectRejected(

@@ -512,4 +512,34 @@ import WeftTestSupport
             #expect(try Self.call(other, "/public/a").status == 403)
         }
     }
+
+    /// A service route may answer by itself too: the caller's own sidecar
+    /// answers, and the service never hears of the request.
+    @Test func serviceRoutesAnswerThemselvesAndChangeResponseHeaders() async throws {
+        try await blocking {
+            let mesh = try MeshFixture()
+            defer { mesh.stop() }
+            let backend = try Self.startInstance(mesh, 0)
+            let snapshot = try Self.snapshot(
+                mesh, endpoints: [(backend.sidecar.inbound, nil, [:])],
+                routes: """
+                    {"name": "retired", "match": {"path": {"prefix": "/legacy"}},
+                     "direct_response": {"status": 410, "body": "{\\"error\\": \\"retired\\"}", "content_type": "application/json"}},
+                    {"name": "moved", "match": {"path": {"exact": "/old"}}, "redirect": {"path": "/new", "status": 301}},
+                    {"name": "all", "destinations": [{"service": "backend"}],
+                     "response_headers": {"set": {"x-served-by": "mesh"}}}
+                    """)
+            let frontend = try Self.frontend(mesh, snapshot: snapshot)
+            let port = frontend.upstreams["backend"]!
+            let retired = try Self.call(port, "/legacy/orders")
+            #expect(retired.status == 410 && retired.text.hasSuffix(#"{"error": "retired"}"#), "\(retired.text)")
+            #expect(retired.text.contains("content-type: application/json"))
+            #expect(retired.text.contains("x-weft-proxy: weft-sidecar"))
+            let moved = try Self.call(port, "/old?a=1")
+            #expect(moved.status == 301 && moved.text.contains("location: http://127.0.0.1:\(port)/new?a=1"), "\(moved.text)")
+            let served = try Self.call(port, "/orders")
+            #expect(served.status == 200 && served.text.contains("x-served-by: mesh"), "\(served.text)")
+            #expect(try Self.received(backend) == 1)
+        }
+    }
 }

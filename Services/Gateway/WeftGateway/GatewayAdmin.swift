@@ -75,10 +75,17 @@ enum GatewayAdmin {
                 subset: destination.subset.values, weight: destination.weight,
                 endpoints: destination.upstream.endpoints.count, chosenBy: chosenBy)
         }
+        if let answer = RouteAnswer.response(for: route.rule, request: request, headers: headers) {
+            let location = answer.headers.first { $0.name == "location" }.map { " to \($0.value)" } ?? ""
+            explanation.outcome =
+                "answered by the gateway: \(answer.status) \(route.rule.redirect != nil ? "redirect" : "direct response")\(location)"
+            return json(.ok, explanation)
+        }
         let chosen: [GatewayRoutes.Destination]
-        if let sticky = route.rule.sticky, let value = request.value(of: sticky.header.rawValue) {
+        if let sticky = route.rule.sticky, let value = request.value(of: sticky.header.rawValue),
+            let destination = route.destination(for: request, random: StickySplit.bucket(of: value))
+        {
             let bucket = StickySplit.bucket(of: value)
-            let destination = route.destination(for: request, random: bucket)
             chosen = [destination]
             explanation.destinations = [pick(destination, "sticky (\(sticky.header), bucket \(bucket) of 10000)")]
         } else if route.destinations.count == 1 {

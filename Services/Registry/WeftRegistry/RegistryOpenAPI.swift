@@ -3872,8 +3872,7 @@ enum RegistryOpenAPI {
                     "items": {
                       "type": "object",
                       "required": [
-                        "name",
-                        "destinations"
+                        "name"
                       ],
                       "properties": {
                         "name": {
@@ -3898,7 +3897,8 @@ enum RegistryOpenAPI {
                           "type": "object"
                         },
                         "rewrite": {
-                          "type": "object"
+                          "type": "object",
+                          "description": "path or prefix, host, set_headers, add_headers, remove_headers (request fields)"
                         },
                         "mirror": {
                           "type": "object"
@@ -3935,8 +3935,97 @@ enum RegistryOpenAPI {
                               "example": "x-terminal-id"
                             }
                           }
+                        },
+                        "redirect": {
+                          "type": "object",
+                          "description": "Answer with a redirect: the request's URL with scheme, host, port, path or prefix replaced; strip_query; status 301, 302 (default), 303, 307 or 308",
+                          "additionalProperties": false,
+                          "properties": {
+                            "scheme": {
+                              "type": "string",
+                              "enum": [
+                                "http",
+                                "https"
+                              ]
+                            },
+                            "host": {
+                              "type": "string"
+                            },
+                            "port": {
+                              "type": "integer",
+                              "minimum": 1,
+                              "maximum": 65535
+                            },
+                            "path": {
+                              "type": "string"
+                            },
+                            "prefix": {
+                              "type": "string"
+                            },
+                            "strip_query": {
+                              "type": "boolean"
+                            },
+                            "status": {
+                              "type": "integer",
+                              "enum": [
+                                301,
+                                302,
+                                303,
+                                307,
+                                308
+                              ]
+                            }
+                          }
+                        },
+                        "direct_response": {
+                          "type": "object",
+                          "description": "Answer with this response: status 200-599, a text body up to 4096 bytes, its content_type (text/plain; charset=utf-8 by default)",
+                          "required": [
+                            "status"
+                          ],
+                          "additionalProperties": false,
+                          "properties": {
+                            "status": {
+                              "type": "integer",
+                              "minimum": 200,
+                              "maximum": 599
+                            },
+                            "body": {
+                              "type": "string",
+                              "maxLength": 4096
+                            },
+                            "content_type": {
+                              "type": "string"
+                            }
+                          }
+                        },
+                        "response_headers": {
+                          "type": "object",
+                          "description": "Changes to the response's fields: remove, then set, then add; not connection fields, content-length, host or x-weft-*; 32 changes at most",
+                          "additionalProperties": false,
+                          "properties": {
+                            "set": {
+                              "type": "object",
+                              "additionalProperties": {
+                                "type": "string"
+                              }
+                            },
+                            "add": {
+                              "type": "object",
+                              "additionalProperties": {
+                                "type": "string"
+                              }
+                            },
+                            "remove": {
+                              "type": "array",
+                              "items": {
+                                "type": "string"
+                              }
+                            }
+                          }
                         }
-                      }
+                      },
+                      "description": "A rule forwards to destinations, or answers by itself with a redirect or a direct_response: exactly one of the three"
                     }
                   }
                 }

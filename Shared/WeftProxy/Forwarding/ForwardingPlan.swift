@@ -40,6 +40,8 @@ public struct ForwardingPlan {
     public var mirror: ProxySnapshot.Upstream?
     /// Added to the response's head (the gateway's `x-weft-route`).
     public var responseHeaders: [HTTP2Header] = []
+    /// The route's changes to the response's fields.
+    public var responseEdits: HeaderEdits?
 
     /// A plan that answers `response` without forwarding.
     public static func answer(_ response: LocalResponse, loop: ProxyLoop, name: String) -> ForwardingPlan {

@@ -491,10 +491,11 @@ public final class UpstreamCall: HTTP2StreamHandler, DeadlineOwner {
         }
         attemptOutcome = outcome
         commit()
-        if plan.responseHeaders.isEmpty {
+        if plan.responseHeaders.isEmpty && plan.responseEdits == nil {
             client?.headersReceived(headers, endStream: endStream, stream: stream)
         } else {
-            client?.headersReceived(headers + plan.responseHeaders, endStream: endStream, stream: stream)
+            let edited = plan.responseEdits?.apply(to: headers) ?? headers
+            client?.headersReceived(edited + plan.responseHeaders, endStream: endStream, stream: stream)
         }
     }
 

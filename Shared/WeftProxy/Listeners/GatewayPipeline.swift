@@ -89,12 +89,17 @@ public enum GatewayPipeline {
                 let described = "\(request.method.prefix(16)) \(request.host.prefix(253))\(request.path.prefix(256))"
                 return .failure(.noRoute(described))
             }
-            let destination = route.destination(for: request, random: loop.random.below(10_000))
-            let outgoing = GatewayRequestPolicy.prepare(
-                headers, request: request, route: route.rule, clientAddress: clientAddress, scheme: scheme,
-                traceIDs: loop.traceIDs)
-            var plan = MeshRequestPlanner.plan(
-                outgoing, endStream: endStream, destination: destination.upstream, rule: route.rule, loop: loop)
+            var plan: Result<ForwardingPlan, ProxyError>
+            if let destination = route.destination(for: request, random: loop.random.below(10_000)) {
+                let outgoing = GatewayRequestPolicy.prepare(
+                    headers, request: request, route: route.rule, clientAddress: clientAddress, scheme: scheme,
+                    traceIDs: loop.traceIDs)
+                plan = MeshRequestPlanner.plan(
+                    outgoing, endStream: endStream, destination: destination.upstream, rule: route.rule, loop: loop)
+            } else {
+                // A redirect or a direct response: answered here.
+                plan = MeshRequestPlanner.answer(headers, request: request, rule: route.rule, loop: loop)
+            }
             // Which rule took the request, for the client's and the operator's
             // debugging (`weftctl route explain` says why).
             if case .success(var planned) = plan {

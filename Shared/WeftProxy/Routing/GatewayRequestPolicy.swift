@@ -64,6 +64,9 @@ public enum GatewayRequestPolicy {
             for (name, value) in rewrite.setHeaders.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 result.append(HTTP2Header(name.rawValue, value))
             }
+            for (name, value) in rewrite.addHeaders.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                result.append(HTTP2Header(name.rawValue, value))
+            }
         }
         if let clientAddress { result.append(HTTP2Header("x-forwarded-for", clientAddress)) }
         result.append(HTTP2Header("x-forwarded-proto", scheme))
@@ -78,11 +81,19 @@ public enum GatewayRequestPolicy {
         guard let rewrite = route.rewrite else { return target }
         let query = request.query.isEmpty ? "" : "?" + request.query
         if let path = rewrite.path { return path + query }
-        guard let replacement = rewrite.prefix, case .prefix(let matched) = route.match.path else { return target }
+        guard let replacement = rewrite.prefix else { return target }
+        return replacingPrefix(request: request, route: route, with: replacement).map { $0 + query } ?? target
+    }
+
+    /// `request`'s path with the part the route's `match.path.prefix` matched
+    /// replaced by `replacement`, segment-aware (no doubled or missing `/`);
+    /// nil when the route matches no prefix.
+    static func replacingPrefix(request: GatewayRequest, route: RouteRule, with replacement: String) -> String? {
+        guard case .prefix(let matched) = route.match.path else { return nil }
         var rest = request.path.dropFirst(matched == "/" ? 0 : matched.utf8.count)
         if replacement.hasSuffix("/") && rest.hasPrefix("/") { rest = rest.dropFirst() }
-        if rest.isEmpty { return replacement + query }
-        if !replacement.hasSuffix("/") && !rest.hasPrefix("/") { return replacement + "/" + rest + query }
-        return replacement + rest + query
+        if rest.isEmpty { return replacement }
+        if !replacement.hasSuffix("/") && !rest.hasPrefix("/") { return replacement + "/" + rest }
+        return replacement + rest
     }
 }

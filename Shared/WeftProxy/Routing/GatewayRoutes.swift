@@ -123,7 +123,9 @@ extension GatewayRoutes.Route {
     /// The destination for `request`: by the bucket of its sticky header's value
     /// when the rule is sticky and the header is there, else by `random` (a
     /// number in 0..<10,000).
-    public func destination(for request: GatewayRequest, random: Int) -> GatewayRoutes.Destination {
+    /// Nil for a rule that answers by itself (no destinations).
+    public func destination(for request: GatewayRequest, random: Int) -> GatewayRoutes.Destination? {
+        guard !destinations.isEmpty else { return nil }
         var bucket = random
         if let stickyHeader, let value = request.value(of: stickyHeader) {
             bucket = StickySplit.bucket(of: value)

@@ -22,6 +22,10 @@ public import WeftProtocol
 ///    (`UpstreamState`) where breakers, budget and endpoints live.
 /// 7. **Mirror**: the rule's share of requests is copied to another service
 ///    (`UpstreamCall` sends the copy once the request is whole).
+/// 8. **Response headers**: the rule's changes, made to the response's head.
+///
+/// A rule that answers by itself (`redirect`, `direct_response`) stops after
+/// its rate limit (`answer`): nothing is forwarded.
 public enum MeshRequestPlanner {
     /// A request an application sent to `upstream`.
     public static func outbound(
@@ -34,11 +38,37 @@ public enum MeshRequestPlanner {
             let request = GatewayRequest(headers: headers)
             if let route = routes.match(request) {
                 rule = route.rule
-                destination = route.destination(for: request, random: loop.random.below(10_000)).upstream
+                guard let chosen = route.destination(for: request, random: loop.random.below(10_000)) else {
+                    return answer(headers, request: request, rule: route.rule, loop: loop)
+                }
+                destination = chosen.upstream
                 if route.rule.rewrite != nil { headers = rewritten(headers, request: request, rule: route.rule) }
             }
         }
         return plan(headers, endStream: endStream, destination: destination, rule: rule, loop: loop)
+    }
+
+    /// A request taken by a rule that answers by itself (a redirect, a direct
+    /// response), within the rule's rate limit.
+    public static func answer(
+        _ headers: [HTTP2Header], request: GatewayRequest, rule: RouteRule, loop: ProxyLoop
+    ) -> Result<ForwardingPlan, ProxyError> {
+        if let refusal = rateLimited(headers, rule: rule, loop: loop) { return .failure(refusal) }
+        guard var response = RouteAnswer.response(for: rule, request: request, headers: headers) else {
+            return .failure(.noRoute("route \(rule.name) has no destination"))
+        }
+        if let edits = rule.responseHeaders { response.headers = edits.apply(to: response.headers) }
+        return .success(.answer(response, loop: loop, name: "route \(rule.name)"))
+    }
+
+    /// The rule's rate limit, when it is spent: 429 with when to try again.
+    static func rateLimited(_ headers: [HTTP2Header], rule: RouteRule, loop: ProxyLoop) -> ProxyError? {
+        guard let limit = rule.rateLimit else { return nil }
+        let key = limit.keyHeader.flatMap { headers[first: $0.rawValue] } ?? ""
+        guard let wait = loop.routeRateLimit(rule.name.rawValue, limit: limit, key: key) else { return nil }
+        loop.metrics.recordPolicy(.rateLimited)
+        let whose = limit.keyHeader.map { " for this \($0.rawValue)" } ?? ""
+        return .rateLimited("route \(rule.name) is over its rate limit\(whose)", retryAfter: wait)
     }
 
     /// A request routed to `destination` by `rule` (nil: the service as a whole).
@@ -46,14 +76,7 @@ public enum MeshRequestPlanner {
         _ headers: [HTTP2Header], endStream: Bool, destination: ProxySnapshot.Upstream, rule: RouteRule?,
         loop: ProxyLoop
     ) -> Result<ForwardingPlan, ProxyError> {
-        if let rule, let limit = rule.rateLimit {
-            let key = limit.keyHeader.flatMap { headers[first: $0.rawValue] } ?? ""
-            if let wait = loop.routeRateLimit(rule.name.rawValue, limit: limit, key: key) {
-                loop.metrics.recordPolicy(.rateLimited)
-                let whose = limit.keyHeader.map { " for this \($0.rawValue)" } ?? ""
-                return .failure(.rateLimited("route \(rule.name) is over its rate limit\(whose)", retryAfter: wait))
-            }
-        }
+        if let rule, let refusal = rateLimited(headers, rule: rule, loop: loop) { return .failure(refusal) }
         var delay: TimeAmount?
         if let fault = rule?.fault {
             if let abort = fault.abort, loop.random.unit() * 100 < abort.percent {
@@ -84,6 +107,7 @@ public enum MeshRequestPlanner {
         plan.timeout = timeout
         plan.delay = delay
         plan.hashKey = ForwardingPlan.hashKey(policy.loadBalancer, headers: headers)
+        plan.responseEdits = rule?.responseHeaders
         if let mirror = rule?.mirror, loop.random.unit() * 100 < mirror.percent {
             let reference = ServiceReference(service: mirror.service, namespace: mirror.namespace)
             plan.mirror = loop.snapshot.upstreams[reference]
@@ -114,6 +138,9 @@ public enum MeshRequestPlanner {
             }
         }
         for (name, value) in rewrite.setHeaders.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            result.append(HTTP2Header(name.rawValue, value))
+        }
+        for (name, value) in rewrite.addHeaders.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             result.append(HTTP2Header(name.rawValue, value))
         }
         return result
