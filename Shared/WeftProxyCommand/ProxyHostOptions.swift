@@ -69,6 +69,12 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Write an access log, a JSON line per request, to this file (appended; - for standard output). Off by default. Env: WEFT_ACCESS_LOG.",
+            valueName: "file"))
+    var accessLog: String?
+
+    @Option(
+        help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
             valueName: "level"))
     var logLevel: String?
@@ -124,6 +130,10 @@ public struct ProxyHostOptions: ParsableArguments {
             host.threads = try settings.integer(threads, "WEFT_THREADS", "--threads", 1...64) ?? 1
             host.drainTimeout =
                 try settings.integer(drainTimeout, "WEFT_DRAIN_TIMEOUT", "--drain-timeout", 0...3600) ?? 10
+            if let path = settings.value(accessLog, "WEFT_ACCESS_LOG") {
+                guard !path.isEmpty else { throw ValidationError("--access-log: give a file, or - for standard output") }
+                host.accessLog = path
+            }
             return (host, level)
         } catch let error as ServiceSettings.Invalid {
             throw ValidationError(error.description)

@@ -105,7 +105,8 @@ import WeftTestSupport
                                          "add": {"x-pos-api": "2"}}}
                  ]}}
                 """)
-            let gateway = try fixture.startGateway("edge", snapshot: snapshot)
+            let accessLog = fixture.scratch.file("access.log")
+            let gateway = try fixture.startGateway("edge", snapshot: snapshot, extra: ["--access-log", accessLog])
             for flag in ["--http1.1", "--http2-prior-knowledge"] {
                 func call(_ path: String, _ extra: [String] = []) throws -> String {
                     try Command.curl(
@@ -133,6 +134,33 @@ import WeftTestSupport
                 #expect(paid.contains(#"["x-via","client"]"#) && paid.contains(#"["x-via","edge"]"#), "\(paid)")
             }
             #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/pay"]).output == "200")
+            #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/nowhere"]).output == "404")
+            // Per rule and upstream in the metrics.
+            let metrics = try Command.curl(["-s", "http://127.0.0.1:\(gateway.admin)/metrics"]).output
+            for line in [
+                #"weft_gateway_route_requests_total{route="pay",upstream="default/payments",status="2xx"} 3"#,
+                #"weft_gateway_route_requests_total{route="old-api",upstream="local",status="3xx"} 4"#,
+                #"weft_gateway_route_requests_total{route="maintenance",upstream="local",status="5xx"} 2"#,
+                #"weft_gateway_route_request_duration_seconds_count{route="pay",upstream="default/payments"} 3"#,
+            ] {
+                #expect(metrics.contains(line), "\(line) not in \(metrics)")
+            }
+            // A JSON line per request in the access log, the refusal with its reason.
+            var lines: [[String: Any]] = []
+            Command.eventually(timeout: 5) {
+                let text = (try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? ""
+                lines = text.split(separator: "\n").compactMap { try? Command.object(String($0)) }
+                return lines.count == 10
+            }
+            #expect(lines.count == 10, "\(lines)")
+            let paid = lines.first { $0["route"] as? String == "pay" }
+            #expect(paid?["method"] as? String == "GET" && paid?["path"] as? String == "/pay")
+            #expect(paid?["status"] as? Int == 200 && paid?["upstream"] as? String == "default/payments")
+            #expect(paid?["authority"] as? String == "api.pos.test" && paid?["client"] as? String == "127.0.0.1")
+            #expect((paid?["traceparent"] as? String)?.count == 55 && paid?["proxy"] as? String == "weft-gateway")
+            #expect((paid?["time"] as? String)?.hasSuffix("Z") == true && paid?["duration_ms"] is Double)
+            let missed = lines.last
+            #expect(missed?["status"] as? Int == 404 && missed?["error"] as? String == "no-route", "\(String(describing: missed))")
         }
     }
 }

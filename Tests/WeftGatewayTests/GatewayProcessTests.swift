@@ -21,7 +21,7 @@ import WeftTestSupport
             "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
             "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
             "--max-request-body", "--tls-listen", "--tls-certificate", "--tls-key", "--tls-min-version",
-            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES",
+            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
@@ -38,6 +38,7 @@ import WeftTestSupport
             (base + ["--header-read-timeout", "0"], "--header-read-timeout"),
             (base + ["--idle-timeout", "soon"], "--idle-timeout"),
             (base + ["--max-connections", "0"], "--max-connections"),
+            (base + ["--access-log", ""], "--access-log: give a file"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

@@ -198,5 +198,15 @@ import WeftTestSupport
             ])
         #expect(mismatched.status == 78)
         #expect(mismatched.output.contains("\(one.certificate) with \(two.key)"), "\(mismatched.output)")
+        // An access log it cannot write: exit 78 before any port opens.
+        let unwritable = try ChildProcess.run(
+            MeshFixture.gatewayBinary,
+            [
+                "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", fixture.bundle,
+                "--certificate", mine.certificate, "--key", mine.key, "--snapshot-file", try fixture.snapshot("t.json"),
+                "--access-log", "/nonexistent/access.log",
+            ])
+        #expect(unwritable.status == 78)
+        #expect(unwritable.output.contains("cannot open the access log /nonexistent/access.log"), "\(unwritable.output)")
     }
 }

@@ -109,7 +109,10 @@ import WeftRegistry
         // the next test's business.
         let longGrace: (inout RegistryConfiguration) -> Void = { $0.deregisterAfter = .seconds(600) }
         try await RegistryHarness.with(configure: longGrace) { registry in
-            try await Self.setUp(registry, ttl: "5s")
+            // A TTL the set-up and first query cannot outlast on a loaded machine
+            // (5 s was, once), and a blocking wait well past it, with the
+            // client's own timeout past that.
+            try await Self.setUp(registry, ttl: "15s")
             let first = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar))
             #expect(first.upstreams[0].endpoints.count == 1)
 
@@ -117,7 +120,7 @@ import WeftRegistry
             // query sees it as a change) while the instance is still listed as critical.
             let expired = try Self.snapshot(
                 try await registry.call(
-                    "POST", "/v1/discovery?index=\(first.version)&wait=30s", body: Self.sidecar))
+                    "POST", "/v1/discovery?index=\(first.version)&wait=60s", body: Self.sidecar, timeout: 90))
             #expect(expired.upstreams[0].endpoints.isEmpty)
             let listed = try await registry.call("GET", "/v1/instances/default/catalog/c-1")
             #expect(listed.json["health"] as? String == "critical")

@@ -58,7 +58,7 @@ public final class Gateway: Sendable {
         let clientTLS = workload.client
         let loops = try ProxyLoops(
             group: group, snapshot: ProxySnapshot(initial, namespace: namespace), mesh: MeshConnector(tls: clientTLS),
-            application: nil)
+            application: nil, accessLog: try configuration.host.openAccessLog(proxyName: "weft-gateway"))
         let errors = ProxyErrorResponse(proxyName: "weft-gateway")
         let listen = configuration.listen
         let limits = configuration.limits

@@ -78,7 +78,8 @@ public final class Sidecar: Sendable {
             protocolKind: configuration.applicationProtocol)
         let loops = try ProxyLoops(
             group: group, snapshot: ProxySnapshot(initial, namespace: namespace),
-            mesh: MeshConnector(tls: clientTLS), application: application, locality: configuration.locality)
+            mesh: MeshConnector(tls: clientTLS), application: application, locality: configuration.locality,
+            accessLog: try configuration.host.openAccessLog(proxyName: "weft-sidecar"))
         let errors = ProxyErrorResponse(proxyName: "weft-sidecar")
         let policy = InboundRequestPolicy(service: configuration.service)
         let inboundLogger = logger

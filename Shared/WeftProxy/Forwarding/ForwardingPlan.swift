@@ -34,8 +34,10 @@ public struct ForwardingPlan {
     public var hashKey: UInt64?
     /// Fault injection's delay before the first attempt.
     public var delay: TimeAmount?
-    /// Who is called, for error messages.
+    /// Who is called, for error messages, metrics and the access log.
     public var name: String
+    /// The route rule that took the request, if a route table did.
+    public var route: String?
     /// Where a copy of the request goes (a route's mirror), fire and forget.
     public var mirror: ProxySnapshot.Upstream?
     /// Added to the response's head (the gateway's `x-weft-route`).
@@ -44,9 +46,13 @@ public struct ForwardingPlan {
     public var responseEdits: HeaderEdits?
 
     /// A plan that answers `response` without forwarding.
-    public static func answer(_ response: LocalResponse, loop: ProxyLoop, name: String) -> ForwardingPlan {
-        ForwardingPlan(
+    public static func answer(_ response: LocalResponse, loop: ProxyLoop, name: String, route: String? = nil)
+        -> ForwardingPlan
+    {
+        var plan = ForwardingPlan(
             loop: loop, target: .local(response), headers: [], endStream: true, method: "", name: name, grpc: false)
+        plan.route = route
+        return plan
     }
 
     public init(

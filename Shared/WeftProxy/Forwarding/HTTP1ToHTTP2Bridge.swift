@@ -231,8 +231,10 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
             headers.removeAll { $0.name == "expect" }
             if hasBody { write(.head(HTTPResponseHead(version: head.version, status: .continue))) }
         }
+        exchange.requestBegan(headers)
         switch dispatch(headers, !hasBody) {
         case .success(let plan):
+            exchange.routed(plan)
             if case .local(let response) = plan.target {
                 exchange.answer(response, extra: plan.responseHeaders, close: hasBody)
                 return
@@ -389,6 +391,10 @@ private final class Exchange: UpstreamCallClient {
     var isHoldingReads: Bool {
         !finished && !requestEnded && bufferedTowardsStream >= HTTP1ToHTTP2Bridge.maximumBufferedBytes
     }
+
+    func requestBegan(_ headers: [HTTP2Header]) { observer?.requestBegan(headers) }
+
+    func routed(_ plan: ForwardingPlan) { observer?.routed(plan) }
 
     func open(_ plan: ForwardingPlan) {
         let call = UpstreamCall(plan: plan, client: self)

@@ -151,6 +151,7 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         }
         guard !finished else { return }
         requestEnded = endStream
+        observer?.requestBegan(headers)
         grpc = ProxyErrorResponse.isGRPC(contentType: headers[first: "content-type"])
         if let maximumRequestBody, let declared = headers[first: "content-length"].flatMap({ Int($0) }),
             declared > maximumRequestBody
@@ -160,6 +161,7 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         }
         switch dispatch(headers, endStream) {
         case .success(let plan):
+            observer?.routed(plan)
             if case .local(let response) = plan.target {
                 answer(response, extra: plan.responseHeaders, head: headers[first: ":method"] == "HEAD")
                 return

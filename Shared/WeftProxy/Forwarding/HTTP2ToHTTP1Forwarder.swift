@@ -88,10 +88,13 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
             return
         }
         requestEnded = endStream
+        observer?.requestBegan(headers)
         grpc = ProxyErrorResponse.isGRPC(contentType: headers[first: "content-type"])
         let prepared: [HTTP2Header]
         switch prepare(headers) {
-        case .success(let rewritten): prepared = rewritten
+        case .success(let rewritten):
+            prepared = rewritten
+            observer?.forwarded(route: nil, upstream: "application", headers: rewritten)
         case .failure(let error):
             fail(error)
             return

@@ -25,7 +25,7 @@ public enum OutboundPipeline {
         let loop = loops.loop(channel.eventLoop)
         let dispatch = Self.dispatch(target: target, loop: loop)
         let openTunnel = Self.openTunnel(target: target, loop: loop)
-        let makeObserver = { RequestObserver(metrics: loop.metrics, direction: .outbound) }
+        let makeObserver = { RequestObserver(loop: loop, direction: .outbound) }
         let pipeline = channel.pipeline.syncOperations
         // 0. A port for an upstream that speaks TCP carries raw bytes: each
         //    connection becomes one CONNECT stream to that service's sidecar

@@ -32,6 +32,11 @@ public enum MeshRequestPlanner {
         _ headers: [HTTP2Header], endStream: Bool, upstream: ProxySnapshot.Upstream, loop: ProxyLoop
     ) -> Result<ForwardingPlan, ProxyError> {
         var headers = headers
+        // The trace starts here when the application started none, so the
+        // caller's and the callee's records of the call share it.
+        if headers[first: WeftHeaders.traceParent] == nil {
+            headers.append(HTTP2Header(WeftHeaders.traceParent, loop.traceIDs.traceParent()))
+        }
         var destination = upstream
         var rule: RouteRule?
         if let routes = loop.snapshot.serviceRoutes[upstream.reference] {
@@ -58,7 +63,7 @@ public enum MeshRequestPlanner {
             return .failure(.noRoute("route \(rule.name) has no destination"))
         }
         if let edits = rule.responseHeaders { response.headers = edits.apply(to: response.headers) }
-        return .success(.answer(response, loop: loop, name: "route \(rule.name)"))
+        return .success(.answer(response, loop: loop, name: "local", route: rule.name.rawValue))
     }
 
     /// The rule's rate limit, when it is spent: 429 with when to try again.
@@ -108,6 +113,7 @@ public enum MeshRequestPlanner {
         plan.delay = delay
         plan.hashKey = ForwardingPlan.hashKey(policy.loadBalancer, headers: headers)
         plan.responseEdits = rule?.responseHeaders
+        plan.route = rule?.name.rawValue
         if let mirror = rule?.mirror, loop.random.unit() * 100 < mirror.percent {
             let reference = ServiceReference(service: mirror.service, namespace: mirror.namespace)
             plan.mirror = loop.snapshot.upstreams[reference]

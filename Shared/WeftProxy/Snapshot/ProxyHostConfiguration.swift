@@ -37,6 +37,13 @@ public struct ProxyHostConfiguration: Sendable {
     public var threads: Int = 1
     /// How long in-flight requests may take to finish on SIGTERM.
     public var drainTimeout: Int = 10
+    /// Where the access log goes (`-`: standard output); nil: none.
+    public var accessLog: String?
+
+    /// Opens the access log, if one is asked for, for `proxyName`.
+    public func openAccessLog(proxyName: String) throws -> AccessLog? {
+        try accessLog.map { try AccessLog(path: $0, proxyName: proxyName) }
+    }
 
     public init(
         certificateFile: String, keyFile: String, bundleFile: String, snapshotFile: String,

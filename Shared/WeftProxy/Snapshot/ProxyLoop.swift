@@ -35,13 +35,16 @@ public final class ProxyLoop {
     private var applicationHTTP2: HTTP2ConnectionPool?
     public let application: LocalApplication?
     public private(set) var isDraining = false
+    /// This loop's share of the access log, when the proxy keeps one.
+    public let accessLog: AccessLogBuffer?
 
     init(
         eventLoop: any EventLoop, snapshot: ProxySnapshot, mesh: MeshConnector?,
         poolConfiguration: HTTP2ConnectionPool.Configuration, application: LocalApplication?,
-        locality: Locality = Locality(), rateLimiters: RateLimiters = RateLimiters()
+        locality: Locality = Locality(), rateLimiters: RateLimiters = RateLimiters(), accessLog: AccessLog? = nil
     ) {
         self.eventLoop = eventLoop
+        self.accessLog = accessLog.map { AccessLogBuffer(log: $0, eventLoop: eventLoop) }
         self.timers = LoopTimers(eventLoop: eventLoop)
         self.snapshot = snapshot
         self.mesh = mesh

@@ -11,12 +11,15 @@ import WeftProtocol
 public final class ProxyLoops: Sendable {
     private let loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>]
     private let latest: NIOLockedValueBox<ProxySnapshot>
+    /// The access log every loop writes to, if the proxy keeps one.
+    public let accessLog: AccessLog?
 
     public init(
         group: any EventLoopGroup, snapshot: ProxySnapshot, mesh: MeshConnector,
         poolConfiguration: HTTP2ConnectionPool.Configuration = HTTP2ConnectionPool.Configuration(),
-        application: LocalApplication?, locality: Locality = Locality()
+        application: LocalApplication?, locality: Locality = Locality(), accessLog: AccessLog? = nil
     ) throws {
+        self.accessLog = accessLog
         var loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>] = [:]
         let all = Array(group.makeIterator())
         let rateLimiters = RateLimiters()
@@ -25,7 +28,8 @@ public final class ProxyLoops: Sendable {
                 NIOLoopBound(
                     ProxyLoop(
                         eventLoop: eventLoop, snapshot: snapshot, mesh: mesh, poolConfiguration: poolConfiguration,
-                        application: application, locality: locality, rateLimiters: rateLimiters),
+                        application: application, locality: locality, rateLimiters: rateLimiters,
+                        accessLog: accessLog),
                     eventLoop: eventLoop)
             }.wait()
             loops[ObjectIdentifier(eventLoop)] = state
@@ -107,6 +111,10 @@ extension ProxyLoops {
         let drained = listeners.map { $0.shutdown(deadline: deadline) }
         _ = try? EventLoopFuture.andAllComplete(drained, on: group.next()).wait()
         _ = try? drain().wait()
+        // The access log's last lines, written before the file closes.
+        let flushed = loops.values.map { state in state.eventLoop.submit { state.value.accessLog?.flush() } }
+        _ = try? EventLoopFuture.andAllComplete(flushed, on: group.next()).wait()
+        accessLog?.stop()
         try? admin?.close()
         try? group.syncShutdownGracefully()
     }

@@ -145,7 +145,10 @@ final class AdminHandler: ChannelInboundHandler {
             let (expiry, renewals, prefix) = (workload.notAfter, workload.renewals, prefix)
             let generatedAt = loops.snapshot.generatedAt
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let accessLog = loops.accessLog
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
+                var totals = totals
+                totals.accessLogDropped = accessLog?.dropped
                 var text = totals.exposition(prefix: prefix)
                 text += "# HELP \(prefix)_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"
                 text += "# TYPE \(prefix)_certificate_expiry_seconds gauge\n"

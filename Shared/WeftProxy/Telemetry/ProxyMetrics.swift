@@ -53,6 +53,39 @@ public final class ProxyMetrics {
     /// certificate or plaintext: handshake failed, too slow: timeout).
     public private(set) var tlsFailures: [String: UInt64] = [:]
 
+    /// Per route and upstream: requests by status class, and the latency
+    /// histogram. Keyed `route` + US + `upstream`; at most `routeKeyLimit`
+    /// keys per loop (routes × destinations is bounded by the tables' limits,
+    /// this bounds it again), later ones counted under `route="other"`.
+    public private(set) var routes: [String: RouteCounters] = [:]
+    static let routeKeyLimit = 4096
+
+    public struct RouteCounters: Sendable {
+        public var requests = Array(repeating: UInt64(0), count: ProxyMetrics.statusClasses.count)
+        public var buckets = Array(repeating: UInt64(0), count: ProxyMetrics.bucketBounds.count + 1)
+        public var latencySum = 0.0
+
+        mutating func add(_ other: RouteCounters) {
+            for index in requests.indices { requests[index] += other.requests[index] }
+            for index in buckets.indices { buckets[index] += other.buckets[index] }
+            latencySum += other.latencySum
+        }
+    }
+
+    public func recordRoute(_ route: String, upstream: String, status: Int, seconds: Double) {
+        var key = route + "\u{1F}" + upstream
+        if routes[key] == nil && routes.count >= Self.routeKeyLimit { key = "other\u{1F}other" }
+        let statusClass = (100..<600).contains(status) ? status / 100 : 0
+        routes[key, default: RouteCounters()].requests[statusClass] += 1
+        routes[key]!.buckets[Self.bucket(seconds)] += 1
+        routes[key]!.latencySum += seconds
+    }
+
+    static func bucket(_ seconds: Double) -> Int {
+        for (index, bound) in bucketBounds.enumerated() where seconds <= bound { return index }
+        return bucketBounds.count
+    }
+
     public func recordTLSFailure(_ reason: String) {
         tlsFailures[reason, default: 0] += 1
     }
@@ -92,7 +125,7 @@ public final class ProxyMetrics {
     public func snapshot() -> Totals {
         Totals(
             requests: requests, buckets: buckets, latencySum: latencySum, errors: errors, dials: dials, policy: policy,
-            tlsFailures: tlsFailures)
+            tlsFailures: tlsFailures, routes: routes)
     }
 
     /// Counters summed over loops, and their Prometheus text.
@@ -104,6 +137,9 @@ public final class ProxyMetrics {
         public var dials: [UInt64]
         public var policy: [UInt64]
         public var tlsFailures: [String: UInt64]
+        public var routes: [String: RouteCounters]
+        /// Access log lines dropped (set by the admin server from the log).
+        public var accessLogDropped: UInt64?
 
         public static func merged(_ parts: [Totals]) -> Totals {
             var total = ProxyMetrics().snapshot()
@@ -116,6 +152,7 @@ public final class ProxyMetrics {
                 for peer in 0..<part.dials.count { total.dials[peer] += part.dials[peer] }
                 for event in 0..<part.policy.count { total.policy[event] += part.policy[event] }
                 for (reason, count) in part.tlsFailures { total.tlsFailures[reason, default: 0] += count }
+                for (key, counters) in part.routes { total.routes[key, default: RouteCounters()].add(counters) }
                 for (reason, counts) in part.errors {
                     var sum = total.errors[reason] ?? [0, 0]
                     for d in 0..<counts.count { sum[d] += counts[d] }
@@ -167,12 +204,58 @@ public final class ProxyMetrics {
             for event in PolicyEvent.allCases {
                 text += "\(prefix)_policy_events_total{event=\"\(event.label)\"} \(policy[event.rawValue])\n"
             }
+            if !routes.isEmpty {
+                text += "# HELP \(prefix)_route_requests_total Requests a route rule took, by rule, upstream and status class.\n"
+                text += "# TYPE \(prefix)_route_requests_total counter\n"
+                let sorted = routes.sorted { $0.key < $1.key }.map { key, counters in
+                    let parts = key.split(separator: "\u{1F}", maxSplits: 1)
+                    let labels =
+                        "route=\"\(Self.escaped(parts.first ?? ""))\",upstream=\"\(Self.escaped(parts.dropFirst().first ?? ""))\""
+                    return (labels, counters)
+                }
+                for (labels, counters) in sorted {
+                    for (index, name) in ProxyMetrics.statusClasses.enumerated() where counters.requests[index] > 0 {
+                        text += "\(prefix)_route_requests_total{\(labels),status=\"\(name)\"} \(counters.requests[index])\n"
+                    }
+                }
+                text += "# HELP \(prefix)_route_request_duration_seconds Time from a request's headers to its response's end, by rule and upstream.\n"
+                text += "# TYPE \(prefix)_route_request_duration_seconds histogram\n"
+                for (labels, counters) in sorted {
+                    var cumulative: UInt64 = 0
+                    for (index, count) in counters.buckets.enumerated() {
+                        cumulative += count
+                        let bound = index < ProxyMetrics.bucketBounds.count ? "\(ProxyMetrics.bucketBounds[index])" : "+Inf"
+                        text += "\(prefix)_route_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+                    }
+                    text += "\(prefix)_route_request_duration_seconds_sum{\(labels)} \(counters.latencySum)\n"
+                    text += "\(prefix)_route_request_duration_seconds_count{\(labels)} \(cumulative)\n"
+                }
+            }
+            if let accessLogDropped {
+                text += "# HELP \(prefix)_access_log_dropped_total Access log lines dropped because the writer fell behind.\n"
+                text += "# TYPE \(prefix)_access_log_dropped_total counter\n"
+                text += "\(prefix)_access_log_dropped_total \(accessLogDropped)\n"
+            }
             text += "# HELP \(prefix)_tls_handshake_failures_total Mesh-port handshakes refused, by reason.\n"
             text += "# TYPE \(prefix)_tls_handshake_failures_total counter\n"
             for (reason, count) in tlsFailures.sorted(by: { $0.key < $1.key }) {
                 text += "\(prefix)_tls_handshake_failures_total{reason=\"\(reason)\"} \(count)\n"
             }
             return text
+        }
+
+        /// A label value with backslash, quote and newline escaped.
+        static func escaped(_ value: Substring) -> String {
+            var result = ""
+            for character in value {
+                switch character {
+                case "\\": result += "\\\\"
+                case "\"": result += "\\\""
+                case "\n": result += "\\n"
+                default: result.append(character)
+                }
+            }
+            return result
         }
     }
 }
