@@ -17,7 +17,7 @@ if [ "${1:-}" != "--no-record" ]; then
         echo
         echo "## Gateway route matching: $(date -u +%Y-%m-%d)"
         echo
-        echo "Command: \`Benchmarks/gateway-routing.sh\` (release build, one process; the request matches the last rule, so every rule is tried)."
+        echo "Command: \`Benchmarks/gateway-routing.sh\` (release build, one process; the request matches the last rule of the table)."
         echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(swift --version 2>&1 | head -1)."
         echo
         echo "$table"

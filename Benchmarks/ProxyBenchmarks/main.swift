@@ -72,7 +72,7 @@ func request(forLastOf count: Int, samePath: Bool) -> [HTTP2Header] {
     ]
 }
 
-print("| table | rules tried | ns per request (view + match + destination) |")
+print("| table | rules in table | ns per request (view + match + destination) |")
 print("| --- | --- | --- |")
 for samePath in [false, true] {
     for count in [10, 100, 1000] {

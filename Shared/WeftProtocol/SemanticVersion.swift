@@ -102,6 +102,7 @@ public struct SemanticVersion: StringValidated, Hashable, Comparable, Sendable {
         guard text.utf8.count <= ProtocolLimits.versionLength else {
             return .failure("longer than \(ProtocolLimits.versionLength) characters")
         }
+        if let plain = plainRelease(text) { return .success(plain) }
         var rest = text
         var build: [String] = []
         if let plus = rest.firstIndex(of: "+") {
@@ -147,6 +148,37 @@ public struct SemanticVersion: StringValidated, Hashable, Comparable, Sendable {
             numbers.append(value)
         }
         return .success(SemanticVersion(numbers[0], numbers[1], numbers[2], preRelease: preRelease, build: build))
+    }
+
+    /// `MAJOR.MINOR.PATCH` and nothing else, read without allocating: what a
+    /// firmware header carries on nearly every request. Anything else (a
+    /// pre-release, build metadata, a leading zero, a number of more than 18
+    /// digits, a stray byte) is left to the full parser, which also words the
+    /// failure.
+    static func plainRelease(_ text: Substring) -> SemanticVersion? {
+        var numbers: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var part = 0
+        var value: UInt64 = 0
+        var digits = 0
+        var leadingZero = false
+        for byte in text.utf8 {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if digits == 0 { leadingZero = byte == UInt8(ascii: "0") } else if leadingZero { return nil }
+                digits += 1
+                guard digits <= 18 else { return nil }
+                value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+            } else if byte == UInt8(ascii: "."), digits > 0, part < 2 {
+                if part == 0 { numbers.0 = value } else { numbers.1 = value }
+                part += 1
+                value = 0
+                digits = 0
+            } else {
+                return nil
+            }
+        }
+        guard part == 2, digits > 0 else { return nil }
+        numbers.2 = value
+        return SemanticVersion(numbers.0, numbers.1, numbers.2)
     }
 
     struct ParseFailure: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {

@@ -97,6 +97,30 @@ public struct VersionRange: StringValidated, Hashable, Sendable {
         }
     }
 
+    /// Every version the range's comparators name: between two of them (and
+    /// at each), whether a release version lies in the range cannot change,
+    /// which is what lets a router index ranges by these boundaries.
+    public var boundaries: [SemanticVersion] { alternatives.flatMap { $0.map(\.version) } }
+
+    /// Whether a release version (no pre-release tag) lies in the range, given
+    /// only `order(boundary)`: its precedence against each of `boundaries`
+    /// (negative, zero, positive). The same answer as `contains` for release
+    /// versions.
+    public func containsRelease(orderedBy order: (SemanticVersion) -> Int) -> Bool {
+        alternatives.contains { comparators in
+            comparators.allSatisfy { comparator in
+                let sign = order(comparator.version)
+                switch comparator.op {
+                case .lessThan: return sign < 0
+                case .lessOrEqual: return sign <= 0
+                case .greaterThan: return sign > 0
+                case .greaterOrEqual: return sign >= 0
+                case .equal: return sign == 0
+                }
+            }
+        }
+    }
+
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.text == rhs.text }
     public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 

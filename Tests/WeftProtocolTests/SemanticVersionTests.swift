@@ -22,6 +22,10 @@ import WeftProtocol
         ("18446744073709551616.0.0", "major is too large"),
         ("1.2.3-18446744073709551616", "too large"),
         (" 1.2.3", "major must be a number"),
+        ("1..3", "minor must be a number"),
+        ("1.2.", "patch must be a number"),
+        (".1.2", "major must be a number"),
+        ("1.2.3 ", "patch must be a number"),
     ])
     func refusesMalformedVersions(text: String, reason: String) {
         expectInvalid(SemanticVersion.self, text, reason)
@@ -30,7 +34,7 @@ import WeftProtocol
     @Test(arguments: [
         "0.0.0", "1.2.3", "10.20.30", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0.3.7", "1.0.0-x.7.z.92",
         "1.0.0-alpha+001", "1.0.0+20130313144700", "1.0.0-beta+exp.sha.5114f85", "1.0.0+21AF26D3----117B344092BD",
-        "18446744073709551615.0.0", "1.0.0-x-y-z.--",
+        "18446744073709551615.0.0", "1.0.0-x-y-z.--", "999999999999999999.0.1", "0.10.0",
     ])
     func acceptsAndPrintsValidVersions(text: String) throws {
         let version = try SemanticVersion(validating: text)

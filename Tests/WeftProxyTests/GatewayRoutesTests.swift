@@ -280,4 +280,82 @@ import WeftProxy
         }
         #expect(checked == requestPaths.count * 4)
     }
+
+    /// The header filter (exact values and version ranges, indexed per table)
+    /// never changes which rule takes a request: 300 rules mixing every kind
+    /// of condition on the two indexed headers, against every combination of
+    /// terminal type and firmware a terminal might send, agree with a walk of
+    /// the whole table.
+    /// Mixed: rules that test the headers every way, or not at all (the filter
+    /// leaves many, walked through the path index). Dense: every rule tests
+    /// one terminal type and one range (the filter leaves a few, tried
+    /// directly).
+    @Test(arguments: [false, true])
+    func theHeaderFilterAgreesWithAWalkOfTheWholeTable(dense: Bool) throws {
+        let types = [
+            nil, #"{"name": "x-terminal-type", "exact": "kiosk"}"#, #"{"name": "x-terminal-type", "exact": "till"}"#,
+            #"{"name": "x-terminal-type", "exact": "handheld"}"#, #"{"name": "x-terminal-type", "prefix": "ki"}"#,
+            #"{"name": "x-terminal-type", "absent": true}"#, #"{"name": "x-terminal-type", "present": true}"#,
+            #"{"name": "x-terminal-type", "regex": "t.*"}"#,
+        ]
+        let versions = [
+            nil, ">=1.0.0 <2.0.0", "^2.1.0", "~2.1.3", ">=2.0.0-beta.1 <2.0.0", "1.x || >=3.0.0", "=2.1.3", "<1.5.0",
+            "*", ">2.1.3 <=2.4.0", "^2.0.0-rc.1", ">=2.1.4",
+        ]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        var rules: [String] = []
+        for index in 0..<300 {
+            var conditions: [String] = []
+            if dense {
+                let range = versions[1 + next(versions.count - 1)]!
+                conditions.append(types[1 + next(3)]!)
+                conditions.append(#"{"name": "x-firmware-version", "version": "\#(range)"}"#)
+                rules.append(
+                    #"{"name": "r\#(index)", "match": {"headers": [\#(conditions.joined(separator: ","))]}, "destinations": [{"service": "payments"}]}"#
+                )
+                continue
+            }
+            if let type = types[next(types.count)] { conditions.append(type) }
+            if next(6) == 0, let another = types[next(types.count)] { conditions.append(another) }
+            if let range = versions[next(versions.count)] {
+                conditions.append(#"{"name": "x-firmware-version", "version": "\#(range)"}"#)
+            }
+            if next(8) == 0, let range = versions[next(versions.count)] {
+                conditions.append(#"{"name": "x-firmware-version", "version": "\#(range)"}"#)
+            }
+            if next(10) == 0 { conditions.append(#"{"name": "x-firmware-version", "prefix": "2."}"#) }
+            let path = next(4) == 0 ? #""path": {"prefix": "/v1/refund"}, "# : ""
+            rules.append(
+                #"{"name": "r\#(index)", "match": {\#(path)"headers": [\#(conditions.joined(separator: ","))]}, "destinations": [{"service": "payments"}]}"#
+            )
+        }
+        let routes = try Self.snapshot("[" + rules.joined(separator: ",") + "]").gatewayRoutes
+        #expect(routes.filteredHeaders == ["x-terminal-type", "x-firmware-version"])
+        var checked = 0
+        var matched = 0
+        for type in [nil, "kiosk", "till", "handheld", "kitchen", "other"] {
+            for firmware in [
+                nil, "1.0.0", "1.4.9", "1.5.0", "2.0.0-beta.2", "2.0.0", "2.1.0", "2.1.3", "2.1.4", "2.4.0", "2.4.1",
+                "3.0.0", "v2.1.3", "2.1.3-rc.1", "2.0.0-rc.2", "garbage", "9.9.9",
+            ] {
+                for path in ["/v1/pay", "/v1/refund/7"] {
+                    var headers: [(String, String)] = []
+                    if let type { headers.append(("x-terminal-type", type)) }
+                    if let firmware { headers.append(("x-firmware-version", firmware)) }
+                    let request = Self.request("GET", "api.pos.example", path, headers: headers)
+                    let walked = routes.explain(request).last.flatMap { $0.mismatch == nil ? $0.route.rule.name : nil }
+                    let found = routes.match(request)?.rule.name
+                    #expect(found == walked, "type \(type ?? "-") firmware \(firmware ?? "-") \(path)")
+                    checked += 1
+                    if found != nil { matched += 1 }
+                }
+            }
+        }
+        #expect(checked == 6 * 17 * 2)
+        #expect(matched > checked / (dense ? 4 : 2), "the table should take many requests, or the test proves little")
+    }
 }

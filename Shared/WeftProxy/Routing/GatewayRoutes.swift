@@ -53,6 +53,9 @@ public struct GatewayRoutes: Sendable {
     /// Distinct header names the rules read: each request looks each up at most
     /// once (`HeaderCache`), however many rules read it.
     private let headerSlots: Int
+    /// The rules a request's exact-value and version headers leave possible
+    /// (see `RuleFilter`); the path index and this narrow the walk together.
+    private let filter: RuleFilter?
 
     public static let empty = GatewayRoutes(routes: [])
 
@@ -60,6 +63,7 @@ public struct GatewayRoutes: Sendable {
         self.routes = routes
         self.index = PathIndex(routes.map(\.rule.match.path))
         self.headerSlots = 0
+        self.filter = nil
     }
 
     /// Compiles `table` against the snapshot's upstreams. A destination whose
@@ -90,7 +94,17 @@ public struct GatewayRoutes: Sendable {
         }
         index = PathIndex(table.routes.map(\.match.path))
         headerSlots = slots.count
+        let filter = RuleFilter(table.routes, slots: slots)
+        self.filter = filter.isEmpty ? nil : filter
     }
+
+    /// The headers the table is filtered by before rules are tried (see
+    /// `RuleFilter`): the exact-value one, then the version one.
+    public var filteredHeaders: [String] { [filter?.exact?.name, filter?.version?.name].compactMap { $0 } }
+
+    /// Below this many rules left by the header filter, they are tried
+    /// directly rather than through the path index.
+    static let directWalkLimit = 32
 
     /// The first rule that takes `request`, or nil. Only the rules whose path
     /// can match are tried (the index), in table order, so precedence is the
@@ -98,7 +112,20 @@ public struct GatewayRoutes: Sendable {
     public func match(_ request: GatewayRequest) -> Route? {
         var found: Route?
         var cache = HeaderCache(slots: headerSlots)
+        let possible = filter?.candidates(request, &cache)
+        // Few rules left by the headers: try just those, in table order (each
+        // is matched whole, its path included). Otherwise walk the path index,
+        // passing over the rules the headers ruled out.
+        if let possible, possible.count <= Self.directWalkLimit {
+            possible.forEach { position in
+                guard routes[position].match.firstMismatch(request, &cache) == nil else { return false }
+                found = routes[position]
+                return true
+            }
+            return found
+        }
         index.candidates(for: request.path) { position in
+            if let possible, !possible.contains(position) { return false }
             guard routes[position].match.firstMismatch(request, &cache) == nil else { return false }
             found = routes[position]
             return true
@@ -385,9 +412,9 @@ public struct GatewayRequest: Sendable {
         }
         self.method = method
         self.host = Self.hostPart(of: authority)
-        if let question = target.firstIndex(of: "?") {
+        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = target[..<question]
-            query = target[target.index(after: question)...]
+            query = target[target.utf8.index(after: question)...]
         } else {
             path = target
             query = ""
@@ -398,9 +425,10 @@ public struct GatewayRequest: Sendable {
     /// The authority's host, lowercased, without port or IPv6 brackets.
     static func hostPart(of authority: Substring) -> Substring {
         var host = authority
-        if host.first == "[", let close = host.firstIndex(of: "]") {
-            host = host[host.index(after: host.startIndex)..<close]
-        } else if let colon = host.lastIndex(of: ":") {
+        let bytes = authority.utf8
+        if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
+            host = host[bytes.index(after: bytes.startIndex)..<close]
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
             host = host[..<colon]
         }
         if host.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
@@ -492,7 +520,9 @@ public struct GatewayRequest: Sendable {
 /// table order.
 struct PathIndex: Sendable {
     struct Node: Sendable {
-        var children: [String: Int] = [:]
+        /// Keyed by segment; a request's segments look up as substrings of its
+        /// path, with no copy.
+        var children: [Substring: Int] = [:]
         /// Rules whose prefix ends here, in table order.
         var prefixes: [Int] = []
         /// Rules whose exact path ends here, in table order.
@@ -521,7 +551,7 @@ struct PathIndex: Sendable {
     private mutating func insert(_ path: String) -> Int {
         var node = 0
         for segment in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            let key = String(segment)
+            let key = Substring(String(segment))
             if let next = nodes[node].children[key] {
                 node = next
             } else {
@@ -541,16 +571,21 @@ struct PathIndex: Sendable {
         // the walk is bounded; most are a handful of segments.
         var lists: [[Int]] = [always]
         var node = 0
-        var segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()[...]
         var ended = true
-        while let segment = segments.first {
-            segments = segments.dropFirst()
-            guard let next = nodes[node].children[String(segment)] else {
+        // The segments after each `/`, read off the UTF-8 bytes (a `split`
+        // would build an array of them and compare by characters).
+        let bytes = path.utf8
+        var slash = bytes.firstIndex(of: UInt8(ascii: "/"))
+        while let found = slash {
+            let start = bytes.index(after: found)
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.endIndex
+            guard let next = nodes[node].children[path[start..<end]] else {
                 ended = false
                 break
             }
             node = next
             if !nodes[node].prefixes.isEmpty { lists.append(nodes[node].prefixes) }
+            slash = end < bytes.endIndex ? end : nil
         }
         if ended && !nodes[node].exact.isEmpty { lists.append(nodes[node].exact) }
         // Merge in table order.
