@@ -143,10 +143,16 @@ run() {  # name url [pid]
 saturate() {  # name url
     local result
     result=$(h2load -n 100000 -c 16 -m 16 -t 1 -H "x-terminal-type: kiosk" -H "x-firmware-version: 2.1.3" "$2" 2>&1 \
-        | awk '/finished in/ {printf "%s %s ", $4, $5} /^requests:/ {print}' || true)
+        | awk '/finished in/ {printf "%s %s ", $4, $5} /^requests:/ {printf "%s ", $0} /^status codes:/ {print}' || true)
     echo "$1 saturated (h2load -n 100000 -c 16 -m 16, h2 over TLS): $result"
 }
 
+# One request over HTTP/2 through each edge first: what it answers.
+for edge in "weft-gateway 19701" "haproxy 19703" "nghttpx 19702"; do
+    set -- $edge
+    echo "$1 answers h2: $(curl -s -o /dev/null -w '%{http_code} %{http_version}' --http2 --cacert "$work/api.pem" \
+        --resolve api.pos.test:$2:127.0.0.1 -H 'x-terminal-type: kiosk' https://api.pos.test:$2/pay)"
+done
 echo "gateway.sh: $(nproc) cores, $(uname -r), rate $rate req/s for ${seconds}s, 1 KiB bodies, $(date -u +%FT%TZ)"
 run direct "http://127.0.0.1:$app/pay"
 run weft-gateway "https://127.0.0.1:19701/pay" "$weft"

@@ -115,6 +115,20 @@ public final class TLSContext: @unchecked Sendable {
                 mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT
             }
             SSL_CTX_set_verify(pointer, mode, verifyPeer)
+            if configuration.role == .server {
+                // No session resumption on a port that verifies client
+                // certificates: a resumed session skips verification, so a
+                // certificate revoked since would ride its old session. No
+                // tickets are issued, none offered is accepted, no session is
+                // cached. (Without this, a client offering a saved session,
+                // as nghttpx does on each new backend connection, failed the
+                // handshake: "session id context uninitialized".)
+                _ = SSL_CTX_set_options(pointer, UInt64(1) << 14)  // SSL_OP_NO_TICKET
+                _ = SSL_CTX_set_num_tickets(pointer, 0)
+                _ = SSL_CTX_ctrl(pointer, SSL_CTRL_SET_SESS_CACHE_MODE, 0, nil)  // SSL_SESS_CACHE_OFF
+                let context = Array("weft-mesh".utf8)
+                _ = SSL_CTX_set_session_id_context(pointer, context, UInt32(context.count))
+            }
         }
 
         if serverNames != nil {

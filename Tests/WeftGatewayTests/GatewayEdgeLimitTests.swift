@@ -61,6 +61,14 @@ import WeftTestSupport
                         + ["--data-binary", "@" + file, "http://127.0.0.1:\(port)/pay"])
                 #expect(result.output == status, "\(flags): \(result.output) \(result.errors)")
             }
+            // HTTP/2 slowloris: the preface, then a header block that never ends
+            // (HEADERS without END_HEADERS, no CONTINUATION): closed, not held.
+            let trickle = try Self.socket(port)
+            let trickleStarted = Date()
+            trickle.send(bytes: Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0])
+            trickle.send(bytes: [0, 0, 1, 1, 0, 0, 0, 0, 1, 0x82])
+            #expect(trickle.readToClose() != nil, "a header block that never ends held its connection")
+            #expect(Date().timeIntervalSince(trickleStarted) < 12)
             // A connection that says nothing is closed after the header-read time.
             let silent = try Self.socket(port)
             let silentStarted = Date()
@@ -68,7 +76,8 @@ import WeftTestSupport
             #expect(Date().timeIntervalSince(silentStarted) >= 0.5 && Date().timeIntervalSince(silentStarted) < 6)
             // A flood of idle connections: past eight, closed as they arrive (on a
             // gateway of its own, whose header-read time outlasts the flood).
-            let capped = try fixture.startGateway("edge", snapshot: snapshot, extra: ["--max-connections", "8"])
+            let capped = try fixture.startGateway(
+                "edge", snapshot: snapshot, extra: ["--max-connections", "8", "--max-concurrent-streams", "4"])
             var held: [RawSocket] = []
             for _ in 0..<8 { held.append(try Self.socket(capped.http)) }
             Thread.sleep(forTimeInterval: 0.5)
@@ -83,6 +92,16 @@ import WeftTestSupport
             }
             let after = try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", room])
             #expect(after.output == "200", "\(after.errors)\n\(capped.process.output.suffix(3000))")
+            // Four streams at once per HTTP/2 client, as advertised: a client
+            // within it is served in full; one that opens twenty before reading
+            // the server's SETTINGS has the extra streams refused
+            // (REFUSED_STREAM, safe to retry), never answered with an error.
+            let settings = try Command.run("/usr/bin/nghttp", ["-nv", room])
+            #expect(settings.output.contains("SETTINGS_MAX_CONCURRENT_STREAMS(0x03):4"), "\(settings.output)")
+            let within = try Command.run("/usr/bin/h2load", ["-n", "100", "-c", "1", "-m", "4", room])
+            #expect(within.output.contains("100 succeeded"), "\(within.output)")
+            let beyond = try Command.run("/usr/bin/h2load", ["-n", "100", "-c", "1", "-m", "20", room])
+            #expect(beyond.output.contains("0 4xx, 0 5xx") && beyond.output.contains(" errored"), "\(beyond.output)")
         }
     }
 }

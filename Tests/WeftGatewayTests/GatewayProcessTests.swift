@@ -21,7 +21,7 @@ import WeftTestSupport
             "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
             "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
             "--max-request-body", "--tls-listen", "--tls-certificate", "--tls-key", "--tls-min-version",
-            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log",
+            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log", "--max-concurrent-streams",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }

@@ -29,7 +29,11 @@ public final class RawSocket: @unchecked Sendable {
 
     /// Sends `text` (MSG_NOSIGNAL: a peer that closed first must not kill the test).
     public func send(_ text: String) {
-        let bytes = Array(text.utf8)
+        send(bytes: Array(text.utf8))
+    }
+
+    /// Sends `bytes` as they are (HTTP/2 frames).
+    public func send(bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 

@@ -88,6 +88,12 @@ struct WeftGatewayCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "HTTP/2 streams a client connection may have open at once; more are refused with REFUSED_STREAM (default 100). Env: WEFT_MAX_CONCURRENT_STREAMS.",
+            valueName: "count"))
+    var maxConcurrentStreams: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Where external clients connect over TLS (ALPN h2 and http/1.1); off by default. Env: WEFT_TLS_LISTEN.",
             valueName: "host:port"))
     var tlsListen: String?
@@ -204,6 +210,11 @@ struct WeftGatewayCommand: ParsableCommand {
         }
         if let value = try settings.integer(maxRequestBody, "WEFT_MAX_REQUEST_BODY", "--max-request-body", 0...(1 << 34)) {
             limits.maximumRequestBody = value
+        }
+        if let value = try settings.integer(
+            maxConcurrentStreams, "WEFT_MAX_CONCURRENT_STREAMS", "--max-concurrent-streams", 1...10_000)
+        {
+            limits.maximumConcurrentStreams = UInt32(value)
         }
         return limits
     }

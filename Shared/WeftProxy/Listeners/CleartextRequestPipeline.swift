@@ -82,6 +82,7 @@ enum CleartextRequestPipeline {
             let eventLoop = pipeline.eventLoop
             var configuration = HTTP2Configuration()
             configuration.idleTimeout = limits?.idleTimeout
+            if let limits { configuration.maximumConcurrentStreams = limits.maximumConcurrentStreams }
             let maximumBody = limits?.maximumRequestBody
             try pipeline.addHandler(
                 try HTTP2ConnectionHandler(configuration: configuration) { stream in

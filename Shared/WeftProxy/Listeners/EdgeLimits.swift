@@ -14,6 +14,10 @@ public struct EdgeLimits: Sendable {
     public var idleTimeout: TimeAmount = .seconds(60)
     /// Past it, 413 (declared in `content-length`, or counted as it arrives).
     public var maximumRequestBody = 16 << 20
+    /// HTTP/2 streams one client connection may have open at once
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM,
+    /// which clients retry.
+    public var maximumConcurrentStreams: UInt32 = 100
 
     public init() {}
 }
