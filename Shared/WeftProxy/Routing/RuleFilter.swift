@@ -6,36 +6,12 @@ struct RuleSet: Hashable, Sendable {
 
     init(count: Int, all: Bool) {
         words = Array(repeating: all ? ~0 : 0, count: (count + 63) / 64)
-        // No bit past the last rule: `forEach` must never yield one.
+        // No bit past the last rule: a walk of the set must never yield one.
         if all && count % 64 != 0 { words[words.count - 1] = (1 << UInt64(count % 64)) - 1 }
-    }
-
-    @inline(__always)
-    func contains(_ position: Int) -> Bool {
-        words[position >> 6] & (1 << UInt64(position & 63)) != 0
     }
 
     mutating func remove(_ position: Int) {
         words[position >> 6] &= ~(1 << UInt64(position & 63))
-    }
-
-    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
-
-    /// Calls `body` with each position in the set, in order, until it returns
-    /// true.
-    func forEach(until body: (Int) -> Bool) {
-        for (index, word) in words.enumerated() {
-            var rest = word
-            while rest != 0 {
-                let bit = rest.trailingZeroBitCount
-                if body(index << 6 | bit) { return }
-                rest &= rest - 1
-            }
-        }
-    }
-
-    mutating func formIntersection(_ other: RuleSet) {
-        for index in words.indices { words[index] &= other.words[index] }
     }
 }
 
@@ -55,7 +31,10 @@ struct RuleFilter: Sendable {
     struct ExactIndex: Sendable {
         let name: String
         let slot: Int
-        let byValue: [[UInt8]: RuleSet]
+        /// Keyed by substring, so a request's value looks up without a copy.
+        /// (String equality is canonical equivalence, at least as loose as the
+        /// byte equality rules match by: the set is never too small.)
+        let byValue: [Substring: RuleSet]
         /// For a value no rule names, or no header: the rules without an exact
         /// condition on it.
         let otherwise: RuleSet
@@ -102,21 +81,53 @@ struct RuleFilter: Sendable {
         version = Self.versionIndex(rules, slots: slots)
     }
 
+    /// The rules `request` may still match: those in both sets (either may be
+    /// absent: not filtered by that header). Nothing is copied.
+    struct Candidates {
+        let first: RuleSet?
+        let second: RuleSet?
+
+        @inline(__always)
+        func word(_ index: Int) -> UInt64 {
+            (first?.words[index] ?? ~0) & (second?.words[index] ?? ~0)
+        }
+
+        func contains(_ position: Int) -> Bool {
+            word(position >> 6) & (1 << UInt64(position & 63)) != 0
+        }
+
+        var count: Int {
+            let words = (first ?? second)?.words.count ?? 0
+            return (0..<words).reduce(0) { $0 + word($1).nonzeroBitCount }
+        }
+
+        /// Each position, in order, until `body` returns true.
+        func forEach(until body: (Int) -> Bool) {
+            let words = (first ?? second)?.words.count ?? 0
+            for index in 0..<words {
+                var rest = word(index)
+                while rest != 0 {
+                    if body(index << 6 | rest.trailingZeroBitCount) { return }
+                    rest &= rest - 1
+                }
+            }
+        }
+    }
+
     /// The rules `request` may still match; nil when nothing is filtered.
-    func candidates(_ request: GatewayRequest, _ cache: inout HeaderCache) -> RuleSet? {
-        var result: RuleSet?
+    func candidates(_ request: GatewayRequest, _ cache: inout HeaderCache) -> Candidates? {
+        var first: RuleSet?
+        var second: RuleSet?
         if let exact {
             let value = cache.value(exact.slot, exact.name, in: request)
-            result = value.flatMap { exact.byValue[Array($0.utf8)] } ?? exact.otherwise
+            first = value.flatMap { exact.byValue[$0] } ?? exact.otherwise
         }
         if let version {
             let parsed = cache.version(version.slot, version.name, in: request)
-            let set = parsed.map { version.set(for: $0) } ?? version.otherwise
-            if let set {
-                if result == nil { result = set } else { result!.formIntersection(set) }
-            }
+            second = parsed.map { version.set(for: $0) } ?? version.otherwise
         }
-        return result
+        guard first != nil || second != nil else { return nil }
+        return Candidates(first: first, second: second)
     }
 
     private static func exactIndex(_ rules: [RouteRule], slots: [String: Int]) -> ExactIndex? {
@@ -131,13 +142,13 @@ struct RuleFilter: Sendable {
             count >= minimumRules, let slot = slots[name]
         else { return nil }
         var otherwise = RuleSet(count: rules.count, all: true)
-        var values: [[UInt8]: [Int]] = [:]
+        var values: [Substring: [Int]] = [:]
         for (position, rule) in rules.enumerated() {
             guard let value = Self.exactValue(name, in: rule) else { continue }
             otherwise.remove(position)
-            values[Array(value.utf8), default: []].append(position)
+            values[Substring(value), default: []].append(position)
         }
-        var byValue: [[UInt8]: RuleSet] = [:]
+        var byValue: [Substring: RuleSet] = [:]
         for (value, positions) in values {
             var set = otherwise
             for position in positions { set.words[position >> 6] |= 1 << UInt64(position & 63) }

@@ -1,7 +1,7 @@
-public import NIOCore
+import NIOCore
 import NIOPosix
 import Synchronization
-public import WeftHTTP2
+import WeftHTTP2
 
 #if canImport(Glibc)
     import Glibc
