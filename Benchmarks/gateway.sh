@@ -17,6 +17,8 @@
 # (HTTP/2 over TLS). The direct row is the sidecar-less path to weft-echo.
 # Needs: haproxy, nghttp2-proxy (nghttpx), nghttp2-client (h2load), golang-go,
 # openssl. Usage: Benchmarks/gateway.sh [RATE] [SECONDS]
+# With PERF=DIR, weft-gateway is profiled (perf record -g) during its
+# saturation run: perf report -i DIR/weft-gateway.data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
@@ -158,7 +160,13 @@ run direct "http://127.0.0.1:$app/pay"
 run weft-gateway "https://127.0.0.1:19701/pay" "$weft"
 run haproxy "https://127.0.0.1:19703/pay" "$haproxy"
 run nghttpx "https://127.0.0.1:19702/pay" "$nghttpx"
+if [ -n "${PERF:-}" ]; then
+    mkdir -p "$PERF"
+    perf record -F 999 -g -o "$PERF/weft-gateway.data" -p "$weft" 2>/dev/null & perf_pid=$!
+    sleep 1
+fi
 saturate weft-gateway "https://127.0.0.1:19701/pay"
+if [ -n "${PERF:-}" ]; then kill -INT $perf_pid; wait $perf_pid 2>/dev/null || true; fi
 saturate haproxy "https://127.0.0.1:19703/pay"
 saturate nghttpx "https://127.0.0.1:19702/pay"
 echo "peak RSS after saturation (kB): weft-gateway=$(hwm $weft) haproxy=$(hwm $haproxy) nghttpx=$(hwm $nghttpx)"
