@@ -565,6 +565,17 @@ import WeftTestSupport
             #expect(inbound.first?["caller"] as? String == MeshFixture.identity("frontend"))
             #expect(inbound.first?["upstream"] as? String == "application" && inbound.first?["direction"] as? String == "inbound")
             #expect(inbound.first?["traceparent"] as? String == outbound.last?["traceparent"] as? String)
+            // What the caller's sidecar runs on, from its admin port and weftctl.
+            let weftctl = ChildProcess.builtProduct("weftctl")
+            let config = try Command.run(weftctl, ["proxy", "config", "--admin", "http://127.0.0.1:\(frontend.admin)"])
+            let running = try Command.object(config.output)
+            let upstream = (running["upstreams"] as? [[String: Any]])?.first
+            #expect((upstream?["service"] as? [String: Any])?["service"] as? String == "backend", "\(config.output)")
+            let routes = ((upstream?["routes"] as? [String: Any])?["routes"] as? [[String: Any]]) ?? []
+            #expect(routes.map { $0["name"] as? String } == ["retired", "moved", "all"])
+            #expect(running["version"] as? Int == 1)
+            let unreachable = try Command.run(weftctl, ["proxy", "config", "--admin", "http://127.0.0.1:1"])
+            #expect(unreachable.status != 0 && unreachable.errors.contains("cannot reach the admin port"), "\(unreachable)")
         }
     }
 }

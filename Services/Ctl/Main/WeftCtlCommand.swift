@@ -429,7 +429,23 @@ struct Route: ParsableCommand {
 
 struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A sidecar's or gateway's admin endpoints.", subcommands: [Cert.self, Endpoints.self])
+        abstract: "A sidecar's or gateway's admin endpoints.", subcommands: [Config.self, Cert.self, Endpoints.self])
+
+    struct Config: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The snapshot a proxy runs on: its upstreams, endpoints, policies, routes and intentions.",
+            discussion: """
+                As the registry (or the snapshot file) gave it, with its version and when it was built: \
+                what this proxy does now, whatever the registry holds since. Printed as JSON.
+                """)
+
+        @Option(help: ArgumentHelp("The proxy's admin port, http://host:port.", valueName: "url"))
+        var admin: String
+
+        func run() throws {
+            try reportingFailure { print(try ProxyCommands.config(admin: admin)) }
+        }
+    }
 
     struct Cert: ParsableCommand {
         static let configuration = CommandConfiguration(

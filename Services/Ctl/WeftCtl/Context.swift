@@ -229,6 +229,12 @@ public enum ProxyCommands {
         return (object, reply.body)
     }
 
+    /// The snapshot a proxy runs on, as its admin port reports it (JSON).
+    public static func config(admin: String) throws -> String {
+        let (_, body) = try adminObject(admin, "/config")
+        return body.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The endpoints a proxy balances over, as its admin port reports them.
     public static func endpoints(admin: String, json: Bool) throws -> String {
         let (object, body) = try adminObject(admin, "/endpoints")

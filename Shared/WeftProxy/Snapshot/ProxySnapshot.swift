@@ -101,6 +101,9 @@ public final class ProxySnapshot: Sendable {
     }
 
     public let version: UInt64
+    /// The snapshot as received, for the admin port's `/config` (nothing in a
+    /// snapshot is secret: certificates, keys and tokens never travel in one).
+    public let source: DiscoverySnapshot
     /// When the registry built it (seconds since 1970): how stale the view is.
     public let generatedAt: Int64
     public let defaults: MeshDefaults
@@ -136,6 +139,7 @@ public final class ProxySnapshot: Sendable {
     /// - Parameter namespace: this proxy's own namespace, where a bare name
     ///   (`cart`) is looked up first.
     public init(_ snapshot: DiscoverySnapshot, namespace: NamespaceName = .default) {
+        source = snapshot
         version = snapshot.version
         generatedAt = snapshot.generatedAt.secondsSinceEpoch
         defaults = snapshot.defaults

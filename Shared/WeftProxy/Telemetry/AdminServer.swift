@@ -2,6 +2,7 @@ public import WeftIdentity
 public import NIOCore
 public import NIOHTTP1
 import NIOPosix
+import WeftProtocol
 
 /// A proxy's admin port, plain HTTP/1.1 for probes, scrapers and operators:
 ///
@@ -96,7 +97,7 @@ final class AdminHandler: ChannelInboundHandler {
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let known = ["/live", "/ready", "/metrics", "/certificate", "/endpoints"]
+        let known = ["/live", "/ready", "/metrics", "/certificate", "/endpoints", "/config"]
         if !known.contains(path), let extra, let answer = extra(head, body) {
             respond(context, head, answer.status, answer.body, extra: [("content-type", answer.contentType)])
             return
@@ -134,6 +135,16 @@ final class AdminHandler: ChannelInboundHandler {
 
                 """
             respond(context, head, .ok, body, extra: [("content-type", "application/json")])
+        case "/config":
+            // The snapshot in force, as the registry (or the file) gave it:
+            // what `weftctl proxy config` shows.
+            let snapshot = loops.snapshot
+            do {
+                let body = String(decoding: try WeftJSON.encode(snapshot.source, pretty: true), as: UTF8.self) + "\n"
+                respond(context, head, .ok, body, extra: [("content-type", "application/json")])
+            } catch {
+                respond(context, head, .internalServerError, "cannot encode the snapshot: \(error)\n")
+            }
         case "/endpoints":
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             loops.endpoints().hop(to: context.eventLoop).whenSuccess { reports in
