@@ -75,6 +75,12 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "The share of requests the access log records, 0 to 1 (default 1: every one). Env: WEFT_ACCESS_LOG_SAMPLE.",
+            valueName: "ratio"))
+    var accessLogSample: String?
+
+    @Option(
+        help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
             valueName: "level"))
     var logLevel: String?
@@ -133,6 +139,12 @@ public struct ProxyHostOptions: ParsableArguments {
             if let path = settings.value(accessLog, "WEFT_ACCESS_LOG") {
                 guard !path.isEmpty else { throw ValidationError("--access-log: give a file, or - for standard output") }
                 host.accessLog = path
+            }
+            if let text = settings.value(accessLogSample, "WEFT_ACCESS_LOG_SAMPLE") {
+                guard let ratio = Double(text), (0...1).contains(ratio) else {
+                    throw ValidationError("--access-log-sample: expected a ratio from 0 to 1, got \(text.prefix(40))")
+                }
+                host.accessLogSample = ratio
             }
             return (host, level)
         } catch let error as ServiceSettings.Invalid {

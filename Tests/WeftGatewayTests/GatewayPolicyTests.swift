@@ -120,7 +120,8 @@ import WeftTestSupport
                 #expect(moved.contains("location: https://api.pos.test/v2/pay/7?till=3"), "\(moved)")
                 #expect(moved.contains("x-weft-route: old-api") && moved.contains("x-weft-proxy: weft-gateway"))
                 // A POST with a body gets the same answer and nothing is forwarded.
-                #expect(try call("/v1/pay", ["-d", "amount=5"]).contains(" 308"))
+                let posted = try call("/v1/pay", ["-d", "amount=5"])
+                #expect(posted.contains(" 308"), "\(flag): \(posted)")
                 // Maintenance: the gateway's own page, with the rule's header.
                 let down = try call("/refunds")
                 #expect(down.contains(" 503") && down.hasSuffix("refunds are back at six"), "\(down)")
@@ -142,6 +143,9 @@ import WeftTestSupport
                 #"weft_gateway_route_requests_total{route="old-api",upstream="local",status="3xx"} 4"#,
                 #"weft_gateway_route_requests_total{route="maintenance",upstream="local",status="5xx"} 2"#,
                 #"weft_gateway_route_request_duration_seconds_count{route="pay",upstream="default/payments"} 3"#,
+                #"weft_gateway_peer_requests_total{direction="outbound",peer="default/payments",status="2xx"} 3"#,
+                #"weft_gateway_peer_requests_total{direction="outbound",peer="local",status="3xx"} 4"#,
+                #"weft_gateway_open_connections{listener="http"} "#,
             ] {
                 #expect(metrics.contains(line), "\(line) not in \(metrics)")
             }
@@ -161,6 +165,15 @@ import WeftTestSupport
             #expect((paid?["time"] as? String)?.hasSuffix("Z") == true && paid?["duration_ms"] is Double)
             let missed = lines.last
             #expect(missed?["status"] as? Int == 404 && missed?["error"] as? String == "no-route", "\(String(describing: missed))")
+            // Sampled to nothing: requests are served, no line is written.
+            let silentLog = fixture.scratch.file("silent.log")
+            let sampled = try fixture.startGateway(
+                "edge", snapshot: snapshot, extra: ["--access-log", silentLog, "--access-log-sample", "0"])
+            for _ in 0..<3 {
+                #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(sampled.http)/pay"]).output == "200")
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(((try? String(contentsOfFile: silentLog, encoding: .utf8)) ?? "x").isEmpty)
         }
     }
 }

@@ -39,6 +39,7 @@ import WeftTestSupport
             (base + ["--idle-timeout", "soon"], "--idle-timeout"),
             (base + ["--max-connections", "0"], "--max-connections"),
             (base + ["--access-log", ""], "--access-log: give a file"),
+            (base + ["--access-log-sample", "2"], "--access-log-sample: expected a ratio from 0 to 1"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

@@ -574,6 +574,16 @@ import WeftTestSupport
             let routes = ((upstream?["routes"] as? [String: Any])?["routes"] as? [[String: Any]]) ?? []
             #expect(routes.map { $0["name"] as? String } == ["retired", "moved", "all"])
             #expect(running["version"] as? Int == 1)
+            // Per peer: the caller's sidecar counts the service it called, the
+            // service's sidecar the identity that called it.
+            #expect(
+                try Self.metric(frontend, #"weft_sidecar_peer_requests_total{direction="outbound",peer="default/backend",status="2xx"}"#) == 1)
+            let inboundMetrics = try Command.curl(["-s", "http://127.0.0.1:\(backend.sidecar.admin)/metrics"]).output
+            #expect(
+                inboundMetrics.contains(
+                    #"weft_sidecar_peer_requests_total{direction="inbound",peer="spiffe://weft.local/ns/default/sa/frontend",status="2xx"} 1"#),
+                "\(inboundMetrics)")
+            #expect(inboundMetrics.contains(#"weft_sidecar_open_connections{listener="inbound"}"#), "\(inboundMetrics)")
             let unreachable = try Command.run(weftctl, ["proxy", "config", "--admin", "http://127.0.0.1:1"])
             #expect(unreachable.status != 0 && unreachable.errors.contains("cannot reach the admin port"), "\(unreachable)")
         }

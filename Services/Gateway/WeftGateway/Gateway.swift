@@ -95,7 +95,7 @@ public final class Gateway: Sendable {
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
-                workload: workload, prefix: "weft_gateway",
+                workload: workload, prefix: "weft_gateway", listeners: listeners,
                 extra: { head, body in GatewayAdmin.respond(head, body, loops: loops) }
             ).wait()
         }

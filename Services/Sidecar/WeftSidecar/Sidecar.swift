@@ -114,7 +114,7 @@ public final class Sidecar: Sendable {
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(
                 host: address.host, port: address.port, group: group, loops: loops,
-                workload: workload, prefix: "weft_sidecar"
+                workload: workload, prefix: "weft_sidecar", listeners: [inbound] + outbound
             ).wait()
         }
         return Sidecar(

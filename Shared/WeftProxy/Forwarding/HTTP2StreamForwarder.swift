@@ -240,9 +240,13 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         observer?.completed()
         let fields = response.http2Headers(proxyName: errors.proxyName, extra: extra)
         let body = head ? nil : (response.body.flatMap { $0.readableBytes > 0 ? $0 : nil })
+        // With a body, a caller still sending is stopped once the body is
+        // written (RST_STREAM NO_ERROR), as for the proxy's errors. Without
+        // one, the head ends the response and the rest of the request is
+        // read and dropped: a reset after an empty write could overtake the
+        // head (curl then saw no response at all).
         ProxyErrorResponse.send(
-            fields, body: body ?? (requestEnded ? nil : ByteBuffer()), on: downstream,
-            stoppingRequestOn: requestEnded ? nil : eventLoop)
+            fields, body: body, on: downstream, stoppingRequestOn: requestEnded || body == nil ? nil : eventLoop)
     }
 
     /// Answers the caller with `error` (only before a response began).

@@ -84,7 +84,8 @@ public enum InboundPipeline {
                 // 3. Each stream: authorize and rewrite (InboundRequestPolicy), then
                 //    to the application in the protocol it speaks.
                 let http2 = try HTTP2ConnectionHandler(configuration: Self.meshServerHTTP2) { stream in
-                    let observer = RequestObserver(loop: loop, direction: .inbound, client: peerAddress)
+                    let observer = RequestObserver(
+                        loop: loop, direction: .inbound, client: peerAddress, caller: callerIdentity)
                     if let pool = loop.applicationHTTP1Pool() {
                         return HTTP2ToHTTP1Forwarder(
                             downstream: stream, eventLoop: eventLoop, pool: pool, errors: errors, observer: observer,

@@ -39,10 +39,12 @@ public struct ProxyHostConfiguration: Sendable {
     public var drainTimeout: Int = 10
     /// Where the access log goes (`-`: standard output); nil: none.
     public var accessLog: String?
+    /// The share of requests the access log records (1: all).
+    public var accessLogSample: Double = 1
 
     /// Opens the access log, if one is asked for, for `proxyName`.
     public func openAccessLog(proxyName: String) throws -> AccessLog? {
-        try accessLog.map { try AccessLog(path: $0, proxyName: proxyName) }
+        try accessLog.map { try AccessLog(path: $0, proxyName: proxyName, sample: accessLogSample) }
     }
 
     public init(

@@ -26,6 +26,8 @@ public final class AccessLog: Sendable {
     private let droppedLines = Atomic<UInt64>(0)
     /// Who wrote the lines: `weft-sidecar`, `weft-gateway`.
     let proxyName: String
+    /// The share of requests logged, 0 to 1.
+    let sample: Double
 
     /// Lines dropped because the writer was too far behind.
     public var dropped: UInt64 { droppedLines.load(ordering: .relaxed) }
@@ -36,8 +38,9 @@ public final class AccessLog: Sendable {
 
     /// Opens `path` for appending (created 0640 if missing); `-` is standard
     /// output.
-    public init(path: String, proxyName: String) throws {
+    public init(path: String, proxyName: String, sample: Double = 1) throws {
         self.proxyName = proxyName
+        self.sample = min(1, max(0, sample))
         if path == "-" {
             descriptor = 1
             ownsDescriptor = false
@@ -97,6 +100,13 @@ public final class AccessLogBuffer {
     /// `2026-11-28T10:13:44` for the second last formatted.
     private var secondText: [UInt8] = []
     private var second = -1
+
+    private var random = FastRandom()
+
+    /// Whether this request is one the sample logs.
+    func sampled() -> Bool {
+        log.sample >= 1 || random.unit() < log.sample
+    }
 
     init(log: AccessLog, eventLoop: any EventLoop) {
         self.log = log

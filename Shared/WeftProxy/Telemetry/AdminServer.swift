@@ -30,7 +30,8 @@ public final class AdminServer: Sendable {
     public typealias Extra = @Sendable (_ head: HTTPRequestHead, _ body: ByteBuffer) -> AdminResponse?
 
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, workload: WorkloadIdentity, prefix: String, extra: Extra? = nil
+        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, workload: WorkloadIdentity, prefix: String,
+        listeners: [ProxyListener] = [], extra: Extra? = nil
     ) -> EventLoopFuture<AdminServer> {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -38,7 +39,7 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminHandler(loops: loops, workload: workload, prefix: prefix, extra: extra))
+                        AdminHandler(loops: loops, workload: workload, prefix: prefix, listeners: listeners, extra: extra))
                 }
             }
             .bind(host: host, port: port)
@@ -60,12 +61,17 @@ final class AdminHandler: ChannelInboundHandler {
     private let loops: ProxyLoops
     private let workload: WorkloadIdentity
     private let prefix: String
+    private let listeners: [ProxyListener]
     private let extra: AdminServer.Extra?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
 
-    init(loops: ProxyLoops, workload: WorkloadIdentity, prefix: String, extra: AdminServer.Extra?) {
+    init(
+        loops: ProxyLoops, workload: WorkloadIdentity, prefix: String, listeners: [ProxyListener],
+        extra: AdminServer.Extra?
+    ) {
+        self.listeners = listeners
         self.loops = loops
         self.workload = workload
         self.prefix = prefix
@@ -157,9 +163,11 @@ final class AdminHandler: ChannelInboundHandler {
             let generatedAt = loops.snapshot.generatedAt
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let accessLog = loops.accessLog
+            let open = listeners.map { (listener: $0.name, count: $0.connections.count) }
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
                 var totals = totals
                 totals.accessLogDropped = accessLog?.dropped
+                totals.openConnections = open
                 var text = totals.exposition(prefix: prefix)
                 text += "# HELP \(prefix)_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"
                 text += "# TYPE \(prefix)_certificate_expiry_seconds gauge\n"

@@ -72,6 +72,20 @@ public final class ProxyMetrics {
         }
     }
 
+    /// Per direction and peer: the upstream service called (outbound), the
+    /// caller's SPIFFE ID (inbound). Keyed `direction` + US + `peer`, at most
+    /// `routeKeyLimit` keys per loop, later peers counted as `other`.
+    public private(set) var peers: [String: RouteCounters] = [:]
+
+    public func recordPeer(_ direction: Direction, peer: String, status: Int, seconds: Double) {
+        var key = direction.label + "\u{1F}" + peer
+        if peers[key] == nil && peers.count >= Self.routeKeyLimit { key = direction.label + "\u{1F}other" }
+        let statusClass = (100..<600).contains(status) ? status / 100 : 0
+        peers[key, default: RouteCounters()].requests[statusClass] += 1
+        peers[key]!.buckets[Self.bucket(seconds)] += 1
+        peers[key]!.latencySum += seconds
+    }
+
     public func recordRoute(_ route: String, upstream: String, status: Int, seconds: Double) {
         var key = route + "\u{1F}" + upstream
         if routes[key] == nil && routes.count >= Self.routeKeyLimit { key = "other\u{1F}other" }
@@ -125,7 +139,7 @@ public final class ProxyMetrics {
     public func snapshot() -> Totals {
         Totals(
             requests: requests, buckets: buckets, latencySum: latencySum, errors: errors, dials: dials, policy: policy,
-            tlsFailures: tlsFailures, routes: routes)
+            tlsFailures: tlsFailures, routes: routes, peers: peers)
     }
 
     /// Counters summed over loops, and their Prometheus text.
@@ -138,6 +152,9 @@ public final class ProxyMetrics {
         public var policy: [UInt64]
         public var tlsFailures: [String: UInt64]
         public var routes: [String: RouteCounters]
+        public var peers: [String: RouteCounters]
+        /// Client connections open on each listener (set by the admin server).
+        public var openConnections: [(listener: String, count: Int)] = []
         /// Access log lines dropped (set by the admin server from the log).
         public var accessLogDropped: UInt64?
 
@@ -153,6 +170,7 @@ public final class ProxyMetrics {
                 for event in 0..<part.policy.count { total.policy[event] += part.policy[event] }
                 for (reason, count) in part.tlsFailures { total.tlsFailures[reason, default: 0] += count }
                 for (key, counters) in part.routes { total.routes[key, default: RouteCounters()].add(counters) }
+                for (key, counters) in part.peers { total.peers[key, default: RouteCounters()].add(counters) }
                 for (reason, counts) in part.errors {
                     var sum = total.errors[reason] ?? [0, 0]
                     for d in 0..<counts.count { sum[d] += counts[d] }
@@ -204,33 +222,20 @@ public final class ProxyMetrics {
             for event in PolicyEvent.allCases {
                 text += "\(prefix)_policy_events_total{event=\"\(event.label)\"} \(policy[event.rawValue])\n"
             }
-            if !routes.isEmpty {
-                text += "# HELP \(prefix)_route_requests_total Requests a route rule took, by rule, upstream and status class.\n"
-                text += "# TYPE \(prefix)_route_requests_total counter\n"
-                let sorted = routes.sorted { $0.key < $1.key }.map { key, counters in
-                    let parts = key.split(separator: "\u{1F}", maxSplits: 1)
-                    let labels =
-                        "route=\"\(Self.escaped(parts.first ?? ""))\",upstream=\"\(Self.escaped(parts.dropFirst().first ?? ""))\""
-                    return (labels, counters)
-                }
-                for (labels, counters) in sorted {
-                    for (index, name) in ProxyMetrics.statusClasses.enumerated() where counters.requests[index] > 0 {
-                        text += "\(prefix)_route_requests_total{\(labels),status=\"\(name)\"} \(counters.requests[index])\n"
-                    }
-                }
-                text += "# HELP \(prefix)_route_request_duration_seconds Time from a request's headers to its response's end, by rule and upstream.\n"
-                text += "# TYPE \(prefix)_route_request_duration_seconds histogram\n"
-                for (labels, counters) in sorted {
-                    var cumulative: UInt64 = 0
-                    for (index, count) in counters.buckets.enumerated() {
-                        cumulative += count
-                        let bound = index < ProxyMetrics.bucketBounds.count ? "\(ProxyMetrics.bucketBounds[index])" : "+Inf"
-                        text += "\(prefix)_route_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
-                    }
-                    text += "\(prefix)_route_request_duration_seconds_sum{\(labels)} \(counters.latencySum)\n"
-                    text += "\(prefix)_route_request_duration_seconds_count{\(labels)} \(cumulative)\n"
+            text += Self.labelled(
+                peers, prefix: prefix, name: "peer",
+                by: "by direction and peer (the upstream service called, or the caller's identity)",
+                labels: ("direction", "peer"))
+            if !openConnections.isEmpty {
+                text += "# HELP \(prefix)_open_connections Client connections open, by listener.\n"
+                text += "# TYPE \(prefix)_open_connections gauge\n"
+                for (listener, count) in openConnections {
+                    text += "\(prefix)_open_connections{listener=\"\(Self.escaped(Substring(listener)))\"} \(count)\n"
                 }
             }
+            text += Self.labelled(
+                routes, prefix: prefix, name: "route", by: "a route rule took, by rule and upstream",
+                labels: ("route", "upstream"))
             if let accessLogDropped {
                 text += "# HELP \(prefix)_access_log_dropped_total Access log lines dropped because the writer fell behind.\n"
                 text += "# TYPE \(prefix)_access_log_dropped_total counter\n"
@@ -240,6 +245,40 @@ public final class ProxyMetrics {
             text += "# TYPE \(prefix)_tls_handshake_failures_total counter\n"
             for (reason, count) in tlsFailures.sorted(by: { $0.key < $1.key }) {
                 text += "\(prefix)_tls_handshake_failures_total{reason=\"\(reason)\"} \(count)\n"
+            }
+            return text
+        }
+
+        /// `<prefix>_<name>_requests_total` and its latency histogram for
+        /// counters keyed `a` + US + `b`.
+        static func labelled(
+            _ counters: [String: RouteCounters], prefix: String, name: String, by: String, labels: (String, String)
+        ) -> String {
+            guard !counters.isEmpty else { return "" }
+            let sorted = counters.sorted { $0.key < $1.key }.map { key, counters in
+                let parts = key.split(separator: "\u{1F}", maxSplits: 1)
+                let text =
+                    "\(labels.0)=\"\(escaped(parts.first ?? ""))\",\(labels.1)=\"\(escaped(parts.dropFirst().first ?? ""))\""
+                return (text, counters)
+            }
+            var text = "# HELP \(prefix)_\(name)_requests_total Requests \(by), and status class.\n"
+            text += "# TYPE \(prefix)_\(name)_requests_total counter\n"
+            for (labels, counters) in sorted {
+                for (index, status) in ProxyMetrics.statusClasses.enumerated() where counters.requests[index] > 0 {
+                    text += "\(prefix)_\(name)_requests_total{\(labels),status=\"\(status)\"} \(counters.requests[index])\n"
+                }
+            }
+            text += "# HELP \(prefix)_\(name)_request_duration_seconds Time from a request's headers to its response's end, \(by).\n"
+            text += "# TYPE \(prefix)_\(name)_request_duration_seconds histogram\n"
+            for (labels, counters) in sorted {
+                var cumulative: UInt64 = 0
+                for (index, count) in counters.buckets.enumerated() {
+                    cumulative += count
+                    let bound = index < ProxyMetrics.bucketBounds.count ? "\(ProxyMetrics.bucketBounds[index])" : "+Inf"
+                    text += "\(prefix)_\(name)_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+                }
+                text += "\(prefix)_\(name)_request_duration_seconds_sum{\(labels)} \(counters.latencySum)\n"
+                text += "\(prefix)_\(name)_request_duration_seconds_count{\(labels)} \(cumulative)\n"
             }
             return text
         }

@@ -16,6 +16,9 @@ public struct RequestObserver {
     private var recorded = false
     private var route: String?
     private var upstream: String?
+    /// Who is on the other side, for the per-peer metrics: the caller's
+    /// identity (inbound, known per connection), the upstream (outbound).
+    private var peer: String?
     private let log: AccessLogBuffer?
     private var entry: AccessLogBuffer.Entry?
 
@@ -27,13 +30,19 @@ public struct RequestObserver {
     }
 
     /// For `loop`'s requests: its metrics and its access log, if any;
-    /// `client` is the caller's address.
-    public init(loop: ProxyLoop, direction: ProxyMetrics.Direction, client: String? = nil) {
+    /// `client` is the caller's address, `caller` its verified identity
+    /// (inbound).
+    public init(loop: ProxyLoop, direction: ProxyMetrics.Direction, client: String? = nil, caller: String? = nil) {
         self.metrics = loop.metrics
         self.direction = direction
         self.started = .now()
-        self.log = loop.accessLog
-        if log != nil { entry = AccessLogBuffer.Entry(client: client) }
+        self.peer = caller
+        if let log = loop.accessLog, log.sampled() {
+            self.log = log
+            entry = AccessLogBuffer.Entry(client: client, caller: caller)
+        } else {
+            self.log = nil
+        }
     }
 
     /// The request's head, as it arrived.
@@ -66,10 +75,10 @@ public struct RequestObserver {
     public mutating func forwarded(route: String?, upstream: String, headers: [HTTP2Header]) {
         self.route = route
         self.upstream = upstream
+        if direction == .outbound { peer = upstream }
         guard entry != nil else { return }
         entry?.route = route
         entry?.upstream = upstream
-        if direction == .inbound { entry?.caller = headers[first: WeftHeaders.callerIdentity] }
         if let trace = headers[first: WeftHeaders.traceParent] { entry?.traceParent = trace }
     }
 
@@ -87,6 +96,7 @@ public struct RequestObserver {
         metrics.record(direction, status: code, seconds: seconds)
         if let error { metrics.recordError(direction, reason: error.status.reason) }
         if let route, let upstream { metrics.recordRoute(route, upstream: upstream, status: code, seconds: seconds) }
+        if let peer { metrics.recordPeer(direction, peer: peer, status: code, seconds: seconds) }
         if let log, let entry {
             log.append(entry, direction: direction, status: code, seconds: seconds, error: error?.status.reason)
         }
