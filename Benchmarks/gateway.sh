@@ -26,7 +26,7 @@ seconds=${2:-20}
 for tool in nghttpx haproxy h2load go openssl; do
     command -v $tool >/dev/null || { echo "gateway.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
 done
-build() { local log; log=$(swift build -c release --static-swift-stdlib --product "$1" 2>&1) || { echo "$log" >&2; exit 1; }; }
+. Benchmarks/proxy-lib.sh
 build weft-gateway
 build weft-sidecar
 build weft-echo
@@ -39,17 +39,7 @@ trap cleanup EXIT
 # Certificates: the mesh CA with the edge's and the backend's SPIFFE leaves; a
 # self-signed public certificate for api.pos.test, which the client trusts.
 cd "$work"
-openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-openssl req -x509 -new -key ca.key -subj /CN=bench-ca -days 2 -out ca.pem \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-leaf() {  # name, SAN
-    openssl ecparam -name prime256v1 -genkey -noout -out "$1.ec" 2>/dev/null
-    openssl pkcs8 -topk8 -nocrypt -in "$1.ec" -out "$1.key"
-    openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$2" > "$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-    cat "$1.pem" "$1.key" > "$1.combined"
-}
+mesh_ca
 leaf edge "URI:spiffe://weft.local/ns/default/sa/edge"
 leaf backend "URI:spiffe://weft.local/ns/default/sa/backend,DNS:backend.local"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout api.key -out api.pem -days 2 \
@@ -119,10 +109,6 @@ nghttpx --conf=/dev/null --workers=1 --frontend="127.0.0.1,19702" "${backends[@]
     --no-ocsp --errorlog-file="$work/nghttpx.log" "$work/api.key" "$work/api.pem" & pids+=($!); nghttpx=$!
 sleep 2
 
-family() { echo "$1" $(pgrep -P "$1" || true); }
-cpu() { local t=0; for p in $(family "$1"); do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo $t; }
-hwm() { local m=0 v; for p in $(family "$1"); do v=$(awk '/VmHWM/ {print $2}' "/proc/$p/status"); [ "$v" -gt "$m" ] && m=$v; done; echo $m; }
-ticks=$(getconf CLK_TCK)
 (cd Benchmarks/openloop && go build -o "$work/openloop" .)
 headers=(-header "x-terminal-type: kiosk" -header "x-firmware-version: 2.1.3" -header "x-terminal-id: POS-004211")
 

@@ -28,9 +28,7 @@ seconds=${2:-20}
 for tool in nghttpx haproxy h2load go openssl; do
     command -v $tool >/dev/null || { echo "mesh.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
 done
-# Built as the image builds them (deploy/Dockerfile): the standard library static.
-# Quiet unless a build fails: then its errors, and mesh.sh stops.
-build() { local log; log=$(swift build -c release --static-swift-stdlib --product "$1" 2>&1) || { echo "$log" >&2; exit 1; }; }
+. Benchmarks/proxy-lib.sh
 build weft-sidecar
 build weft-echo
 bin=.build/release
@@ -42,17 +40,7 @@ trap cleanup EXIT
 # Certificates: one CA; SPIFFE leaves (serverAuth+clientAuth) for A and B; B's also
 # names backend.local for the proxies that check host names.
 cd "$work"
-openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-openssl req -x509 -new -key ca.key -subj /CN=bench-ca -days 2 -out ca.pem \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-leaf() {  # name, SAN
-    openssl ecparam -name prime256v1 -genkey -noout -out "$1.ec" 2>/dev/null
-    openssl pkcs8 -topk8 -nocrypt -in "$1.ec" -out "$1.key"
-    openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$2" > "$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-    cat "$1.pem" "$1.key" > "$1.combined"
-}
+mesh_ca
 leaf a "URI:spiffe://weft.local/ns/default/sa/frontend"
 leaf b "URI:spiffe://weft.local/ns/default/sa/backend,DNS:backend.local"
 cd - >/dev/null
@@ -149,11 +137,6 @@ haproxy -db -f "$work/hb.cfg" >"$work/hb.log" 2>&1 & pids+=($!); haproxy_b=$!
 haproxy -db -f "$work/ha.cfg" >"$work/ha.log" 2>&1 & pids+=($!); haproxy_a=$!
 sleep 2
 
-# A proxy's process and its children (nghttpx serves from a forked worker).
-family() { echo "$1" $(pgrep -P "$1" || true); }
-cpu() { local t=0; for p in $(family "$1"); do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo $t; }  # clock ticks
-hwm() { local m=0 v; for p in $(family "$1"); do v=$(awk '/VmHWM/ {print $2}' "/proc/$p/status"); [ "$v" -gt "$m" ] && m=$v; done; echo $m; }  # kB, the largest
-ticks=$(getconf CLK_TCK)
 (cd Benchmarks/openloop && go build -o "$work/openloop" .)
 
 run() {  # name url [pidA pidB]

@@ -58,20 +58,8 @@ public struct HeaderEdits: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(decoder, fields: ["set", "add", "remove"])
-        func fields(_ key: String) throws -> [HeaderName: String] {
-            let raw: [String: String] = try object.optional(key, default: [:])
-            var fields: [HeaderName: String] = [:]
-            for (name, value) in raw {
-                do {
-                    fields[try HeaderName(validating: name)] = value
-                } catch {
-                    throw object.error(key, error.reason)
-                }
-            }
-            return fields
-        }
-        let set = try fields("set")
-        let add = try fields("add")
+        let set = try object.headerFields("set")
+        let add = try object.headerFields("add")
         let remove: [HeaderName] = try object.list("remove", limit: ProtocolLimits.headerRewritesPerRoute)
         self = try object.validate { () throws(ProtocolError) in try HeaderEdits(set: set, add: add, remove: remove) }
     }

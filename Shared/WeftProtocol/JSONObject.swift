@@ -114,6 +114,21 @@ struct JSONObject {
     }
 
     /// An error about this object's member `key`.
+    /// An object of header fields (`{"x-via": "edge"}`), absent or null being
+    /// none; a name that is not a header name is refused under `key`.
+    func headerFields(_ key: String) throws -> [HeaderName: String] {
+        let raw: [String: String] = try optional(key, default: [:])
+        var fields: [HeaderName: String] = [:]
+        for (name, value) in raw {
+            do {
+                fields[try HeaderName(validating: name)] = value
+            } catch {
+                throw self.error(key, error.reason)
+            }
+        }
+        return fields
+    }
+
     func error(_ key: String, _ reason: String) -> ProtocolError {
         ProtocolError(FieldPath(codingPath + [AnyKey(key)]), reason)
     }

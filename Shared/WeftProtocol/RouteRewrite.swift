@@ -67,20 +67,8 @@ public struct RouteRewrite: Codable, Hashable, Sendable {
         let path: String? = try object.optional("path")
         let prefix: String? = try object.optional("prefix")
         let host: String? = try object.optional("host")
-        func fields(_ key: String) throws -> [HeaderName: String] {
-            let raw: [String: String] = try object.optional(key, default: [:])
-            var fields: [HeaderName: String] = [:]
-            for (name, value) in raw {
-                do {
-                    fields[try HeaderName(validating: name)] = value
-                } catch {
-                    throw object.error(key, error.reason)
-                }
-            }
-            return fields
-        }
-        let setHeaders = try fields("set_headers")
-        let addHeaders = try fields("add_headers")
+        let setHeaders = try object.headerFields("set_headers")
+        let addHeaders = try object.headerFields("add_headers")
         let removeHeaders: [HeaderName] = try object.list(
             "remove_headers", limit: ProtocolLimits.headerRewritesPerRoute)
         self = try object.validate { () throws(ProtocolError) in

@@ -14,19 +14,7 @@ import WeftTestSupport
         try await blocking {
             let fixture = try MeshFixture()
             defer { fixture.stop() }
-            let allow = try fixture.snapshot(
-                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
-            let echo = try fixture.startEcho(name: "payments")
-            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allow)
-            let snapshot = try fixture.scratch.write(
-                "gateway.json",
-                """
-                {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
-                 "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
-                 "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
-                   "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(payments.inbound)}]}],
-                 "gateway_routes": {"routes": [{"name": "all", "destinations": [{"service": "payments"}]}]}}
-                """)
+            let snapshot = try fixture.paymentsBehindGateway()
             let gateway = try fixture.startGateway(
                 "edge", snapshot: snapshot,
                 extra: [

@@ -82,18 +82,8 @@ import WeftTestSupport
         try await blocking {
             let fixture = try MeshFixture()
             defer { fixture.stop() }
-            let allowEdge = try fixture.snapshot(
-                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
-            let echo = try fixture.startEcho(name: "payments")
-            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allowEdge)
-            let snapshot = try fixture.scratch.write(
-                "gateway.json",
-                """
-                {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
-                 "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
-                 "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
-                   "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(payments.inbound)}]}],
-                 "gateway_routes": {"routes": [
+            let snapshot = try fixture.paymentsBehindGateway(
+                routes: """
                    {"name": "old-api", "match": {"path": {"prefix": "/v1"}},
                     "redirect": {"scheme": "https", "prefix": "/v2", "status": 308}},
                    {"name": "maintenance", "match": {"path": {"exact": "/refunds"}},
@@ -103,7 +93,6 @@ import WeftTestSupport
                     "rewrite": {"add_headers": {"x-via": "edge"}},
                     "response_headers": {"remove": ["x-echo-name"], "set": {"cache-control": "no-store"},
                                          "add": {"x-pos-api": "2"}}}
-                 ]}}
                 """)
             let accessLog = fixture.scratch.file("access.log")
             let gateway = try fixture.startGateway("edge", snapshot: snapshot, extra: ["--access-log", accessLog])

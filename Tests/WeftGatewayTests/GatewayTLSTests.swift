@@ -26,18 +26,6 @@ import WeftTestSupport
         return (certificate, key)
     }
 
-    static func snapshot(_ fixture: MeshFixture, paymentsPort: Int) throws -> String {
-        try fixture.scratch.write(
-            "gateway.json",
-            """
-            {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
-             "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
-             "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
-               "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(paymentsPort)}]}],
-             "gateway_routes": {"routes": [{"name": "all", "destinations": [{"service": "payments"}]}]}}
-            """)
-    }
-
     /// curl to `host` on the TLS port (resolved to loopback), trusting `ca`.
     static func curl(_ host: String, port: Int, ca: String, _ flags: [String] = []) throws -> (
         status: Int32, output: String, errors: String
@@ -51,14 +39,11 @@ import WeftTestSupport
         try await blocking {
             let fixture = try MeshFixture()
             defer { fixture.stop() }
-            let allow = try fixture.snapshot(
-                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
-            let echo = try fixture.startEcho(name: "payments")
-            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allow)
+            let snapshot = try fixture.paymentsBehindGateway()
             let api = try Self.certificate(fixture.scratch, "api", names: ["api.pos.test"])
             let tills = try Self.certificate(fixture.scratch, "tills", names: ["*.tills.test", "tills.test"])
             let gateway = try fixture.startGateway(
-                "edge", snapshot: try Self.snapshot(fixture, paymentsPort: payments.inbound),
+                "edge", snapshot: snapshot,
                 extra: [
                     "--tls-listen", "127.0.0.1:0", "--tls-certificate", api.certificate, "--tls-key", api.key,
                     "--tls-certificate", tills.certificate, "--tls-key", tills.key, "--https-redirect",
@@ -102,13 +87,10 @@ import WeftTestSupport
         try await blocking {
             let fixture = try MeshFixture()
             defer { fixture.stop() }
-            let allow = try fixture.snapshot(
-                "payments.json", intentions: [(MeshFixture.identity("edge"), "payments", "allow")])
-            let echo = try fixture.startEcho(name: "payments")
-            let payments = try fixture.startSidecar("payments", app: echo, snapshot: allow)
+            let snapshot = try fixture.paymentsBehindGateway()
             let first = try Self.certificate(fixture.scratch, "first", names: ["api.pos.test"])
             let gateway = try fixture.startGateway(
-                "edge", snapshot: try Self.snapshot(fixture, paymentsPort: payments.inbound),
+                "edge", snapshot: snapshot,
                 extra: [
                     "--tls-listen", "127.0.0.1:0", "--tls-certificate", first.certificate, "--tls-key", first.key,
                 ])

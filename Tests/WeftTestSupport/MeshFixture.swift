@@ -215,6 +215,26 @@ public final class MeshFixture: @unchecked Sendable {
             process: process, http: http, admin: admin, https: Self.listenerPort(in: line, label: "https"))
     }
 
+    /// One payments instance (weft-echo behind its sidecar, which lets the
+    /// gateway `edge` in) and the gateway snapshot that reaches it through
+    /// `routes` (JSON rules; by default one that takes everything).
+    public func paymentsBehindGateway(
+        routes: String = #"{"name": "all", "destinations": [{"service": "payments"}]}"#
+    ) throws -> String {
+        let allow = try snapshot("payments.json", intentions: [(Self.identity("edge"), "payments", "allow")])
+        let echo = try startEcho(name: "payments")
+        let payments = try startSidecar("payments", app: echo, snapshot: allow)
+        return try scratch.write(
+            "gateway.json",
+            """
+            {"version": 1, "generated_at": "2026-11-28T00:00:00Z",
+             "defaults": {"default_action": "deny", "trust_domain": "\(Self.trustDomain)"},
+             "upstreams": [{"service": {"service": "payments"}, "protocol": "http",
+               "endpoints": [{"instance": "p-0", "address": "127.0.0.1", "port": \(payments.inbound)}]}],
+             "gateway_routes": {"routes": [\(routes)]}}
+            """)
+    }
+
     public func stop() {
         for process in processes.reversed() { process.stop() }
         processes.removeAll()
