@@ -54,11 +54,21 @@ public final class ProxyMetrics {
     public private(set) var tlsFailures: [String: UInt64] = [:]
 
     /// Per route and upstream: requests by status class, and the latency
-    /// histogram. Keyed `route` + US + `upstream`; at most `routeKeyLimit`
+    /// histogram. At most `routeKeyLimit`
     /// keys per loop (routes × destinations is bounded by the tables' limits,
     /// this bounds it again), later ones counted under `route="other"`.
-    public private(set) var routes: [String: RouteCounters] = [:]
+    public private(set) var routes: [LabelPair: RouteCounters] = [:]
     static let routeKeyLimit = 4096
+
+    /// Two label values, hashed as they are: no string is built per request.
+    public struct LabelPair: Hashable, Sendable, Comparable {
+        public let first: String
+        public let second: String
+
+        public static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.first, lhs.second) < (rhs.first, rhs.second)
+        }
+    }
 
     public struct RouteCounters: Sendable {
         public var requests = Array(repeating: UInt64(0), count: ProxyMetrics.statusClasses.count)
@@ -73,13 +83,13 @@ public final class ProxyMetrics {
     }
 
     /// Per direction and peer: the upstream service called (outbound), the
-    /// caller's SPIFFE ID (inbound). Keyed `direction` + US + `peer`, at most
+    /// caller's SPIFFE ID (inbound). At most
     /// `routeKeyLimit` keys per loop, later peers counted as `other`.
-    public private(set) var peers: [String: RouteCounters] = [:]
+    public private(set) var peers: [LabelPair: RouteCounters] = [:]
 
     public func recordPeer(_ direction: Direction, peer: String, status: Int, seconds: Double) {
-        var key = direction.label + "\u{1F}" + peer
-        if peers[key] == nil && peers.count >= Self.routeKeyLimit { key = direction.label + "\u{1F}other" }
+        var key = LabelPair(first: direction.label, second: peer)
+        if peers[key] == nil && peers.count >= Self.routeKeyLimit { key = LabelPair(first: direction.label, second: "other") }
         let statusClass = (100..<600).contains(status) ? status / 100 : 0
         peers[key, default: RouteCounters()].requests[statusClass] += 1
         peers[key]!.buckets[Self.bucket(seconds)] += 1
@@ -87,8 +97,8 @@ public final class ProxyMetrics {
     }
 
     public func recordRoute(_ route: String, upstream: String, status: Int, seconds: Double) {
-        var key = route + "\u{1F}" + upstream
-        if routes[key] == nil && routes.count >= Self.routeKeyLimit { key = "other\u{1F}other" }
+        var key = LabelPair(first: route, second: upstream)
+        if routes[key] == nil && routes.count >= Self.routeKeyLimit { key = LabelPair(first: "other", second: "other") }
         let statusClass = (100..<600).contains(status) ? status / 100 : 0
         routes[key, default: RouteCounters()].requests[statusClass] += 1
         routes[key]!.buckets[Self.bucket(seconds)] += 1
@@ -151,8 +161,8 @@ public final class ProxyMetrics {
         public var dials: [UInt64]
         public var policy: [UInt64]
         public var tlsFailures: [String: UInt64]
-        public var routes: [String: RouteCounters]
-        public var peers: [String: RouteCounters]
+        public var routes: [LabelPair: RouteCounters]
+        public var peers: [LabelPair: RouteCounters]
         /// Client connections open on each listener (set by the admin server).
         public var openConnections: [(listener: String, count: Int)] = []
         /// Access log lines dropped (set by the admin server from the log).
@@ -250,15 +260,14 @@ public final class ProxyMetrics {
         }
 
         /// `<prefix>_<name>_requests_total` and its latency histogram for
-        /// counters keyed `a` + US + `b`.
+        /// counters keyed by two label values.
         static func labelled(
-            _ counters: [String: RouteCounters], prefix: String, name: String, by: String, labels: (String, String)
+            _ counters: [LabelPair: RouteCounters], prefix: String, name: String, by: String, labels: (String, String)
         ) -> String {
             guard !counters.isEmpty else { return "" }
             let sorted = counters.sorted { $0.key < $1.key }.map { key, counters in
-                let parts = key.split(separator: "\u{1F}", maxSplits: 1)
                 let text =
-                    "\(labels.0)=\"\(escaped(parts.first ?? ""))\",\(labels.1)=\"\(escaped(parts.dropFirst().first ?? ""))\""
+                    "\(labels.0)=\"\(escaped(Substring(key.first)))\",\(labels.1)=\"\(escaped(Substring(key.second)))\""
                 return (text, counters)
             }
             var text = "# HELP \(prefix)_\(name)_requests_total Requests \(by), and status class.\n"
