@@ -2,7 +2,7 @@ public import Logging
 internal import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
-public import NIOHTTP1
+import NIOHTTP1
 public import WeftProtocol
 public import WeftService
 

@@ -1,6 +1,6 @@
 public import NIOCore
 public import WeftHTTP2
-public import WeftProtocol
+import WeftProtocol
 
 /// A request's deadline as it travels: what the caller asked for (`grpc-timeout`,
 /// or Weft's `x-weft-deadline-ms` between proxies and from applications), capped

@@ -1,4 +1,4 @@
-public import WeftHTTP2
+import WeftHTTP2
 public import WeftProtocol
 
 /// Which failures a request may be retried after. A request the upstream

@@ -64,7 +64,7 @@ public struct ProxyHostConfiguration: Sendable {
         request: @autoclosure () throws -> DiscoveryRequest, namespace: NamespaceName, group: any EventLoopGroup,
         workload: WorkloadIdentity? = nil
     ) throws -> SnapshotSource {
-        guard let registry else { return .file(path: snapshotFile, namespace: namespace) }
+        guard registry != nil else { return .file(path: snapshotFile, namespace: namespace) }
         return .registry(
             DiscoveryWatcher.Settings(
                 client: registryClient(group: group, workload: workload), tokenFile: registryTokenFile ?? "",
