@@ -25,17 +25,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
 seconds=${2:-20}
-for tool in nghttpx haproxy h2load go openssl; do
-    command -v $tool >/dev/null || { echo "mesh.sh needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
-done
 . Benchmarks/proxy-lib.sh
 build weft-sidecar
 build weft-echo
-bin=.build/release
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 
 # Certificates: one CA; SPIFFE leaves (serverAuth+clientAuth) for A and B; B's also
 # names backend.local for the proxies that check host names.

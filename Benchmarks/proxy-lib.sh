@@ -1,5 +1,15 @@
-# Sourced by mesh.sh and gateway.sh: building the proxies, a mesh CA and its
-# leaves, and reading a proxy's CPU and memory from /proc.
+# Sourced by mesh.sh and gateway.sh: the tools they need, a work directory and
+# the processes they start (both removed or stopped on exit), building the
+# proxies, a mesh CA and its leaves, and reading a proxy's CPU and memory.
+
+for tool in nghttpx haproxy h2load go openssl; do
+    command -v $tool >/dev/null || { echo "$(basename "$0") needs $tool (apt-get install nghttp2-proxy haproxy nghttp2-client golang-go openssl)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+bin=.build/release
 
 # Builds a product as the image does (deploy/Dockerfile: the standard library
 # static). Quiet unless the build fails: then its errors, and the script stops.
