@@ -358,4 +358,21 @@ import WeftProxy
         #expect(checked == 6 * 17 * 2)
         #expect(matched > checked / (dense ? 4 : 2), "the table should take many requests, or the test proves little")
     }
+
+    /// A table whose ranges name more versions than the index keeps (2,048)
+    /// is not indexed by version, and still routes as the table says.
+    @Test func tooManyVersionBoundariesLeaveTheVersionIndexOut() throws {
+        var rules: [String] = []
+        for index in 0..<300 {
+            let range = (0..<10).map { "=1.\(index).\($0)" }.joined(separator: " || ")
+            rules.append(
+                #"{"name": "r\#(index)", "match": {"headers": [{"name": "x-terminal-type", "exact": "kiosk"}, {"name": "x-firmware-version", "version": "\#(range)"}]}, "destinations": [{"service": "payments"}]}"#
+            )
+        }
+        let routes = try Self.snapshot("[" + rules.joined(separator: ",") + "]").gatewayRoutes
+        #expect(routes.filteredHeaders == ["x-terminal-type"])
+        let request = Self.request(
+            "GET", "api.pos.example", "/", headers: [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.299.9")])
+        #expect(routes.match(request)?.rule.name.rawValue == "r299")
+    }
 }

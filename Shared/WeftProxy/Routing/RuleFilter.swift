@@ -25,6 +25,10 @@ struct RuleSet: Hashable, Sendable {
 /// precedence and results are exactly the unindexed table's.
 struct RuleFilter: Sendable {
     static let minimumRules = 8
+    /// Past this many distinct versions named by the ranges, the version index
+    /// is not built (its sets would take regions × rules bits, and its build
+    /// time grows the same way): the table is matched as before, rule by rule.
+    static let maximumBoundaries = 2048
 
     /// Rules whose one exact value for the header is the key; all others are
     /// in every set.
@@ -194,6 +198,7 @@ struct RuleFilter: Sendable {
         for boundary in boundaries where distinct.last.map({ $0.precedence(comparedTo: boundary) != 0 }) ?? true {
             distinct.append(boundary)
         }
+        guard distinct.count <= maximumBoundaries else { return nil }
         var otherwise = RuleSet(count: rules.count, all: true)
         for (position, judged) in ranges.enumerated() where judged != nil { otherwise.remove(position) }
         let regionCount = 2 * distinct.count + 1
