@@ -21,7 +21,9 @@ struct WeftCtlCommand: ParsableCommand {
             Exit status: 0 on success, 1 when the registry or the CA refuses or cannot be reached \
             (the message says which and why), 64 for a bad command line.
             """,
-        subcommands: [Status.self, Get.self, Describe.self, Apply.self, Delete.self, Route.self, Proxy.self, Dev.self])
+        subcommands: [
+            Status.self, Get.self, Describe.self, Apply.self, Delete.self, Route.self, Proxy.self, CA.self, Dev.self,
+        ])
 }
 
 struct Dev: ParsableCommand {
@@ -241,6 +243,86 @@ struct RegistryOptions: ParsableArguments {
         try AdminContext.resolve(
             registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
             environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+    }
+}
+
+/// Where the CA is, how to trust it, and its admin token.
+struct AuthorityOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The CA, https://host:port. Env: WEFT_CA.", valueName: "url"))
+    var ca: String?
+
+    @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
+    var caBundle: String?
+
+    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
+    var adminTokenFile: String?
+
+    @Option(help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain"))
+    var trustDomain: String?
+
+    func context() throws -> AuthorityCommands.Context {
+        try AuthorityCommands.Context.resolve(
+            ca: ca, bundle: caBundle, adminTokenFile: adminTokenFile, trustDomain: trustDomain,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+    }
+}
+
+struct CA: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ca",
+        abstract: "The CA's certificates and roots, over its admin API.",
+        discussion: """
+            Exit status: 0 on success, 1 when the CA refuses or cannot be reached (the message says why), \
+            64 for a bad flag.
+            """,
+        subcommands: [Certificates.self, Revoke.self, Roots.self])
+
+    struct Certificates: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every certificate the CA issued: identity, how (join token or renewal), expiry, state.")
+
+        @Option(help: ArgumentHelp("Only this SPIFFE ID's certificates.", valueName: "spiffe-id"))
+        var identity: String?
+
+        @OptionGroup var authority: AuthorityOptions
+        @OptionGroup var format: OutputOptions
+
+        func run() throws {
+            try reportingFailure {
+                print(try AuthorityCommands.certificates(try authority.context(), identity: identity, json: format.json))
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a certificate by serial: peers refuse it once they poll the trust bundle.")
+
+        @Argument(help: ArgumentHelp("The certificate's serial (hex).", valueName: "serial"))
+        var serial: String
+
+        @Option(help: ArgumentHelp("Why, kept in the CA's ledger.", valueName: "text"))
+        var reason: String?
+
+        @OptionGroup var authority: AuthorityOptions
+
+        func run() throws {
+            try reportingFailure {
+                print(try AuthorityCommands.revoke(try authority.context(), serial: serial, reason: reason))
+            }
+        }
+    }
+
+    struct Roots: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The CA's roots and their state: published, active, retired.")
+
+        @OptionGroup var authority: AuthorityOptions
+        @OptionGroup var format: OutputOptions
+
+        func run() throws {
+            try reportingFailure { print(try AuthorityCommands.roots(try authority.context(), json: format.json)) }
+        }
     }
 }
 

@@ -40,7 +40,7 @@ public enum GetCommand {
     }
 
     /// Every item of the listing at `path`, following `next` cursors.
-    static func items(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {
+    static func items(_ client: AdminClient, _ path: String, querySeparator: String = "?") throws -> [[String: Any]] {
         var all: [[String: Any]] = []
         var cursor: String?
         var pages = 0
@@ -48,10 +48,10 @@ public enum GetCommand {
             // A registry that kept answering with a cursor would loop forever.
             pages += 1
             guard pages <= 1000 else {
-                throw DevMeshError("the registry kept paging past 1,000 pages of \(path); stopped")
+                throw DevMeshError("\(client.name) kept paging past 1,000 pages of \(path); stopped")
             }
             let query = "limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
-            let reply = try client.call(.GET, path + "?" + query)
+            let reply = try client.call(.GET, path + querySeparator + query)
             guard reply.status == 200 else { throw refusal(reply, path) }
             let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
             all += object["items"] as? [[String: Any]] ?? []

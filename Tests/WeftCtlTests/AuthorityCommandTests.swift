@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import WeftTestSupport
+
+/// `weftctl ca …`, the built binary against a real weft-ca on a throwaway
+/// PostgreSQL: the certificates it issued, revoking one, its roots.
+@Suite(.serialized) struct AuthorityCommandTests {
+    static let weftctl = ChildProcess.builtProduct("weftctl")
+
+    @Test func listsCertificatesRevokesOneAndShowsRoots() async throws {
+        try await TemporaryPostgres.with { postgres in
+            try await blocking {
+                let mesh = try MeshFixture()
+                defer { mesh.stop() }
+                let ca = try mesh.startAuthority(postgres)
+                // One certificate issued the way a workload gets its first:
+                // a CSR made by openssl, with a join token.
+                let identity = MeshFixture.identity("payments")
+                let token = try ca.joinToken(for: identity)
+                let key = mesh.scratch.file("payments.key")
+                let csrFile = mesh.scratch.file("payments.csr")
+                _ = try Command.run(
+                    "/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+                _ = try Command.run(
+                    "/usr/bin/openssl",
+                    ["req", "-new", "-key", key, "-subj", "/", "-addext", "subjectAltName=URI:\(identity)", "-out", csrFile])
+                let body = String(
+                    decoding: try JSONSerialization.data(
+                        withJSONObject: ["csr": try String(contentsOfFile: csrFile, encoding: .utf8), "join_token": token]),
+                    as: UTF8.self)
+                let (signed, answer) = try ca.call("POST", "/v1/certificates/sign", body)
+                #expect((200..<300).contains(signed), "\(answer)")
+
+                let common = [
+                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--admin-token-file", mesh.scratch.file("ca-admin-token"),
+                ]
+                func weftctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+                    try ChildProcess.run(Self.weftctl, arguments)
+                }
+                let listed = try weftctl(["ca", "certificates"] + common)
+                #expect(listed.status == 0, "\(listed.output)")
+                #expect(listed.output.contains("SERIAL") && listed.output.contains(identity), "\(listed.output)")
+                #expect(listed.output.contains("valid"), "\(listed.output)")
+                let json = try weftctl(["ca", "certificates", "-o", "json", "--identity", identity] + common)
+                let items = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]] ?? []
+                let serial = try #require(items.first?["serial"] as? String, "\(json.output)")
+                #expect(items.count == 1)
+
+                let revoked = try weftctl(["ca", "revoke", serial, "--reason", "terminal reported stolen"] + common)
+                #expect(revoked.status == 0 && revoked.output.contains("certificate \(serial): revoked"), "\(revoked.output)")
+                #expect(try weftctl(["ca", "certificates"] + common).output.contains("revoked"))
+
+                let roots = try weftctl(["ca", "roots"] + common)
+                #expect(roots.status == 0 && roots.output.contains("GENERATION") && roots.output.contains("active"), "\(roots.output)")
+
+                // Refusals say what to do, with exit 1; a bad flag is 64.
+                let unknown = try weftctl(["ca", "revoke", "abcdef0123"] + common)
+                #expect(unknown.status == 1 && unknown.output.contains("404"), "\(unknown.output)")
+                let noCA = try weftctl(["ca", "roots", "--ca-bundle", ca.bundleFile])
+                #expect(noCA.status == 1 && noCA.output.contains("no CA: pass --ca"), "\(noCA.output)")
+                let wrongToken = try mesh.scratch.write("wrong-token", "not-the-token\n")
+                let refused = try weftctl(
+                    ["ca", "roots", "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--admin-token-file", wrongToken])
+                #expect(refused.status == 1 && refused.output.contains("401"), "\(refused.output)")
+                #expect(try weftctl(["ca", "certificates", "-o", "yaml"] + common).status == 64)
+            }
+        }
+    }
+}
