@@ -12,7 +12,9 @@ import WeftTestSupport
             try await blocking {
                 let mesh = try MeshFixture()
                 defer { mesh.stop() }
-                let ca = try mesh.startAuthority(postgres)
+                // No propagation wait between publishing and activating a root,
+                // so the rotation runs in the test's time.
+                let ca = try mesh.startAuthority(postgres, extra: ["--root-propagation", "0s"])
                 // One certificate issued the way a workload gets its first:
                 // a CSR made by openssl, with a join token.
                 let identity = MeshFixture.identity("payments")
@@ -52,6 +54,31 @@ import WeftTestSupport
 
                 let roots = try weftctl(["ca", "roots"] + common)
                 #expect(roots.status == 0 && roots.output.contains("GENERATION") && roots.output.contains("active"), "\(roots.output)")
+
+                // Join tokens: made (the secret printed once), listed, revoked.
+                let made = try weftctl(["ca", "tokens", "--create", MeshFixture.identity("catalog"), "--uses", "3"] + common)
+                #expect(made.status == 0 && made.output.hasPrefix("wjt_"), "\(made.output)")
+                let tokens = try weftctl(["ca", "tokens", "-o", "json"] + common)
+                let listedTokens = try JSONSerialization.jsonObject(with: Data(tokens.output.utf8)) as? [[String: Any]] ?? []
+                let catalog = try #require(listedTokens.first { $0["identity"] as? String == MeshFixture.identity("catalog") })
+                #expect(catalog["max_uses"] as? Int == 3 && catalog["secret"] == nil, "\(tokens.output)")
+                let tokenID = "\(catalog["id"] ?? "")"
+                let revokedToken = try weftctl(["ca", "tokens", "--revoke", tokenID] + common)
+                #expect(revokedToken.status == 0 && revokedToken.output.contains("revoked"), "\(revokedToken.output)")
+                // A root rotation, step by step, the state shown each time.
+                let published = try weftctl(["ca", "rotate", "publish"] + common)
+                #expect(published.status == 0 && published.output.contains("root generation 2: published"), "\(published.output)")
+                // The CA's own safety comes through with its reason: the active
+                // root cannot be retired.
+                let early = try weftctl(["ca", "rotate", "retire", "1"] + common)
+                #expect(early.status == 1 && early.output.contains("the CA answered 409 to POST"), "\(early.output)")
+                #expect(early.output.contains("is the active one"), "\(early.output)")
+                let activated = try weftctl(["ca", "rotate", "activate", "2"] + common)
+                #expect(activated.status == 0 && activated.output.contains("root generation 2: active"), "\(activated.output)")
+                let retired = try weftctl(["ca", "rotate", "retire", "1"] + common)
+                #expect(retired.status == 0 && retired.output.contains("root generation 1: retired"), "\(retired.output)")
+                #expect(try weftctl(["ca", "rotate", "activate"] + common).output.contains("needs the root's generation"))
+                #expect(try weftctl(["ca", "rotate", "spin"] + common).status == 64)
 
                 // Refusals say what to do, with exit 1; a bad flag is 64.
                 let unknown = try weftctl(["ca", "revoke", "abcdef0123"] + common)

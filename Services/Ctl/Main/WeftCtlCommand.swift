@@ -275,7 +275,7 @@ struct CA: ParsableCommand {
             Exit status: 0 on success, 1 when the CA refuses or cannot be reached (the message says why), \
             64 for a bad flag.
             """,
-        subcommands: [Certificates.self, Revoke.self, Roots.self])
+        subcommands: [Certificates.self, Revoke.self, Roots.self, Rotate.self, Tokens.self])
 
     struct Certificates: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -309,6 +309,79 @@ struct CA: ParsableCommand {
         func run() throws {
             try reportingFailure {
                 print(try AuthorityCommands.revoke(try authority.context(), serial: serial, reason: reason))
+            }
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One step of a root rotation: publish a new root, activate it, retire the old one.",
+            discussion: """
+                publish: a new generation, trusted by every proxy once it polls the bundle, signing nothing \
+                yet. activate GENERATION: it signs from now on (after the CA's propagation delay). retire \
+                GENERATION: no longer trusted; certificates it signed stop working. Wait between steps for \
+                proxies to poll the bundle.
+                """)
+
+        @Argument(help: ArgumentHelp("publish, activate or retire.", valueName: "step"))
+        var step: String
+
+        @Argument(help: ArgumentHelp("The root's generation (activate, retire).", valueName: "generation"))
+        var generation: String?
+
+        @OptionGroup var authority: AuthorityOptions
+
+        func validate() throws {
+            guard ["publish", "activate", "retire"].contains(step) else {
+                throw ValidationError("step: publish, activate or retire, got \(step.prefix(40))")
+            }
+        }
+
+        func run() throws {
+            try reportingFailure {
+                print(try AuthorityCommands.rotate(try authority.context(), step: step, generation: generation))
+            }
+        }
+    }
+
+    struct Tokens: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join tokens: list them, make one (its secret is printed once), revoke one.",
+            discussion: """
+                weftctl ca tokens lists them; --create SPIFFE-ID makes one (--uses, --ttl) and prints only \
+                its secret, for a file a workload reads with --join-token-file; --revoke ID revokes one.
+                """)
+
+        @Option(help: ArgumentHelp("Make a token for this SPIFFE ID.", valueName: "spiffe-id"))
+        var create: String?
+
+        @Option(help: ArgumentHelp("With --create: how many workloads may join with it (default 1).", valueName: "n"))
+        var uses = 1
+
+        @Option(help: ArgumentHelp("With --create: how long it stays usable, such as 1h (the CA's default).", valueName: "duration"))
+        var ttl: String?
+
+        @Option(help: ArgumentHelp("Revoke the token with this id.", valueName: "id"))
+        var revoke: String?
+
+        @OptionGroup var authority: AuthorityOptions
+        @OptionGroup var format: OutputOptions
+
+        func validate() throws {
+            guard create == nil || revoke == nil else { throw ValidationError("--create or --revoke, not both") }
+            guard (1...1_000_000).contains(uses) else { throw ValidationError("--uses: 1 to 1000000") }
+        }
+
+        func run() throws {
+            try reportingFailure {
+                let context = try authority.context()
+                if let create {
+                    print(try AuthorityCommands.createToken(context, identity: create, uses: uses, ttl: ttl))
+                } else if let revoke {
+                    print(try AuthorityCommands.revokeToken(context, id: revoke))
+                } else {
+                    print(try AuthorityCommands.tokens(context, json: format.json))
+                }
             }
         }
     }

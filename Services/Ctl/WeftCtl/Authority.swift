@@ -75,14 +75,14 @@ public enum AuthorityCommands {
         let body = reason.map { #"{"reason": \#(quoted($0))}"# } ?? "{}"
         let path = "/v1/certificates/\(percentEncoded(serial))/revoke"
         let reply = try context.client().call(.POST, path, body)
-        guard reply.status == 200 else { throw GetCommand.refusal(reply, path) }
+        guard reply.status == 200 else { throw GetCommand.refusal(reply, path, method: "POST", from: "the CA") }
         return "certificate \(serial): revoked"
     }
 
     /// The CA's roots with their state (published, active, retired).
     public static func roots(_ context: Context, json: Bool) throws -> String {
         let reply = try context.client().call(.GET, "/v1/roots")
-        guard reply.status == 200 else { throw GetCommand.refusal(reply, "/v1/roots") }
+        guard reply.status == 200 else { throw GetCommand.refusal(reply, "/v1/roots", from: "the CA") }
         let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
         let items = object["items"] as? [[String: Any]] ?? []
         if json { return try encode(items) }
@@ -92,6 +92,62 @@ public enum AuthorityCommands {
             }
         }
         return Table.render(header: ["GENERATION", "STATE", "CREATED", "ACTIVATED", "RETIRED"], rows: rows)
+    }
+
+    /// One step of a root rotation: `publish` a new generation (trusted
+    /// everywhere, signing nothing yet), `activate` it (it signs from now on),
+    /// `retire` an old one (no longer trusted). Answers the root's new state.
+    public static func rotate(_ context: Context, step: String, generation: String?) throws -> String {
+        let path: String
+        switch (step, generation) {
+        case ("publish", nil): path = "/v1/roots"
+        case ("activate", let generation?), ("retire", let generation?):
+            path = "/v1/roots/\(percentEncoded(generation))/\(step)"
+        case ("publish", _):
+            throw DevMeshError("publish makes a new generation: give no generation")
+        default:
+            throw DevMeshError("\(step) needs the root's generation (weftctl ca roots lists them)")
+        }
+        let reply = try context.client().call(.POST, path, "{}")
+        guard (200..<300).contains(reply.status) else {
+            throw GetCommand.refusal(reply, path, method: "POST", from: "the CA")
+        }
+        let root = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
+        return "root generation \(root["generation"] ?? "?"): \(root["state"] ?? "?")"
+    }
+
+    /// Join tokens: their identity, uses and expiry (never their secret,
+    /// which is shown once, when made).
+    public static func tokens(_ context: Context, json: Bool) throws -> String {
+        let items = try GetCommand.items(context.client(), "/v1/join-tokens")
+        if json { return try encode(items) }
+        let rows = items.map { item in
+            ["id", "identity", "uses", "max_uses", "expires_at", "revoked_at"].map { key in
+                item[key].map { $0 is NSNull ? "-" : "\($0)" } ?? "-"
+            }
+        }
+        return Table.render(header: ["ID", "IDENTITY", "USES", "MAX", "EXPIRES", "REVOKED"], rows: rows)
+    }
+
+    /// A new join token for `identity`: its secret, printed once.
+    public static func createToken(_ context: Context, identity: String, uses: Int, ttl: String?) throws -> String {
+        var object: [String: Any] = ["identity": identity, "max_uses": uses]
+        if let ttl { object["ttl"] = ttl }
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        let reply = try context.client().call(.POST, "/v1/join-tokens", body)
+        guard reply.status == 201 else {
+            throw GetCommand.refusal(reply, "/v1/join-tokens", method: "POST", from: "the CA")
+        }
+        let token = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
+        return "\(token["secret"] ?? "?")"
+    }
+
+    /// Revokes join token `id`: no workload joins with it any more.
+    public static func revokeToken(_ context: Context, id: String) throws -> String {
+        let path = "/v1/join-tokens/\(percentEncoded(id))"
+        let reply = try context.client().call(.DELETE, path)
+        guard reply.status == 200 else { throw GetCommand.refusal(reply, path, method: "DELETE", from: "the CA") }
+        return "join token \(id): revoked"
     }
 
     static func listing(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {

@@ -52,7 +52,7 @@ public enum GetCommand {
             }
             let query = "limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
             let reply = try client.call(.GET, path + querySeparator + query)
-            guard reply.status == 200 else { throw refusal(reply, path) }
+            guard reply.status == 200 else { throw refusal(reply, path, from: client.name) }
             let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
             all += object["items"] as? [[String: Any]] ?? []
             cursor = object["next"] as? String
@@ -60,10 +60,12 @@ public enum GetCommand {
         return all
     }
 
-    static func refusal(_ reply: AdminClient.Reply, _ path: String) -> DevMeshError {
+    static func refusal(
+        _ reply: AdminClient.Reply, _ path: String, method: String = "GET", from name: String = "the registry"
+    ) -> DevMeshError {
         let detail = AdminClient.member("detail", in: reply.body) ?? reply.body.prefix(300).description
-        let hint = reply.status == 401 ? " (is the admin token the registry's?)" : ""
-        return DevMeshError("the registry answered \(reply.status) to GET \(path): \(detail)\(hint)")
+        let hint = reply.status == 401 ? " (is the admin token \(name)'s?)" : ""
+        return DevMeshError("\(name) answered \(reply.status) to \(method) \(path): \(detail)\(hint)")
     }
 
     /// The output for `resource`: a table, or `json`.
