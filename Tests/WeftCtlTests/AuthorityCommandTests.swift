@@ -48,6 +48,22 @@ import WeftTestSupport
                 let serial = try #require(items.first?["serial"] as? String, "\(json.output)")
                 #expect(items.count == 1)
 
+                // weftctl status with the CA: the certificate (five minutes long)
+                // is in force and expires within the hour.
+                let registry = try mesh.startRegistry(postgres)
+                let status = try weftctl([
+                    "status", "--registry", "http://127.0.0.1:\(registry.port)", "--admin-token-file",
+                    registry.adminTokenFile, "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file",
+                    mesh.scratch.file("ca-admin-token"), "--expiring-within", "1h",
+                ])
+                #expect(status.status == 0 && status.output.contains("1 valid, 1 expiring within 1h"), "\(status.output)")
+                #expect(status.output.contains("\(identity) \(serial): "), "\(status.output)")
+                let badWindow = try weftctl([
+                    "status", "--registry", "http://127.0.0.1:\(registry.port)", "--admin-token-file",
+                    registry.adminTokenFile, "--expiring-within", "soon",
+                ])
+                #expect(badWindow.status == 1 && badWindow.output.contains("--expiring-within"), "\(badWindow.output)")
+
                 let revoked = try weftctl(["ca", "revoke", serial, "--reason", "terminal reported stolen"] + common)
                 #expect(revoked.status == 0 && revoked.output.contains("certificate \(serial): revoked"), "\(revoked.output)")
                 #expect(try weftctl(["ca", "certificates"] + common).output.contains("revoked"))

@@ -404,16 +404,41 @@ struct Status: ParsableCommand {
         abstract: "The control plane and the mesh at a glance.",
         discussion: """
             The registry's readiness and state version, how many proxies are watching it for changes, \
-            services and instances by health, and the instances no proxy sends traffic to. Exit 0 when \
-            the registry is ready; 1 when it cannot be reached or is not ready.
+            services and instances by health, and the instances no proxy sends traffic to; with --ca, \
+            the CA's certificates in force and those expiring within --expiring-within. Exit 0 when \
+            the registry is ready; 1 when it (or the CA) cannot be reached or is not ready.
             """)
 
     @OptionGroup var format: OutputOptions
 
     @OptionGroup var options: RegistryOptions
 
+    @Option(help: ArgumentHelp("Also the CA's certificates: https://host:port. Env: WEFT_CA.", valueName: "url"))
+    var ca: String?
+
+    @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
+    var caBundle: String?
+
+    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE.", valueName: "file"))
+    var caTokenFile: String?
+
+    @Option(help: ArgumentHelp("Certificates expiring sooner than this are listed (default 24h).", valueName: "duration"))
+    var expiringWithin = "24h"
+
     func run() throws {
-        try reportingFailure { print(try StatusCommand.run(context: try options.context(), json: format.json)) }
+        try reportingFailure {
+            let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+            var authority: AuthorityCommands.Context?
+            if ca ?? environment["WEFT_CA"] != nil {
+                authority = try AuthorityCommands.Context.resolve(
+                    ca: ca, bundle: caBundle, adminTokenFile: caTokenFile ?? environment["WEFT_CA_TOKEN_FILE"],
+                    trustDomain: nil, environment: environment)
+            }
+            print(
+                try StatusCommand.run(
+                    context: try options.context(), authority: authority, expiringWithin: expiringWithin,
+                    json: format.json))
+        }
     }
 }
 
