@@ -101,8 +101,36 @@ import WeftTestSupport
                 #expect(status.output.contains("services   1"), "\(status.output)")
                 let json = try Command.object(try weftctl(["status", "-o", "json"]).output)
                 #expect(json["services"] as? Int == 1 && json["ready"] as? Bool == true, "\(json)")
-                // An output format weftctl does not have is a usage error.
-                #expect(try weftctl(["status", "-o", "yaml"]).status == 64)
+                // The same as YAML; an output format weftctl does not have is a usage error.
+                let yamlStatus = try weftctl(["status", "-o", "yaml"])
+                #expect(yamlStatus.status == 0 && yamlStatus.output.contains("services: 1"), "\(yamlStatus.output)")
+                #expect(try weftctl(["status", "-o", "xml"]).status == 64)
+                // YAML documents, one per ---, as kubectl users write them.
+                let yamlFile = try mesh.scratch.write(
+                    "catalog.yaml",
+                    """
+                    kind: service
+                    name: catalog
+                    protocol: http2
+                    ---
+                    kind: intention
+                    source: spiffe://weft.local/ns/default/sa/payments
+                    destination: catalog
+                    action: allow
+                    methods: [GET, POST]
+                    ---
+                    """)
+                let appliedYAML = try weftctl(["apply", "-f", yamlFile])
+                #expect(appliedYAML.status == 0 && appliedYAML.output.contains("service default/catalog: created"), "\(appliedYAML.output)")
+                #expect(appliedYAML.output.contains("(allow): created"), "\(appliedYAML.output)")
+                let services = try weftctl(["get", "services", "-o", "yaml"])
+                #expect(services.status == 0 && services.output.contains("name: catalog"), "\(services.output)")
+                let broken = try mesh.scratch.write("broken.yaml", "kind: service\nname: [unclosed\n")
+                let refusedYAML = try weftctl(["apply", "-f", broken])
+                #expect(refusedYAML.status != 0 && refusedYAML.output.contains("not YAML"), "\(refusedYAML.output)")
+                let wrongField = try mesh.scratch.write("wrong.yaml", "kind: service\nname: Catalog_1\n")
+                let refusedField = try weftctl(["apply", "-f", wrongField])
+                #expect(refusedField.status != 0 && refusedField.output.contains("documents[0].name"), "\(refusedField.output)")
                 // A registry that does not answer: exit 1, saying so.
                 let down = try ChildProcess.run(
                     Self.weftctl,

@@ -219,13 +219,19 @@ extension ApplyCommand.Kind: ExpressibleByArgument {}
 /// a usage error (exit 64).
 struct OutputOptions: ParsableArguments {
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, text, json
+        case table, text, json, yaml
     }
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("table (or text, the default) or json.", valueName: "format"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("table (or text, the default), json or yaml.", valueName: "format"))
     var output: Format = .table
 
-    var json: Bool { output == .json }
+    /// Whether the command should produce JSON (also the source of YAML).
+    var json: Bool { output == .json || output == .yaml }
+
+    /// What the command produced, as asked: YAML is the JSON re-emitted.
+    func render(_ text: String) throws -> String {
+        output == .yaml ? try ApplyCommand.yaml(fromJSON: text) : text
+    }
 }
 
 /// Where the registry is and the admin token: shared by the commands that call it.
@@ -289,7 +295,7 @@ struct CA: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                print(try AuthorityCommands.certificates(try authority.context(), identity: identity, json: format.json))
+                print(try format.render(AuthorityCommands.certificates(try authority.context(), identity: identity, json: format.json)))
             }
         }
     }
@@ -380,7 +386,7 @@ struct CA: ParsableCommand {
                 } else if let revoke {
                     print(try AuthorityCommands.revokeToken(context, id: revoke))
                 } else {
-                    print(try AuthorityCommands.tokens(context, json: format.json))
+                    print(try format.render(AuthorityCommands.tokens(context, json: format.json)))
                 }
             }
         }
@@ -394,7 +400,7 @@ struct CA: ParsableCommand {
         @OptionGroup var format: OutputOptions
 
         func run() throws {
-            try reportingFailure { print(try AuthorityCommands.roots(try authority.context(), json: format.json)) }
+            try reportingFailure { print(try format.render(AuthorityCommands.roots(try authority.context(), json: format.json))) }
         }
     }
 }
@@ -435,9 +441,10 @@ struct Status: ParsableCommand {
                     trustDomain: nil, environment: environment)
             }
             print(
-                try StatusCommand.run(
-                    context: try options.context(), authority: authority, expiringWithin: expiringWithin,
-                    json: format.json))
+                try format.render(
+                    StatusCommand.run(
+                        context: try options.context(), authority: authority, expiringWithin: expiringWithin,
+                        json: format.json)))
         }
     }
 }
@@ -546,7 +553,7 @@ struct Get: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            print(try GetCommand.run(resource, context: try options.context(), json: format.json))
+            print(try format.render(GetCommand.run(resource, context: try options.context(), json: format.json)))
         }
     }
 }
@@ -600,8 +607,10 @@ struct Route: ParsableCommand {
                 guard let url = admin ?? ProxyCommands.savedGatewayAdmin(stateDirectory: stateDir) else {
                     throw DevMeshError("no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`")
                 }
-                print(try ProxyCommands.explain(
-                    admin: url, method: method, host: host, path: path, headers: values, json: format.json))
+                print(
+                    try format.render(
+                        ProxyCommands.explain(
+                            admin: url, method: method, host: host, path: path, headers: values, json: format.json)))
             }
         }
     }
@@ -654,7 +663,7 @@ struct Proxy: ParsableCommand {
         @OptionGroup var format: OutputOptions
 
         func run() throws {
-            try reportingFailure { print(try ProxyCommands.endpoints(admin: admin, json: format.json)) }
+            try reportingFailure { print(try format.render(ProxyCommands.endpoints(admin: admin, json: format.json))) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 import WeftProtocol
 
 /// `weftctl apply -f FILE` and `weftctl delete KIND NAME`: registry objects
@@ -43,13 +44,22 @@ public enum ApplyCommand {
     // MARK: Reading files
 
     /// The documents of `text`: a JSON object, an array of objects, or several
-    /// objects one after the other.
+    /// objects one after the other; or YAML, one document per `---`.
     public static func documents(in text: String, file: String) throws(DevMeshError) -> [Document] {
         let values: [Any]
-        do {
-            values = try Self.jsonValues(text)
-        } catch {
-            throw DevMeshError("\(file): not JSON: \(error)")
+        let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
+        if trimmed.first == "{" || trimmed.first == "[" {
+            do {
+                values = try Self.jsonValues(text)
+            } catch {
+                throw DevMeshError("\(file): not JSON: \(error)")
+            }
+        } else {
+            do {
+                values = try Self.yamlValues(text)
+            } catch {
+                throw DevMeshError("\(file): not YAML: \(error)")
+            }
         }
         guard !values.isEmpty else { throw DevMeshError("\(file): no documents") }
         var documents: [Document] = []
@@ -78,6 +88,33 @@ public enum ApplyCommand {
             }
         }
         return documents
+    }
+
+    /// Every YAML document in `text`, in order (a list among them holds
+    /// documents too). Plain scalars resolve as YAML's core schema does (null,
+    /// booleans, numbers, strings); a date stays a string.
+    static func yamlValues(_ text: String) throws -> [Any] {
+        let resolver = Resolver.default.removing(.timestamp).removing(.merge).removing(.value)
+        var values: [Any] = []
+        // Root by root, so a syntax error is thrown here (a YamlSequence would
+        // end quietly at it, as if the file had ended).
+        let parser = try Parser(yaml: text, resolver: resolver)
+        while let root = try parser.nextRoot() {
+            let document = root.any
+            // An empty document (a trailing `---`) is nothing.
+            if document is NSNull { continue }
+            guard JSONSerialization.isValidJSONObject([document]) else {
+                throw DevMeshError("a document holds a value JSON cannot (an anchor to itself, a binary)")
+            }
+            values.append(document)
+        }
+        return values.flatMap { ($0 as? [Any]) ?? [$0] }
+    }
+
+    /// `json` (what a command printed for `-o json`) as YAML.
+    public static func yaml(fromJSON json: String) throws -> String {
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+        return try dump(object: object, indent: 2, sortKeys: true)
     }
 
     /// Every top-level JSON value in `text`, in order.
