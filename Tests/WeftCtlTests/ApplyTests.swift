@@ -131,6 +131,26 @@ import WeftTestSupport
                 let wrongField = try mesh.scratch.write("wrong.yaml", "kind: service\nname: Catalog_1\n")
                 let refusedField = try weftctl(["apply", "-f", wrongField])
                 #expect(refusedField.status != 0 && refusedField.output.contains("documents[0].name"), "\(refusedField.output)")
+                // Contexts: saved once, then no flags needed; an unknown one is refused.
+                let config = mesh.scratch.file("weft-config.yaml")
+                func configured(_ arguments: [String]) throws -> (status: Int32, output: String) {
+                    try ChildProcess.run("/usr/bin/env", ["WEFT_CONFIG=\(config)", Self.weftctl] + arguments)
+                }
+                let saved = try configured([
+                    "config", "set-context", "lab", "--registry", "http://127.0.0.1:\(registry.port)",
+                    "--admin-token-file", registry.adminTokenFile,
+                ])
+                #expect(saved.status == 0 && saved.output.contains("context lab: saved"), "\(saved.output)")
+                let listedContexts = try configured(["config", "get-contexts"])
+                #expect(listedContexts.output.contains("*") && listedContexts.output.contains("lab"), "\(listedContexts.output)")
+                let contextual = try configured(["status", "--state-dir", mesh.scratch.file("no-dev-mesh")])
+                #expect(contextual.status == 0 && contextual.output.contains(": ready"), "\(contextual.output)")
+                let unknownContext = try configured(["config", "use-context", "prod"])
+                #expect(unknownContext.status == 1 && unknownContext.output.contains("no context prod"), "\(unknownContext.output)")
+                let badFile = try mesh.scratch.write("bad-config.yaml", "contexts:\n  lab:\n    registri: x\n")
+                let refusedFile = try ChildProcess.run(
+                    "/usr/bin/env", ["WEFT_CONFIG=\(badFile)", Self.weftctl, "status", "--state-dir", mesh.scratch.file("none")])
+                #expect(refusedFile.status == 1 && refusedFile.output.contains("registri: unknown field"), "\(refusedFile.output)")
                 // A registry that does not answer: exit 1, saying so.
                 let down = try ChildProcess.run(
                     Self.weftctl,

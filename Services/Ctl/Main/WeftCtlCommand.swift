@@ -22,7 +22,8 @@ struct WeftCtlCommand: ParsableCommand {
             (the message says which and why), 64 for a bad command line.
             """,
         subcommands: [
-            Status.self, Get.self, Describe.self, Apply.self, Delete.self, Route.self, Proxy.self, CA.self, Dev.self,
+            Status.self, Get.self, Describe.self, Apply.self, Delete.self, Route.self, Proxy.self, CA.self, Config.self,
+            Dev.self,
         ])
 }
 
@@ -245,10 +246,93 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The dev mesh's state directory, for its context (default .weft/dev).", valueName: "dir"))
     var stateDir = ".weft/dev"
 
+    @Option(
+        name: .customLong("context"),
+        help: ArgumentHelp("A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
+    var contextName: String?
+
     func context() throws -> AdminContext {
         try AdminContext.resolve(
             registry: registry, adminTokenFile: adminTokenFile, stateDirectory: stateDir,
-            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }, context: contextName)
+    }
+}
+
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Named contexts: which registry and CA commands talk to.",
+        discussion: """
+            Kept in $WEFT_CONFIG, else ~/.weft/config.yaml. A flag or a WEFT_* variable wins over the \
+            context; the context over a dev mesh's saved one.
+            """,
+        subcommands: [GetContexts.self, UseContext.self, SetContext.self])
+
+    static var file: String { ContextFile.path(environment: ProcessInfo.processInfo.environment) }
+
+    struct GetContexts: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "get-contexts", abstract: "The contexts, the current one marked.")
+
+        func run() throws {
+            try reportingFailure {
+                let contexts = try ContextFile.load(Config.file)
+                print(ContextCommands.table(contexts))
+            }
+        }
+    }
+
+    struct UseContext: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "use-context", abstract: "Make a context the current one.")
+
+        @Argument(help: ArgumentHelp("The context.", valueName: "name"))
+        var name: String
+
+        func run() throws {
+            try reportingFailure {
+                var contexts = try ContextFile.load(Config.file)
+                _ = try contexts.selected(name)
+                contexts.current = name
+                try contexts.save(Config.file)
+                print("current context: \(name)")
+            }
+        }
+    }
+
+    struct SetContext: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-context", abstract: "Create a context or change its fields (the others stay).")
+
+        @Argument(help: ArgumentHelp("The context.", valueName: "name"))
+        var name: String
+
+        @Option(help: ArgumentHelp("The registry, http://host:port.", valueName: "url")) var registry: String?
+        @Option(help: ArgumentHelp("The registry's admin token file.", valueName: "file")) var adminTokenFile: String?
+        @Option(help: ArgumentHelp("The CA, https://host:port.", valueName: "url")) var ca: String?
+        @Option(help: ArgumentHelp("The CA's trust bundle.", valueName: "file")) var caBundle: String?
+        @Option(help: ArgumentHelp("The CA's admin token file.", valueName: "file")) var caTokenFile: String?
+        @Option(help: ArgumentHelp("The mesh's trust domain.", valueName: "domain")) var trustDomain: String?
+
+        func validate() throws {
+            guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw ValidationError("name: letters, digits, -, _ and ., at most 64")
+            }
+        }
+
+        func run() throws {
+            try reportingFailure {
+                var contexts = try ContextFile.load(Config.file)
+                var entry = contexts.contexts[name] ?? ContextFile.Entry()
+                if let registry { entry.registry = registry }
+                if let adminTokenFile { entry.adminTokenFile = adminTokenFile }
+                if let ca { entry.ca = ca }
+                if let caBundle { entry.caBundle = caBundle }
+                if let caTokenFile { entry.caTokenFile = caTokenFile }
+                if let trustDomain { entry.trustDomain = trustDomain }
+                contexts.contexts[name] = entry
+                if contexts.current == nil { contexts.current = name }
+                try contexts.save(Config.file)
+                print("context \(name): saved in \(Config.file)")
+            }
+        }
     }
 }
 
@@ -266,10 +350,15 @@ struct AuthorityOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain"))
     var trustDomain: String?
 
+    @Option(
+        name: .customLong("context"),
+        help: ArgumentHelp("A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
+    var contextName: String?
+
     func context() throws -> AuthorityCommands.Context {
         try AuthorityCommands.Context.resolve(
             ca: ca, bundle: caBundle, adminTokenFile: adminTokenFile, trustDomain: trustDomain,
-            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty })
+            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }, context: contextName)
     }
 }
 
@@ -435,10 +524,11 @@ struct Status: ParsableCommand {
         try reportingFailure {
             let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
             var authority: AuthorityCommands.Context?
-            if ca ?? environment["WEFT_CA"] != nil {
+            let saved = try ContextFile.entry(named: options.contextName, environment: environment)
+            if ca ?? environment["WEFT_CA"] ?? saved?.ca != nil {
                 authority = try AuthorityCommands.Context.resolve(
                     ca: ca, bundle: caBundle, adminTokenFile: caTokenFile ?? environment["WEFT_CA_TOKEN_FILE"],
-                    trustDomain: nil, environment: environment)
+                    trustDomain: nil, environment: environment, context: options.contextName)
             }
             print(
                 try format.render(

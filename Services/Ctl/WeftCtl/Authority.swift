@@ -20,15 +20,17 @@ public enum AuthorityCommands {
 
         /// From flags, then `WEFT_CA`, `WEFT_CA_BUNDLE`, `WEFT_ADMIN_TOKEN_FILE`.
         public static func resolve(
-            ca: String?, bundle: String?, adminTokenFile: String?, trustDomain: String?, environment: [String: String]
+            ca: String?, bundle: String?, adminTokenFile: String?, trustDomain: String?, environment: [String: String],
+            context name: String? = nil
         ) throws(DevMeshError) -> Context {
-            guard let url = ca ?? environment["WEFT_CA"] else {
+            let context = try ContextFile.entry(named: name, environment: environment)
+            guard let url = ca ?? environment["WEFT_CA"] ?? context?.ca else {
                 throw DevMeshError("no CA: pass --ca https://host:port or set WEFT_CA")
             }
-            guard let bundle = bundle ?? environment["WEFT_CA_BUNDLE"] else {
+            guard let bundle = bundle ?? environment["WEFT_CA_BUNDLE"] ?? context?.caBundle else {
                 throw DevMeshError("no trust bundle for the CA: pass --ca-bundle FILE or set WEFT_CA_BUNDLE")
             }
-            guard let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] else {
+            guard let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] ?? context?.caTokenFile else {
                 throw DevMeshError("no admin token: pass --admin-token-file FILE or set WEFT_ADMIN_TOKEN_FILE")
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -36,7 +38,7 @@ public enum AuthorityCommands {
             }
             return Context(
                 url: url, bundleFile: bundle, adminToken: text.trimmingCharacters(in: .whitespacesAndNewlines),
-                trustDomain: trustDomain ?? environment["WEFT_TRUST_DOMAIN"] ?? "weft.local")
+                trustDomain: trustDomain ?? environment["WEFT_TRUST_DOMAIN"] ?? context?.trustDomain ?? "weft.local")
         }
 
         func client() throws -> AdminClient {

@@ -11,15 +11,19 @@ public struct AdminContext: Sendable {
     public var adminToken: String
 
     public static func resolve(
-        registry: String?, adminTokenFile: String?, stateDirectory: String, environment: [String: String]
+        registry: String?, adminTokenFile: String?, stateDirectory: String, environment: [String: String],
+        context name: String? = nil
     ) throws(DevMeshError) -> AdminContext {
         let saved = DevMesh.savedContext(stateDirectory: stateDirectory)
-        guard let url = registry ?? environment["WEFT_REGISTRY"] ?? saved?.registry else {
+        let context = try ContextFile.entry(named: name, environment: environment)
+        guard let url = registry ?? environment["WEFT_REGISTRY"] ?? context?.registry ?? saved?.registry else {
             throw DevMeshError(
                 "no registry: pass --registry http://host:port (or WEFT_REGISTRY), or start one with `weftctl dev up`")
         }
         let token: String
-        if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] ?? saved?.adminTokenFile {
+        if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] ?? context?.adminTokenFile
+            ?? saved?.adminTokenFile
+        {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw DevMeshError("cannot read the admin token file \(file)")
             }
