@@ -128,8 +128,11 @@ import WeftTestSupport
             #expect(run.ok == 3000, "\(run.output)")
             let counts = try instances.map { try Self.received($0) }
             let share = Double(counts[2]) / Double(counts.reduce(0, +))
-            // An even split would give it a third.
-            #expect(share < 0.1, "slow instance took \(counts[2]) of \(counts): \(share)")
+            // An even split would give it a third; unloaded it takes under a
+            // tenth. On a machine loaded by the rest of the suite every
+            // instance is slower and the difference narrows (11 % was seen),
+            // so the bound is half of an even share.
+            #expect(share < 0.17, "slow instance took \(counts[2]) of \(counts): \(share)")
             print("slow instance's share under peak-EWMA: \(counts) → \(String(format: "%.1f", share * 100)) %")
         }
     }
