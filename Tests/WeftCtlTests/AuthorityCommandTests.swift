@@ -68,6 +68,14 @@ import WeftTestSupport
                 #expect(revoked.status == 0 && revoked.output.contains("certificate \(serial): revoked"), "\(revoked.output)")
                 #expect(try weftctl(["ca", "certificates"] + common).output.contains("revoked"))
 
+                // The same from the environment alone.
+                let fromEnvironment = try ChildProcess.run(
+                    "/usr/bin/env",
+                    [
+                        "WEFT_CA=\(ca.url)", "WEFT_CA_BUNDLE=\(ca.bundleFile)",
+                        "WEFT_CA_TOKEN_FILE=\(mesh.scratch.file("ca-admin-token"))", Self.weftctl, "ca", "roots",
+                    ])
+                #expect(fromEnvironment.status == 0 && fromEnvironment.output.contains("active"), "\(fromEnvironment.output)")
                 let roots = try weftctl(["ca", "roots"] + common)
                 #expect(roots.status == 0 && roots.output.contains("GENERATION") && roots.output.contains("active"), "\(roots.output)")
 

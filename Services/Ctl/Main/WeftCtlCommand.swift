@@ -344,7 +344,7 @@ struct AuthorityOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
     var caBundle: String?
 
-    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE, else WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
     var adminTokenFile: String?
 
     @Option(help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain"))
@@ -527,7 +527,7 @@ struct Status: ParsableCommand {
             let saved = try ContextFile.entry(named: options.contextName, environment: environment)
             if ca ?? environment["WEFT_CA"] ?? saved?.ca != nil {
                 authority = try AuthorityCommands.Context.resolve(
-                    ca: ca, bundle: caBundle, adminTokenFile: caTokenFile ?? environment["WEFT_CA_TOKEN_FILE"],
+                    ca: ca, bundle: caBundle, adminTokenFile: caTokenFile,
                     trustDomain: nil, environment: environment, context: options.contextName)
             }
             print(

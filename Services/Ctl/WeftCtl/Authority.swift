@@ -18,7 +18,9 @@ public enum AuthorityCommands {
             self.trustDomain = trustDomain
         }
 
-        /// From flags, then `WEFT_CA`, `WEFT_CA_BUNDLE`, `WEFT_ADMIN_TOKEN_FILE`.
+        /// From flags, then `WEFT_CA`, `WEFT_CA_BUNDLE`, `WEFT_CA_TOKEN_FILE`, then
+        /// the context; the token last from `WEFT_ADMIN_TOKEN_FILE` (one token
+        /// for both services, as `weftctl dev up` makes them).
         public static func resolve(
             ca: String?, bundle: String?, adminTokenFile: String?, trustDomain: String?, environment: [String: String],
             context name: String? = nil
@@ -30,7 +32,10 @@ public enum AuthorityCommands {
             guard let bundle = bundle ?? environment["WEFT_CA_BUNDLE"] ?? context?.caBundle else {
                 throw DevMeshError("no trust bundle for the CA: pass --ca-bundle FILE or set WEFT_CA_BUNDLE")
             }
-            guard let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] ?? context?.caTokenFile else {
+            guard
+                let file = adminTokenFile ?? environment["WEFT_CA_TOKEN_FILE"] ?? context?.caTokenFile
+                    ?? environment["WEFT_ADMIN_TOKEN_FILE"]
+            else {
                 throw DevMeshError("no admin token: pass --admin-token-file FILE or set WEFT_ADMIN_TOKEN_FILE")
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -55,8 +60,8 @@ public enum AuthorityCommands {
     /// serials last, with whether each is revoked and when it expires.
     public static func certificates(_ context: Context, identity: String?, json: Bool) throws -> String {
         let now = Date()
-        let path = "/v1/certificates" + (identity.map { "?identity=\(percentEncoded($0))&" } ?? "")
-        let items = try listing(context.client(), path)
+        let path = "/v1/certificates" + (identity.map { "?identity=\(percentEncoded($0))" } ?? "")
+        let items = try GetCommand.items(context.client(), path)
         if json { return try encode(items) }
         let rows = items.map { item -> [String] in
             let notAfter = item["not_after"] as? String ?? "?"
@@ -150,15 +155,6 @@ public enum AuthorityCommands {
         let reply = try context.client().call(.DELETE, path)
         guard reply.status == 200 else { throw GetCommand.refusal(reply, path, method: "DELETE", from: "the CA") }
         return "join token \(id): revoked"
-    }
-
-    static func listing(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {
-        // `GetCommand.items` pages with `?limit=…&after=…`; a path that already
-        // carries a query ends in `&`.
-        if path.hasSuffix("&") {
-            return try GetCommand.items(client, String(path.dropLast()), querySeparator: "&")
-        }
-        return try GetCommand.items(client, path)
     }
 
     static func encode(_ items: [[String: Any]]) throws -> String {

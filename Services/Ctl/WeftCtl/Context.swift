@@ -44,7 +44,9 @@ public enum GetCommand {
     }
 
     /// Every item of the listing at `path`, following `next` cursors.
-    static func items(_ client: AdminClient, _ path: String, querySeparator: String = "?") throws -> [[String: Any]] {
+    static func items(_ client: AdminClient, _ path: String) throws -> [[String: Any]] {
+        // A path with a query of its own (`?identity=…`) takes the paging after it.
+        let separator = path.contains("?") ? "&" : "?"
         var all: [[String: Any]] = []
         var cursor: String?
         var pages = 0
@@ -55,7 +57,7 @@ public enum GetCommand {
                 throw DevMeshError("\(client.name) kept paging past 1,000 pages of \(path); stopped")
             }
             let query = "limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
-            let reply = try client.call(.GET, path + querySeparator + query)
+            let reply = try client.call(.GET, path + separator + query)
             guard reply.status == 200 else { throw refusal(reply, path, from: client.name) }
             let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]
             all += object["items"] as? [[String: Any]] ?? []

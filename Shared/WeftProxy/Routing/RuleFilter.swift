@@ -73,14 +73,12 @@ struct RuleFilter: Sendable {
         }
     }
 
-    let ruleCount: Int
     let exact: ExactIndex?
     let version: VersionIndex?
 
     var isEmpty: Bool { exact == nil && version == nil }
 
     init(_ rules: [RouteRule], slots: [String: Int]) {
-        ruleCount = rules.count
         exact = Self.exactIndex(rules, slots: slots)
         version = Self.versionIndex(rules, slots: slots)
     }
