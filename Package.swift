@@ -476,3 +476,36 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (scripts/fuzz), declared only with WEFT_FUZZ=1 and built
+// with -sanitize=fuzzer into a scratch path of their own, so ordinary builds
+// and the image never see them. libFuzzer supplies `main`.
+if Context.environment["WEFT_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings))
+    package.targets.append(
+        .executableTarget(
+            name: "weft-fuzz-protocol",
+            dependencies: ["FuzzSupport", "WeftProtocol"],
+            path: "Fuzz/ProtocolFuzz",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
+    package.targets.append(
+        .executableTarget(
+            name: "weft-fuzz-http1",
+            dependencies: [
+                "FuzzSupport", "WeftHTTP2", "WeftProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz/HTTP1Fuzz",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
+    package.targets.append(
+        .executableTarget(
+            name: "weft-fuzz-identity",
+            dependencies: ["FuzzSupport", "WeftTLS"],
+            path: "Fuzz/IdentityFuzz",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
+}

@@ -20,7 +20,9 @@
 # breakers, outlier detection, and 100 intentions on the backend (the caller's
 # allow last, each with method and path conditions). With BASELINE=PATH (a
 # weft-sidecar built from an earlier commit), a third pair runs that binary with
-# the plain snapshots: the same run then compares before and after.
+# the plain snapshots: the same run then compares before and after. With
+# TRACING=1, a pair exporting a span per request and hop (--otlp-endpoint, every
+# trace sampled) to a collector that takes and discards OTLP posts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
@@ -86,6 +88,27 @@ if [ -n "${BASELINE:-}" ]; then
     sed 's/18443/18447/' "$work/a.json" > "$work/f.json"
     "$BASELINE" --service frontend --inbound 127.0.0.1:18448 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18005 \
         --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/f.json" "${common[@]}" >"$work/wf.log" 2>&1 & pids+=($!); weft_f=$!
+fi
+if [ -n "${TRACING:-}" ]; then
+    # A collector that reads each OTLP post and answers 200.
+    python3 -c '
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+ThreadingHTTPServer(("127.0.0.1", 18318), H).serve_forever()
+' >"$work/collector.log" 2>&1 & pids+=($!); collector=$!
+    tracing=(--otlp-endpoint http://127.0.0.1:18318)
+    sed 's/18443/18449/' "$work/a.json" > "$work/g.json"
+    "$bin/weft-sidecar" --service backend --inbound 127.0.0.1:18449 --app 127.0.0.1:$app --certificate "$work/b.pem" \
+        --key "$work/b.key" --snapshot-file "$work/b.json" "${common[@]}" "${tracing[@]}" --admin 127.0.0.1:18451 >"$work/wg.log" 2>&1 & pids+=($!); weft_g=$!
+    "$bin/weft-sidecar" --service frontend --inbound 127.0.0.1:18450 --app 127.0.0.1:1 --upstream backend=127.0.0.1:18006 \
+        --certificate "$work/a.pem" --key "$work/a.key" --snapshot-file "$work/g.json" "${common[@]}" "${tracing[@]}" \
+        --admin 127.0.0.1:18452 >"$work/wh.log" 2>&1 & pids+=($!); weft_h=$!
 fi
 
 # nghttpx: B terminates TLS and requires client certificates; A dials B over TLS h2
@@ -158,6 +181,7 @@ run direct "http://127.0.0.1:$app/"
 run weft "http://127.0.0.1:18001/" "$weft_a" "$weft_b"
 run weft+policy "http://127.0.0.1:18004/" "$weft_d" "$weft_c"
 [ -n "${BASELINE:-}" ] && run weft-baseline "http://127.0.0.1:18005/" "$weft_f" "$weft_e"
+[ -n "${TRACING:-}" ] && run weft+tracing "http://127.0.0.1:18006/" "$weft_h" "$weft_g"
 run nghttpx "http://127.0.0.1:18002/" "$nghttpx_a" "$nghttpx_b"
 run haproxy "http://127.0.0.1:18003/" "$haproxy_a" "$haproxy_b"
 saturate direct "http://127.0.0.1:$app/"
@@ -186,6 +210,15 @@ if [ -n "${BASELINE:-}" ]; then
     saturate weft-baseline "http://127.0.0.1:18005/"
     [ "$pair" = weft-baseline ] && profile_stop
 fi
+if [ -n "${TRACING:-}" ]; then
+    [ "$pair" = weft+tracing ] && profile_start "$weft_h" "$weft_g"
+    saturate weft+tracing "http://127.0.0.1:18006/"
+    [ "$pair" = weft+tracing ] && profile_stop
+fi
 saturate nghttpx "http://127.0.0.1:18002/"
 saturate haproxy "http://127.0.0.1:18003/"
+if [ -n "${TRACING:-}" ]; then
+    spans() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^weft_sidecar_spans_(exported|dropped)_total/ {printf "%s=%s ", $1, $2}'; }
+    echo "weft+tracing: peak RSS A=$(hwm $weft_h) B=$(hwm $weft_g) kB; A: $(spans 18452) B: $(spans 18451)"
+fi
 echo "peak RSS after saturation (kB): weft A=$(hwm $weft_a) B=$(hwm $weft_b) weft+policy A=$(hwm $weft_d) B=$(hwm $weft_c) nghttpx A=$(hwm $nghttpx_a) B=$(hwm $nghttpx_b) haproxy A=$(hwm $haproxy_a) B=$(hwm $haproxy_b)"

@@ -2,7 +2,7 @@ public import Hummingbird
 public import NIOCore
 
 /// The request context of Weft's APIs: Hummingbird's core context plus the
-/// connection, whose TLS handshake (`channel.tlsHandshakeInfo`) says which
+/// connection, whose TLS handshake (`channel.tlsHandshakeInfo()`) says which
 /// certificate the caller presented: the CA's renewals and the registry's
 /// mesh listener read it.
 public struct ChannelRequestContext: RequestContext {

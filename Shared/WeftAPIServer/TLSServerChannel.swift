@@ -1,7 +1,6 @@
 public import HummingbirdCore
 public import Logging
 public import NIOCore
-import Synchronization
 public import WeftTLS
 
 /// Puts WeftTLS (OpenSSL) under a Hummingbird child channel, so admin APIs speak
@@ -23,7 +22,6 @@ public struct TLSServerChannel<Base: ServerChildChannel>: ServerChildChannel {
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(try contexts.makeHandler())
-            try channel.pipeline.syncOperations.addHandler(HandshakeRecorder())
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }
@@ -38,40 +36,17 @@ extension TLSServerChannel: HTTPChannelHandler where Base: HTTPChannelHandler {
     public var responder: HTTPChannelHandler.Responder { base.responder }
 }
 
-/// What each open TLS connection's handshake established, readable from any
-/// thread without a hop to the connection's event loop (a request handler asks
-/// once per call). Entries are added when a handshake completes and removed
-/// when the connection closes.
-final class HandshakeRecorder: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    static let established = Mutex<[ObjectIdentifier: TLSHandshakeInfo]>([:])
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted(let info)? = event as? TLSEvent {
-            let key = ObjectIdentifier(context.channel)
-            Self.established.withLock { $0[key] = info }
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        let key = ObjectIdentifier(context.channel)
-        _ = Self.established.withLock { $0.removeValue(forKey: key) }
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        let key = ObjectIdentifier(context.channel)
-        _ = Self.established.withLock { $0.removeValue(forKey: key) }
-    }
-}
-
 extension Channel {
     /// What the TLS handshake on this connection established (the peer's
     /// certificate when it presented one), or nil on a plain connection or
-    /// before the handshake completed.
-    public var tlsHandshakeInfo: TLSHandshakeInfo? {
-        HandshakeRecorder.established.withLock { $0[ObjectIdentifier(self)] }
+    /// before the handshake completed: asked of the connection's own TLS
+    /// handler, on its event loop. (A process-wide table keyed by the
+    /// channel's object identity stood here before: an entry that outlived its
+    /// connection could have lent an identity to the next channel allocated at
+    /// the same address.)
+    public func tlsHandshakeInfo() async -> TLSHandshakeInfo? {
+        try? await eventLoop.submit { [self] in
+            try pipeline.syncOperations.handler(type: TLSHandler.self).handshakeInfo
+        }.get()
     }
 }

@@ -81,6 +81,18 @@ public struct ProxyHostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Export a span per request to this OpenTelemetry collector over OTLP/HTTP: http://host:port[/path] (path default /v1/traces). Off by default. Env: WEFT_OTLP_ENDPOINT.",
+            valueName: "url"))
+    var otlpEndpoint: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The share of traces this proxy starts that are recorded, 0 to 1 (default 1); a request that arrives with a traceparent keeps its caller's choice. Env: WEFT_TRACE_SAMPLE.",
+            valueName: "ratio"))
+    var traceSample: String?
+
+    @Option(
+        help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical (default info). Env: WEFT_LOG_LEVEL.",
             valueName: "level"))
     var logLevel: String?
@@ -145,6 +157,21 @@ public struct ProxyHostOptions: ParsableArguments {
                     throw ValidationError("--access-log-sample: expected a ratio from 0 to 1, got \(text.prefix(40))")
                 }
                 host.accessLogSample = ratio
+            }
+            if let url = settings.value(otlpEndpoint, "WEFT_OTLP_ENDPOINT") {
+                do {
+                    let (endpoint, path) = try SpanExporter.Settings.parse(url: url)
+                    host.otlp = (endpoint, path)
+                } catch {
+                    throw ValidationError("--otlp-endpoint: \(error)")
+                }
+            }
+            if let text = settings.value(traceSample, "WEFT_TRACE_SAMPLE") {
+                guard let ratio = Double(text), (0...1).contains(ratio) else {
+                    throw ValidationError("--trace-sample: expected a ratio from 0 to 1, got \(text.prefix(40))")
+                }
+                guard host.otlp != nil else { throw ValidationError("--trace-sample needs --otlp-endpoint") }
+                host.traceSample = ratio
             }
             return (host, level)
         } catch let error as ServiceSettings.Invalid {

@@ -165,7 +165,7 @@ import WeftTestSupport
         }
     }
 
-    @Test(.timeLimit(.minutes(3))) func aRootRotatesWithoutAFailedHandshake() async throws {
+    @Test(.timeLimit(.minutes(6))) func aRootRotatesWithoutAFailedHandshake() async throws {
         try await CAHarness.with(
             configuration: .init {
                 // Long enough for the steps before activation on a loaded CI

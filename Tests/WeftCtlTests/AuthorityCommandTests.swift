@@ -34,7 +34,7 @@ import WeftTestSupport
                 #expect((200..<300).contains(signed), "\(answer)")
 
                 let common = [
-                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--admin-token-file", mesh.scratch.file("ca-admin-token"),
+                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file", mesh.scratch.file("ca-admin-token"),
                 ]
                 func weftctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
                     try ChildProcess.run(Self.weftctl, arguments)
@@ -111,7 +111,7 @@ import WeftTestSupport
                 #expect(noCA.status == 1 && noCA.output.contains("no CA: pass --ca"), "\(noCA.output)")
                 let wrongToken = try mesh.scratch.write("wrong-token", "not-the-token\n")
                 let refused = try weftctl(
-                    ["ca", "roots", "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--admin-token-file", wrongToken])
+                    ["ca", "roots", "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file", wrongToken])
                 #expect(refused.status == 1 && refused.output.contains("401"), "\(refused.output)")
                 #expect(try weftctl(["ca", "certificates", "-o", "xml"] + common).status == 64)
                 let yaml = try weftctl(["ca", "roots", "-o", "yaml"] + common)

@@ -22,6 +22,7 @@ import WeftTestSupport
             "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
             "--max-request-body", "--tls-listen", "--tls-certificate", "--tls-key", "--tls-min-version",
             "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log", "--max-concurrent-streams",
+            "--otlp-endpoint", "--trace-sample",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
@@ -40,6 +41,7 @@ import WeftTestSupport
             (base + ["--max-connections", "0"], "--max-connections"),
             (base + ["--access-log", ""], "--access-log: give a file"),
             (base + ["--access-log-sample", "2"], "--access-log-sample: expected a ratio from 0 to 1"),
+            (base + ["--otlp-endpoint", "grpc://collector:4317"], "--otlp-endpoint: expected http://host:port[/path]"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Testing
 import WeftHTTP2
@@ -15,6 +17,9 @@ import WeftProxy
         (head(.GET, "*", [("Host", "a")]), "the request target * is only for OPTIONS"),
         (head(.CONNECT, "/path", [("Host", "a")]), "a CONNECT target must be host:port"),
         (head(.CONNECT, "db.internal", []), "a CONNECT target must be host:port"),
+        (head(.CONNECT, "a,b:443", []), "a CONNECT target must be host:port"),
+        (head(.GET, "/", [("Host", "a b")]), "the request's authority a b is not a host[:port]"),
+        (head(.GET, "http://user@a/x", []), "the request's authority user@a is not a host[:port]"),
     ])
     func refusesRequestsHTTP2CannotCarry(head: HTTPRequestHead, reason: String) {
         #expect(throws: HTTPMessageTranslation.Failure(reason)) {
@@ -121,5 +126,37 @@ import WeftProxy
         let back = try HTTPMessageTranslation.http1ResponseHead(for: h2)
         #expect(back.status == .notFound)
         #expect(back.headers["set-cookie"] == ["a=1", "b=2"])
+    }
+
+    /// Found by Fuzz/HTTP1Fuzz: bytes NIO's decoder takes, translated, back and
+    /// forward again.
+    @Test(arguments: [
+        // A comma in a CONNECT target came back as two Host values.
+        "CONNECT catal,gSubstring.mesh:443 HTTP/1.1\r\noHost: catalog.mesh:443\r\n\r\n",
+        "GET http://a,b/x HTTP/1.1\r\nHost: c\r\n\r\n",
+    ])
+    func fuzzFindingsTranslateStably(_ text: String) throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        final class Heads: ChannelInboundHandler {
+            typealias InboundIn = HTTPServerRequestPart
+            var heads: [HTTPRequestHead] = []
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+                if case .head(let head) = unwrapInboundIn(data) { heads.append(head) }
+            }
+        }
+        let heads = Heads()
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        try channel.pipeline.syncOperations.addHandler(heads)
+        try? channel.writeInbound(channel.allocator.buffer(string: text))
+        for head in heads.heads {
+            guard let block = try? HTTPMessageTranslation.http2RequestHeaders(for: head, scheme: "http") else {
+                continue
+            }
+            let back = try HTTPMessageTranslation.http1RequestHead(for: block)
+            let again = try HTTPMessageTranslation.http2RequestHeaders(for: back, scheme: "http")
+            #expect(again == block)
+        }
     }
 }

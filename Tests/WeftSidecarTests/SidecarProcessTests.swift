@@ -19,7 +19,8 @@ import WeftTestSupport
         for flag in [
             "--service", "--namespace", "--inbound", "--app", "--app-protocol", "--upstream", "--outbound-proxy",
             "--admin", "--certificate", "--key", "--trust-bundle", "--snapshot-file", "--threads", "--drain-timeout",
-            "--log-level", "--registry", "--registry-token-file", "WEFT_REGISTRY",
+            "--log-level", "--registry", "--registry-token-file", "WEFT_REGISTRY", "--access-log", "--otlp-endpoint",
+            "WEFT_OTLP_ENDPOINT", "--trace-sample",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
@@ -51,6 +52,10 @@ import WeftTestSupport
             (base + ["--registry", "https://r:1", "--registry-token-file", "t"],
              "--registry-token-file is for an http:// registry"),
             (base + ["--trust-domain", "Not A Domain"], "--trust-domain"),
+            (base + ["--otlp-endpoint", "https://collector:4318"], "--otlp-endpoint: expected http://host:port[/path]"),
+            (base + ["--otlp-endpoint", "http://collector"], "--otlp-endpoint"),
+            (base + ["--otlp-endpoint", "http://collector:4318", "--trace-sample", "2"], "--trace-sample: expected a ratio"),
+            (base + ["--trace-sample", "0.5"], "--trace-sample needs --otlp-endpoint"),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)
@@ -134,7 +139,8 @@ import WeftTestSupport
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         let copied = dockerfile.split(separator: "\n").filter { $0.hasPrefix("COPY ") }
             .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }.filter { !$0.hasPrefix("--") }
-        let paths = manifest.matches(of: /path: "([^"]+)"/).map { String($0.1) }
+        // The fuzz targets exist only with WEFT_FUZZ=1 (scripts/fuzz), never in the image.
+        let paths = manifest.matches(of: /path: "([^"]+)"/).map { String($0.1) }.filter { !$0.hasPrefix("Fuzz/") }
         #expect(paths.count > 20)
         for path in paths {
             #expect(

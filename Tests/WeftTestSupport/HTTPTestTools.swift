@@ -1,4 +1,6 @@
 import Foundation
+import Dispatch
+import NIOConcurrencyHelpers
 
 /// A temporary directory for one test's files.
 public struct Scratch: Sendable {
@@ -33,10 +35,20 @@ public enum Command {
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // Both pipes drained at once: read one after the other, a child that
+        // fills the second (64 KiB) before closing the first would never exit.
+        let err = NIOLockedValueBox(Data())
+        let drained = DispatchSemaphore(value: 0)
+        let errorHandle = errors.fileHandleForReading
+        DispatchQueue.global().async {
+            let data = errorHandle.readDataToEndOfFile()
+            err.withLockedValue { $0 = data }
+            drained.signal()
+        }
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err.withLockedValue { $0 }, as: UTF8.self))
     }
 
     public static func curl(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {

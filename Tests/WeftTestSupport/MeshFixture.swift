@@ -171,15 +171,19 @@ public final class MeshFixture: @unchecked Sendable {
 
     /// The usual pair: `backend`'s sidecar in front of `app`, allowing `frontend`,
     /// whose sidecar has a local port for `backend`.
+    /// `frontendExtra` and `backendExtra` are more flags for either sidecar.
     public func startPair(
         app: Int, appProtocol: String = "http",
-        intentions: [(source: String, destination: String, action: String)]? = nil
+        intentions: [(source: String, destination: String, action: String)]? = nil,
+        frontendExtra: [String] = [], backendExtra: [String] = []
     ) throws -> (frontend: Sidecar, backend: Sidecar) {
         let backendSnapshot = try snapshot(
             "backend.json", intentions: intentions ?? [(Self.identity("frontend"), "backend", "allow")])
-        let backend = try startSidecar("backend", app: app, appProtocol: appProtocol, snapshot: backendSnapshot)
+        let backend = try startSidecar(
+            "backend", app: app, appProtocol: appProtocol, snapshot: backendSnapshot, extra: backendExtra)
         let frontendSnapshot = try snapshot("frontend.json", upstreams: [("backend", appProtocol, [backend.inbound])])
-        let frontend = try startSidecar("frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"])
+        let frontend = try startSidecar(
+            "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], extra: frontendExtra)
         return (frontend, backend)
     }
 

@@ -207,6 +207,9 @@ struct CAAPI: HTTPResponder {
         case .joinTokens:
             if request.method == .get {
                 let page = try Page(try request.strictQuery(allowed: Page.allowedParameters))
+                if let after = page.after, !Self.couldBeTokenID(after) {
+                    throw ProtocolError(field: "after", "is not a join token id (jt_…, from a listing's next)")
+                }
                 let tokens = try await store.tokens(after: page.after, limit: page.limit + 1)
                 let items = Array(tokens.prefix(page.limit))
                 return try APIResponse.json(
@@ -232,6 +235,9 @@ struct CAAPI: HTTPResponder {
             return try APIResponse.json(JoinTokenCreated(token: token, secret: secret), status: .created)
         case .joinToken(let id):
             _ = try request.strictQuery(allowed: [])
+            // Not the database's to refuse: a NUL byte in the id made PostgreSQL
+            // fail the query, a 500 (found by schemathesis).
+            guard Self.couldBeTokenID(id) else { throw CAError(.notFound, "no join token \(id.prefix(80))") }
             if request.method == .get {
                 guard let token = try await store.token(id: id) else {
                     throw CAError(.notFound, "no join token \(id.prefix(80))")
@@ -331,12 +337,27 @@ struct CAAPI: HTTPResponder {
         return try APIResponse.json(try issued.response())
     }
 
+    /// Whether `text` has the form of a join token id (`jt_` and URL-safe
+    /// characters), so that what reaches the database is text it can hold.
+    static func couldBeTokenID(_ text: String) -> Bool {
+        text.utf8.count <= 64 && text.hasPrefix("jt_")
+            && text.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    return true
+                default:
+                    return false
+                }
+            }
+    }
+
     /// The identity the caller's TLS client certificate proves, if it may renew:
     /// the handshake verified its chain to a trusted root and the caller's
     /// possession of its key; here it must also be within its validity, carry
     /// one SPIFFE ID of this trust domain, and not be revoked.
     private func renewalIdentity(_ context: Context, now: Int64) async throws -> (SPIFFEID, CertificateSerial) {
-        guard let info = context.channel.tlsHandshakeInfo, let certificate = info.peerCertificate else {
+        guard let info = await context.channel.tlsHandshakeInfo(), let certificate = info.peerCertificate else {
             throw CAError(
                 .certificateRejected,
                 "send a join_token for a first certificate, or present your current certificate over mutual TLS to renew it"

@@ -337,29 +337,39 @@ struct Config: ParsableCommand {
 }
 
 /// Where the CA is, how to trust it, and its admin token.
-struct AuthorityOptions: ParsableArguments {
+/// Where the CA is and how to call it: the same four flags for `weftctl ca …`
+/// and `weftctl status --ca`.
+struct AuthorityFlags: ParsableArguments {
     @Option(help: ArgumentHelp("The CA, https://host:port. Env: WEFT_CA.", valueName: "url"))
     var ca: String?
 
     @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
     var caBundle: String?
 
-    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE, else WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
-    var adminTokenFile: String?
+    @Option(
+        help: ArgumentHelp(
+            "File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE, else WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
+    var caTokenFile: String?
 
     @Option(help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain"))
     var trustDomain: String?
+
+    func context(named name: String?) throws -> AuthorityCommands.Context {
+        try AuthorityCommands.Context.resolve(
+            ca: ca, bundle: caBundle, adminTokenFile: caTokenFile, trustDomain: trustDomain,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }, context: name)
+    }
+}
+
+struct AuthorityOptions: ParsableArguments {
+    @OptionGroup var flags: AuthorityFlags
 
     @Option(
         name: .customLong("context"),
         help: ArgumentHelp("A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
     var contextName: String?
 
-    func context() throws -> AuthorityCommands.Context {
-        try AuthorityCommands.Context.resolve(
-            ca: ca, bundle: caBundle, adminTokenFile: adminTokenFile, trustDomain: trustDomain,
-            environment: ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }, context: contextName)
-    }
+    func context() throws -> AuthorityCommands.Context { try flags.context(named: contextName) }
 }
 
 struct CA: ParsableCommand {
@@ -508,14 +518,8 @@ struct Status: ParsableCommand {
 
     @OptionGroup var options: RegistryOptions
 
-    @Option(help: ArgumentHelp("Also the CA's certificates: https://host:port. Env: WEFT_CA.", valueName: "url"))
-    var ca: String?
-
-    @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
-    var caBundle: String?
-
-    @Option(help: ArgumentHelp("File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE.", valueName: "file"))
-    var caTokenFile: String?
+    /// With --ca (or a CA in the environment or context): the CA's certificates too.
+    @OptionGroup var authority: AuthorityFlags
 
     @Option(help: ArgumentHelp("Certificates expiring sooner than this are listed (default 24h).", valueName: "duration"))
     var expiringWithin = "24h"
@@ -523,17 +527,15 @@ struct Status: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
-            var authority: AuthorityCommands.Context?
+            var caContext: AuthorityCommands.Context?
             let saved = try ContextFile.entry(named: options.contextName, environment: environment)
-            if ca ?? environment["WEFT_CA"] ?? saved?.ca != nil {
-                authority = try AuthorityCommands.Context.resolve(
-                    ca: ca, bundle: caBundle, adminTokenFile: caTokenFile,
-                    trustDomain: nil, environment: environment, context: options.contextName)
+            if authority.ca ?? environment["WEFT_CA"] ?? saved?.ca != nil {
+                caContext = try authority.context(named: options.contextName)
             }
             print(
                 try format.render(
                     StatusCommand.run(
-                        context: try options.context(), authority: authority, expiringWithin: expiringWithin,
+                        context: try options.context(), authority: caContext, expiringWithin: expiringWithin,
                         json: format.json)))
         }
     }
@@ -541,29 +543,44 @@ struct Status: ParsableCommand {
 
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Everything the registry holds about one service.",
+        abstract: "Everything the registry holds about one object, and what it means for traffic.",
         discussion: """
-            weftctl describe service NAME (or NAMESPACE/NAME): its protocol, its instances and their \
-            health, its traffic policy, its routes and the intentions that guard it. Exit 1 when the \
-            service is not in the registry.
+            service NAME: its protocol, instances and their health, traffic policy, routes, and the \
+            intentions that guard it in the order its sidecars try them.
+            instance ID (or SERVICE/ID, NAMESPACE/SERVICE/ID): address, zone, labels, health and whether \
+            it receives traffic, when it expires, and the route rules whose destinations select it.
+            policy NAME: the traffic policy in force (defaults filled in).
+            service-routes NAME, gateway-routes NAME: the rules in the order they are tried, and for \
+            each destination how many instances its subset selects now and how many receive traffic.
+            intention ID: its fields and where it stands among the destination's intentions.
+            defaults: the mesh's default action and trust domain.
+
+            NAME is NAME or NAMESPACE/NAME (namespace default). Exit 0 when described, 1 when the \
+            object is not in the registry or the registry cannot be reached, 64 for a bad command line.
             """)
 
-    @Argument(help: ArgumentHelp("What to describe: service.", valueName: "kind"))
-    var kind: String
+    @Argument(
+        help: ArgumentHelp(
+            "What to describe: \(DescribeCommand.Kind.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "kind"))
+    var kind: DescribeCommand.Kind
 
-    @Argument(help: ArgumentHelp("Its name: NAME or NAMESPACE/NAME.", valueName: "name"))
-    var name: String
+    @Argument(help: ArgumentHelp("Its name (defaults: none).", valueName: "name"))
+    var name: String?
 
     @OptionGroup var options: RegistryOptions
 
     func validate() throws {
-        guard kind == "service" else { throw ValidationError("describe: only service for now, not \(kind)") }
+        if kind == .defaults, name != nil { throw ValidationError("describe defaults takes no name") }
+        if kind != .defaults, name == nil { throw ValidationError("describe \(kind.rawValue): give its name") }
     }
 
     func run() throws {
-        try reportingFailure { print(try DescribeCommand.service(name, context: try options.context())) }
+        try reportingFailure { print(try DescribeCommand.run(kind, name, context: try options.context())) }
     }
 }
+
+extension DescribeCommand.Kind: ExpressibleByArgument {}
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -594,16 +611,7 @@ struct Apply: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let text: String
-            if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw DevMeshError("cannot read \(file)")
-                }
-                text = contents
-            }
-            let documents = try ApplyCommand.documents(in: text, file: file)
+            let documents = try ApplyCommand.documents(in: try ApplyCommand.read(file), file: file)
             print(try ApplyCommand.run(documents, context: try options.context(), dryRun: dryRun))
         }
     }
@@ -632,9 +640,9 @@ struct Delete: ParsableCommand {
 
 struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the registry's services, instances, intentions or routes.")
+        abstract: "List the registry's services, instances, intentions, routes or policies, or show the mesh defaults.")
 
-    @Argument(help: ArgumentHelp("services, instances, intentions or routes."))
+    @Argument(help: ArgumentHelp("services, instances, intentions, routes, policies or defaults."))
     var resource: GetCommand.Resource
 
     @OptionGroup var format: OutputOptions

@@ -1,6 +1,6 @@
 import Foundation
-import Yams
 import WeftProtocol
+import Yams
 
 /// `weftctl apply -f FILE` and `weftctl delete KIND NAME`: registry objects
 /// from files, as kubectl applies manifests.
@@ -43,6 +43,46 @@ public enum ApplyCommand {
 
     // MARK: Reading files
 
+    /// The most `apply -f` reads: far more than any mesh's configuration, far
+    /// less than would strain the machine running weftctl.
+    public static let maximumFileBytes = 16 << 20
+
+    /// The most values a YAML file may expand to once its aliases are followed:
+    /// an alias repeats its anchor's whole tree, so nested aliases can make a
+    /// file of a few hundred bytes stand for billions of values.
+    static let maximumYAMLValues = 1_000_000
+
+    /// The text of `file` (`-`: standard input), refused when it is larger than
+    /// `maximumFileBytes` or not UTF-8.
+    public static func read(_ file: String) throws(DevMeshError) -> String {
+        let handle: FileHandle
+        if file == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: file) else {
+                throw DevMeshError("cannot read \(file): \(String(cString: strerror(errno)))")
+            }
+            handle = opened
+        }
+        defer { if file != "-" { try? handle.close() } }
+        var data = Data()
+        while true {
+            let chunk: Data?
+            do {
+                chunk = try handle.read(upToCount: 1 << 20)
+            } catch {
+                throw DevMeshError("cannot read \(file): \(error)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            data.append(chunk)
+            guard data.count <= maximumFileBytes else {
+                throw DevMeshError("\(file): larger than \(maximumFileBytes >> 20) MiB; split it into several files")
+            }
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw DevMeshError("\(file): not UTF-8 text") }
+        return text
+    }
+
     /// The documents of `text`: a JSON object, an array of objects, or several
     /// objects one after the other; or YAML, one document per `---`.
     public static func documents(in text: String, file: String) throws(DevMeshError) -> [Document] {
@@ -70,11 +110,13 @@ public enum ApplyCommand {
             }
             guard let kindText = object.removeValue(forKey: "kind") as? String else {
                 throw DevMeshError(
-                    "\(file): \(position).kind: missing; expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "\(file): \(position).kind: missing; expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             guard let kind = Kind(rawValue: kindText) else {
                 throw DevMeshError(
-                    "\(file): \(position).kind: unknown kind \"\(kindText.prefix(40))\"; expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "\(file): \(position).kind: unknown kind \"\(kindText.prefix(40))\"; expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             do {
                 documents.append(try document(kind, object, position: position))
@@ -100,6 +142,8 @@ public enum ApplyCommand {
         // end quietly at it, as if the file had ended).
         let parser = try Parser(yaml: text, resolver: resolver)
         while let root = try parser.nextRoot() {
+            var budget = maximumYAMLValues
+            try countValues(root, budget: &budget)
             let document = root.any
             // An empty document (a trailing `---`) is nothing.
             if document is NSNull { continue }
@@ -109,6 +153,27 @@ public enum ApplyCommand {
             values.append(document)
         }
         return values.flatMap { ($0 as? [Any]) ?? [$0] }
+    }
+
+    /// Walks `node` as `any` would expand it, aliases followed, and refuses it
+    /// once it holds more than the budget.
+    static func countValues(_ node: Node, budget: inout Int) throws(DevMeshError) {
+        budget -= 1
+        guard budget >= 0 else {
+            throw DevMeshError(
+                "a document expands to more than \(maximumYAMLValues) values (aliases repeat what their anchor holds)")
+        }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                try countValues(key, budget: &budget)
+                try countValues(value, budget: &budget)
+            }
+        case .sequence(let sequence):
+            for item in sequence { try countValues(item, budget: &budget) }
+        case .scalar, .alias:
+            break
+        }
     }
 
     /// `json` (what a command printed for `-o json`) as YAML.
@@ -133,7 +198,13 @@ public enum ApplyCommand {
         let bytes = Array(text.utf8)
         for (index, byte) in bytes.enumerated() {
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch byte {
@@ -182,7 +253,8 @@ public enum ApplyCommand {
             let (intention, body) = try normalized(Intention.self)
             return Document(
                 kind: kind, position: position,
-                label: "intention \(intention.source) → \(intention.destinationReference) (\(intention.action.rawValue))",
+                label:
+                    "intention \(intention.source) → \(intention.destinationReference) (\(intention.action.rawValue))",
                 path: "/v1/intentions", body: body)
         case .defaults:
             let (_, body) = try normalized(MeshDefaults.self)
@@ -226,7 +298,8 @@ public enum ApplyCommand {
                 lines += try apply(document, client: client, dryRun: dryRun)
             } catch let error as DevMeshError {
                 throw DevMeshError(
-                    (lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n") + "\(document.position) (\(document.label)): \(error)")
+                    (lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n")
+                        + "\(document.position) (\(document.label)): \(error)")
             } catch {
                 throw DevMeshError("cannot reach the registry at \(context.registryURL): \(error)")
             }
@@ -256,7 +329,8 @@ public enum ApplyCommand {
             // A service is created by POST to the collection; the rest by PUT.
             let reply =
                 document.kind == .service
-                ? try client.call(.POST, "/v1/services", document.body) : try client.call(.PUT, document.path, document.body)
+                ? try client.call(.POST, "/v1/services", document.body)
+                : try client.call(.PUT, document.path, document.body)
             guard [200, 201].contains(reply.status) else {
                 throw refusal(reply, document.kind == .service ? "POST" : "PUT", document)
             }
@@ -296,7 +370,8 @@ public enum ApplyCommand {
     static func differences(from old: Any, to new: Any, path: String = "") -> [String] {
         func render(_ value: Any?) -> String {
             guard let value, !(value is NSNull) else { return "(none)" }
-            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
+            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+            {
                 return String(decoding: data, as: UTF8.self)
             }
             return "\(value)"
@@ -319,7 +394,8 @@ public enum ApplyCommand {
                 differences(from: pair.0, to: pair.1, path: "\(path)[\(index)]")
             }
         default:
-            return render(old) == render(new) ? [] : ["\(path.isEmpty ? "(document)" : path): \(render(old)) → \(render(new))"]
+            return render(old) == render(new)
+                ? [] : ["\(path.isEmpty ? "(document)" : path): \(render(old)) → \(render(new))"]
         }
     }
 

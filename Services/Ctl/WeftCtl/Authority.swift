@@ -36,7 +36,7 @@ public enum AuthorityCommands {
                 let file = adminTokenFile ?? environment["WEFT_CA_TOKEN_FILE"] ?? context?.caTokenFile
                     ?? environment["WEFT_ADMIN_TOKEN_FILE"]
             else {
-                throw DevMeshError("no admin token: pass --admin-token-file FILE or set WEFT_ADMIN_TOKEN_FILE")
+                throw DevMeshError("no admin token: pass --ca-token-file FILE or set WEFT_CA_TOKEN_FILE")
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw DevMeshError("cannot read the admin token file \(file)")

@@ -40,7 +40,7 @@ public struct AdminContext: Sendable {
 /// `weftctl get`: the registry's objects as an aligned table or JSON.
 public enum GetCommand {
     public enum Resource: String, CaseIterable, Sendable {
-        case services, instances, intentions, routes
+        case services, instances, intentions, routes, policies, defaults
     }
 
     /// Every item of the listing at `path`, following `next` cursors.
@@ -89,6 +89,11 @@ public enum GetCommand {
                 rows =
                     try items(client, "/v1/routes/gateways").map { $0.merging(["kind": "gateway"]) { $1 } }
                     + items(client, "/v1/routes/services").map { $0.merging(["kind": "service"]) { $1 } }
+            case .defaults:
+                // One object, not a listing.
+                let reply = try client.call(.GET, "/v1/defaults")
+                guard reply.status == 200 else { throw refusal(reply, "/v1/defaults") }
+                rows = [(try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any] ?? [:]]
             default:
                 rows = try items(client, "/v1/\(resource.rawValue)")
             }
@@ -129,6 +134,15 @@ public enum GetCommand {
                 ("ID", { text($0["id"]) }), ("SOURCE", { text($0["source"]) }),
                 ("DESTINATION", { text($0["destination"]) }), ("ACTION", { text($0["action"]) }),
             ]
+        case .policies:
+            columns = [
+                ("NAMESPACE", { text($0["namespace"]) }), ("SERVICE", { text($0["service"]) }),
+                ("BALANCER", { text(($0["load_balancer"] as? [String: Any])?["type"]) }),
+                ("TIMEOUTS", { text($0["timeouts"]) }),
+                ("RATE-LIMIT", { ($0["rate_limit"] as? [String: Any])?["requests_per_second"].map { text($0) + "/s" } ?? "-" }),
+            ]
+        case .defaults:
+            columns = [("DEFAULT-ACTION", { text($0["default_action"]) }), ("TRUST-DOMAIN", { text($0["trust_domain"]) })]
         case .routes:
             columns = [
                 ("KIND", { text($0["kind"]) }),

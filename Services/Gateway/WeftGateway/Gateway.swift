@@ -58,7 +58,9 @@ public final class Gateway: Sendable {
         let clientTLS = workload.client
         let loops = try ProxyLoops(
             group: group, snapshot: ProxySnapshot(initial, namespace: namespace), mesh: MeshConnector(tls: clientTLS),
-            application: nil, accessLog: try configuration.host.openAccessLog(proxyName: "weft-gateway"))
+            application: nil, accessLog: try configuration.host.openAccessLog(proxyName: "weft-gateway"),
+            tracer: configuration.host.startTracer(
+                proxyName: "weft-gateway", service: configuration.name, instance: nil, group: group, logger: logger))
         let errors = ProxyErrorResponse(proxyName: "weft-gateway")
         let listen = configuration.listen
         let limits = configuration.limits

@@ -46,7 +46,7 @@ public struct RegistryAPI: HTTPResponder {
         let route = Route(request.pathSegments)
         var response: Response
         do {
-            response = try await dispatch(route, request, meshIdentity: context.channel.tlsHandshakeInfo?.peerIdentity)
+            response = try await dispatch(route, request, meshIdentity: await context.channel.tlsHandshakeInfo()?.peerIdentity)
         } catch let error as RegistryError {
             response = problem(error)
         } catch let error as ProtocolError {

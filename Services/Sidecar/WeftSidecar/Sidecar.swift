@@ -79,7 +79,10 @@ public final class Sidecar: Sendable {
         let loops = try ProxyLoops(
             group: group, snapshot: ProxySnapshot(initial, namespace: namespace),
             mesh: MeshConnector(tls: clientTLS), application: application, locality: configuration.locality,
-            accessLog: try configuration.host.openAccessLog(proxyName: "weft-sidecar"))
+            accessLog: try configuration.host.openAccessLog(proxyName: "weft-sidecar"),
+            tracer: configuration.host.startTracer(
+                proxyName: "weft-sidecar", service: configuration.service,
+                instance: configuration.registration?.id?.rawValue, group: group, logger: logger))
         let errors = ProxyErrorResponse(proxyName: "weft-sidecar")
         let policy = InboundRequestPolicy(service: configuration.service)
         let inboundLogger = logger

@@ -233,8 +233,8 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
         }
         exchange.requestBegan(headers)
         switch dispatch(headers, !hasBody) {
-        case .success(let plan):
-            exchange.routed(plan)
+        case .success(var plan):
+            exchange.routed(&plan)
             if case .local(let response) = plan.target {
                 exchange.answer(response, extra: plan.responseHeaders, close: hasBody)
                 return
@@ -394,7 +394,7 @@ private final class Exchange: UpstreamCallClient {
 
     func requestBegan(_ headers: [HTTP2Header]) { observer?.requestBegan(headers) }
 
-    func routed(_ plan: ForwardingPlan) { observer?.routed(plan) }
+    func routed(_ plan: inout ForwardingPlan) { observer?.routed(&plan) }
 
     func open(_ plan: ForwardingPlan) {
         let call = UpstreamCall(plan: plan, client: self)

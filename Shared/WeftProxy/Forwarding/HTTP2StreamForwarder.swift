@@ -160,8 +160,8 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
             return
         }
         switch dispatch(headers, endStream) {
-        case .success(let plan):
-            observer?.routed(plan)
+        case .success(var plan):
+            observer?.routed(&plan)
             if case .local(let response) = plan.target {
                 answer(response, extra: plan.responseHeaders, head: headers[first: ":method"] == "HEAD")
                 return

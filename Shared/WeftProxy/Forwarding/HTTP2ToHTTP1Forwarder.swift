@@ -92,9 +92,9 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
         grpc = ProxyErrorResponse.isGRPC(contentType: headers[first: "content-type"])
         let prepared: [HTTP2Header]
         switch prepare(headers) {
-        case .success(let rewritten):
+        case .success(var rewritten):
+            observer?.forwarded(route: nil, upstream: "application", headers: &rewritten)
             prepared = rewritten
-            observer?.forwarded(route: nil, upstream: "application", headers: rewritten)
         case .failure(let error):
             fail(error)
             return

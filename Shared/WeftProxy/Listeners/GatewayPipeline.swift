@@ -31,7 +31,7 @@ public enum GatewayPipeline {
             httpsPort.map { Self.redirect(loop: loop, httpsPort: $0) }
             ?? Self.dispatch(loop: loop, scheme: scheme, clientAddress: channel.remoteAddress?.ipAddress)
         let client = channel.remoteAddress?.ipAddress
-        let makeObserver = { RequestObserver(loop: loop, direction: .outbound, client: client) }
+        let makeObserver = { RequestObserver(loop: loop, direction: .outbound, client: client, edge: true) }
         // 1–4. Sniff h2c or HTTP/1.1; HTTP/1.1 through the parser's refusals
         //      (431, and 400 for the smuggling shapes: nothing ambiguous enters
         //      the mesh) to the bridge, h2c stream by stream. CONNECT is not
@@ -54,7 +54,7 @@ public enum GatewayPipeline {
         let loop = loops.loop(channel.eventLoop)
         let dispatch = Self.dispatch(loop: loop, scheme: "https", clientAddress: channel.remoteAddress?.ipAddress)
         let client = channel.remoteAddress?.ipAddress
-        let makeObserver = { RequestObserver(loop: loop, direction: .outbound, client: client) }
+        let makeObserver = { RequestObserver(loop: loop, direction: .outbound, client: client, edge: true) }
         let pipeline = channel.pipeline.syncOperations
         // 1. TLS: a client has the header-read time to finish its handshake.
         try pipeline.addHandler(try TLSHandler(context: tls.current, handshakeTimeout: limits.headerReadTimeout))

@@ -42,9 +42,33 @@ public struct ProxyHostConfiguration: Sendable {
     /// The share of requests the access log records (1: all).
     public var accessLogSample: Double = 1
 
+    /// The OpenTelemetry collector spans go to (OTLP/HTTP), and its path; nil:
+    /// no spans are recorded.
+    public var otlp: (endpoint: ControlPlaneClient.Endpoint, path: String)?
+    /// The share of traces this proxy starts that are recorded (1: all).
+    public var traceSample: Double = 1
+
     /// Opens the access log, if one is asked for, for `proxyName`.
     public func openAccessLog(proxyName: String) throws -> AccessLog? {
         try accessLog.map { try AccessLog(path: $0, proxyName: proxyName, sample: accessLogSample) }
+    }
+
+    /// Starts the span exporter, if a collector is configured: the spans say
+    /// they come from `service` (its name is `service.name`, what tracing UIs
+    /// list), by `proxyName`.
+    public func startTracer(
+        proxyName: String, service: ServiceReference, instance: String?, group: any EventLoopGroup, logger: Logger
+    ) -> SpanExporter? {
+        guard let otlp else { return nil }
+        var resource = [
+            ("service.name", service.service.rawValue), ("service.namespace", service.namespace.rawValue),
+            ("weft.proxy", proxyName), ("telemetry.sdk.name", "weft"), ("telemetry.sdk.language", "swift"),
+        ]
+        if let instance { resource.append(("service.instance.id", instance)) }
+        return SpanExporter(
+            settings: SpanExporter.Settings(
+                endpoint: otlp.endpoint, path: otlp.path, sample: traceSample, resource: resource),
+            group: group, logger: logger)
     }
 
     public init(

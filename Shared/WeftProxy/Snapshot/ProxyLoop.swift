@@ -37,14 +37,18 @@ public final class ProxyLoop {
     public private(set) var isDraining = false
     /// This loop's share of the access log, when the proxy keeps one.
     public let accessLog: AccessLogBuffer?
+    /// This loop's spans, when the proxy exports them.
+    public let spans: SpanBuffer?
 
     init(
         eventLoop: any EventLoop, snapshot: ProxySnapshot, mesh: MeshConnector?,
         poolConfiguration: HTTP2ConnectionPool.Configuration, application: LocalApplication?,
-        locality: Locality = Locality(), rateLimiters: RateLimiters = RateLimiters(), accessLog: AccessLog? = nil
+        locality: Locality = Locality(), rateLimiters: RateLimiters = RateLimiters(), accessLog: AccessLog? = nil,
+        tracer: SpanExporter? = nil
     ) {
         self.eventLoop = eventLoop
         self.accessLog = accessLog.map { AccessLogBuffer(log: $0, eventLoop: eventLoop) }
+        self.spans = tracer.map { SpanBuffer(exporter: $0, eventLoop: eventLoop) }
         self.timers = LoopTimers(eventLoop: eventLoop)
         self.snapshot = snapshot
         self.mesh = mesh

@@ -13,13 +13,17 @@ public final class ProxyLoops: Sendable {
     private let latest: NIOLockedValueBox<ProxySnapshot>
     /// The access log every loop writes to, if the proxy keeps one.
     public let accessLog: AccessLog?
+    /// Where every loop's spans go, if the proxy exports them.
+    public let tracer: SpanExporter?
 
     public init(
         group: any EventLoopGroup, snapshot: ProxySnapshot, mesh: MeshConnector,
         poolConfiguration: HTTP2ConnectionPool.Configuration = HTTP2ConnectionPool.Configuration(),
-        application: LocalApplication?, locality: Locality = Locality(), accessLog: AccessLog? = nil
+        application: LocalApplication?, locality: Locality = Locality(), accessLog: AccessLog? = nil,
+        tracer: SpanExporter? = nil
     ) throws {
         self.accessLog = accessLog
+        self.tracer = tracer
         var loops: [ObjectIdentifier: NIOLoopBound<ProxyLoop>] = [:]
         let all = Array(group.makeIterator())
         let rateLimiters = RateLimiters()
@@ -29,7 +33,7 @@ public final class ProxyLoops: Sendable {
                     ProxyLoop(
                         eventLoop: eventLoop, snapshot: snapshot, mesh: mesh, poolConfiguration: poolConfiguration,
                         application: application, locality: locality, rateLimiters: rateLimiters,
-                        accessLog: accessLog),
+                        accessLog: accessLog, tracer: tracer),
                     eventLoop: eventLoop)
             }.wait()
             loops[ObjectIdentifier(eventLoop)] = state
@@ -111,10 +115,17 @@ extension ProxyLoops {
         let drained = listeners.map { $0.shutdown(deadline: deadline) }
         _ = try? EventLoopFuture.andAllComplete(drained, on: group.next()).wait()
         _ = try? drain().wait()
-        // The access log's last lines, written before the file closes.
-        let flushed = loops.values.map { state in state.eventLoop.submit { state.value.accessLog?.flush() } }
+        // The access log's last lines, written before the file closes, and
+        // the last spans, sent while the loops still run the exporter's call.
+        let flushed = loops.values.map { state in
+            state.eventLoop.submit {
+                state.value.accessLog?.flush()
+                state.value.spans?.flush()
+            }
+        }
         _ = try? EventLoopFuture.andAllComplete(flushed, on: group.next()).wait()
         accessLog?.stop()
+        tracer?.stop()
         try? admin?.close()
         try? group.syncShutdownGracefully()
     }

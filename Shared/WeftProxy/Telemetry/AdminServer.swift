@@ -163,10 +163,12 @@ final class AdminHandler: ChannelInboundHandler {
             let generatedAt = loops.snapshot.generatedAt
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let accessLog = loops.accessLog
+            let tracer = loops.tracer
             let open = listeners.map { (listener: $0.name, count: $0.connections.count) }
             loops.metrics().hop(to: context.eventLoop).whenSuccess { totals in
                 var totals = totals
                 totals.accessLogDropped = accessLog?.dropped
+                totals.spans = tracer.map { ($0.exported, $0.dropped) }
                 totals.openConnections = open
                 var text = totals.exposition(prefix: prefix)
                 text += "# HELP \(prefix)_certificate_expiry_seconds Seconds until the mesh certificate expires.\n"

@@ -167,6 +167,8 @@ public final class ProxyMetrics {
         public var openConnections: [(listener: String, count: Int)] = []
         /// Access log lines dropped (set by the admin server from the log).
         public var accessLogDropped: UInt64?
+        /// Spans sent to the collector and dropped (set from the exporter).
+        public var spans: (exported: UInt64, dropped: UInt64)?
 
         public static func merged(_ parts: [Totals]) -> Totals {
             var total = ProxyMetrics().snapshot()
@@ -250,6 +252,14 @@ public final class ProxyMetrics {
                 text += "# HELP \(prefix)_access_log_dropped_total Access log lines dropped because the writer fell behind.\n"
                 text += "# TYPE \(prefix)_access_log_dropped_total counter\n"
                 text += "\(prefix)_access_log_dropped_total \(accessLogDropped)\n"
+            }
+            if let spans {
+                text += "# HELP \(prefix)_spans_exported_total Spans the OTLP collector accepted.\n"
+                text += "# TYPE \(prefix)_spans_exported_total counter\n"
+                text += "\(prefix)_spans_exported_total \(spans.exported)\n"
+                text += "# HELP \(prefix)_spans_dropped_total Spans dropped: the collector refused them, or was away while over 4 MiB waited.\n"
+                text += "# TYPE \(prefix)_spans_dropped_total counter\n"
+                text += "\(prefix)_spans_dropped_total \(spans.dropped)\n"
             }
             text += "# HELP \(prefix)_tls_handshake_failures_total Mesh-port handshakes refused, by reason.\n"
             text += "# TYPE \(prefix)_tls_handshake_failures_total counter\n"

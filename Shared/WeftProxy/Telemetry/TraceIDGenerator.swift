@@ -19,33 +19,22 @@ public final class TraceIDGenerator {
 
     /// `00-<32 hex trace id>-<16 hex parent id>-01`, ids never all zero.
     public func traceParent() -> String {
-        let high = next()
-        let low = next() | 1
-        let span = next() | 1
-        return String(unsafeUninitializedCapacity: 55) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            var index = 0
-            func put(_ byte: UInt8) {
-                buffer[index] = byte
-                index += 1
-            }
-            func hex(_ value: UInt64) {
-                for shift in stride(from: 60, through: 0, by: -4) {
-                    put(digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)])
-                }
-            }
-            put(UInt8(ascii: "0"))
-            put(UInt8(ascii: "0"))
-            put(UInt8(ascii: "-"))
-            hex(high)
-            hex(low)
-            put(UInt8(ascii: "-"))
-            hex(span)
-            put(UInt8(ascii: "-"))
-            put(UInt8(ascii: "0"))
-            put(UInt8(ascii: "1"))
-            return index
-        }
+        newTrace(sampled: true).header
+    }
+
+    /// A new trace, its first span id chosen too; ids never all zero.
+    public func newTrace(sampled: Bool) -> TraceContext {
+        TraceContext(traceHigh: next(), traceLow: next() | 1, spanID: spanID(), sampled: sampled)
+    }
+
+    /// A span id, never zero.
+    public func spanID() -> UInt64 {
+        next() | 1
+    }
+
+    /// A number in `0..<1`, for sampling.
+    func unit() -> Double {
+        random.unit()
     }
 }
 
