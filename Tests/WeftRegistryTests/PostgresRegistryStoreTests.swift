@@ -8,10 +8,27 @@ import WeftTestSupport
 
 /// The store against a real PostgreSQL: an incremental reload must equal a full one.
 @Suite struct PostgresRegistryStoreTests {
-    static func instance(_ id: String, port: Int = 9000) throws -> Instance {
+    static func instance(_ id: String, port: Int = 9000, service: String = "catalog") throws -> Instance {
         try Instance(
-            id: InstanceID(validating: id), service: ServiceName(validating: "catalog"),
+            id: InstanceID(validating: id), service: ServiceName(validating: service),
             address: HostAddress(validating: "10.0.0.1"), port: port, ttl: .seconds(5))
+    }
+
+    static func policy() throws -> RegistryDocument {
+        .policy(
+            try WeftJSON.decode(
+                TrafficPolicy.self, from: #"{"service":"catalog","load_balancer":{"type":"round_robin"}}"#))
+    }
+
+    /// A route table sending requests whose path matches a pattern to a version.
+    static func routes(_ version: String, gateway: Bool = false) throws -> RegistryDocument {
+        let table = try WeftJSON.decode(
+            RouteTable.self,
+            from:
+                #"{"routes":[{"name":"r","match":{"path":{"regex":"/v[0-9]+/.*"}},"destinations":[{"service":"catalog","subset":{"version":"\#(version)"}}]}]}"#
+        )
+        let owner = ServiceReference(service: try ServiceName(validating: gateway ? "edge" : "catalog"))
+        return gateway ? .gatewayRoutes(owner, table) : .serviceRoutes(owner, table)
     }
 
     /// Instances as a replica serves them, without the TTL deadline (heartbeats
@@ -76,6 +93,43 @@ import WeftTestSupport
                     }
                 ),
                 (
+                    "a batch: new, changed twice, the same again, and one refused",
+                    {
+                        let outcomes = try await store.registerInstances([
+                            Registration(instance: try Self.instance("e"), actor: "t"),
+                            Registration(instance: try Self.instance("c", port: 9300), actor: "t"),
+                            Registration(instance: try Self.instance("c", port: 9400), actor: "t"),
+                            Registration(instance: try Self.instance("d", port: 9200), actor: "t"),
+                            Registration(instance: try Self.instance("x", service: "ghost"), actor: "t"),
+                        ])
+                        #expect(outcomes.filter { (try? $0.get()) == nil }.count == 1)
+                    }
+                ),
+                ("a policy", { _ = try await store.putDocument(try Self.policy(), ifMatch: nil, actor: "t") }),
+                (
+                    "route tables",
+                    {
+                        _ = try await store.putDocument(try Self.routes("v1"), ifMatch: nil, actor: "t")
+                        _ = try await store.putDocument(try Self.routes("v1", gateway: true), ifMatch: nil, actor: "t")
+                    }
+                ),
+                ("a route table changed", { _ = try await store.putDocument(try Self.routes("v2"), ifMatch: nil, actor: "t") }),
+                (
+                    "mesh defaults",
+                    {
+                        _ = try await store.putDocument(
+                            .defaults(try WeftJSON.decode(MeshDefaults.self, from: #"{"default_action":"allow"}"#)),
+                            ifMatch: nil, actor: "t")
+                    }
+                ),
+                (
+                    "a route table removed",
+                    {
+                        _ = try await store.deleteDocument(
+                            DocumentKey(.serviceRoutes, catalog), ifMatch: nil, actor: "t")
+                    }
+                ),
+                (
                     "expire and remove",
                     {
                         try await pool.query(
@@ -94,10 +148,16 @@ import WeftTestSupport
                 #expect(incremental.version == full.version, "\(name)")
                 #expect(incremental.version > cached.version, "\(name) changed nothing")
                 #expect(Self.served(incremental) == Self.served(full), "\(name)")
+                #expect(incremental.policies == full.policies, "\(name)")
+                #expect(incremental.serviceRoutes == full.serviceRoutes, "\(name)")
+                #expect(incremental.gatewayRoutes == full.gatewayRoutes, "\(name)")
+                #expect(incremental.defaults == full.defaults, "\(name)")
                 cached = incremental
             }
-            #expect(cached.instances[catalog]?.map(\.instance.id.rawValue) == ["c", "d"])
-            #expect(cached.instances[catalog]?.last?.instance.port == 9200)
+            #expect(cached.instances[catalog]?.map(\.instance.id.rawValue) == ["c", "d", "e"])
+            #expect(cached.instances[catalog]?.first?.instance.port == 9400)
+            #expect(cached.serviceRoutes.isEmpty && cached.gatewayRoutes.count == 1 && cached.policies.count == 1)
+            #expect(cached.defaults.value.defaultAction == .allow)
 
             // Tombstones older than an hour are pruned; a replica that old reloads whole.
             let stale = try await store.loadState(reusing: nil)
@@ -107,7 +167,59 @@ import WeftTestSupport
             _ = try await store.reap(grace: .seconds(3600), actor: "t")
             #expect(try await pool.query("SELECT count(*) FROM instance_tombstones") == [["0"]])
             let caughtUp = try await store.loadState(reusing: stale)
-            #expect(caughtUp.instances[catalog]?.map(\.instance.id.rawValue) == ["d"])
+            #expect(caughtUp.instances[catalog]?.map(\.instance.id.rawValue) == ["d", "e"])
+        }
+    }
+
+    /// A batch of registrations is one transaction with one version: each
+    /// registration sees the ones before it, one refused registration refuses
+    /// only itself, every change is audited with its own actor, and a batch that
+    /// changes nothing moves no version.
+    @Test func aBatchOfRegistrationsCommitsAsOneVersion() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let pool = PostgresPool(PostgresPool.Configuration(url: postgres.url))
+            defer { Task { await pool.shutdown() } }
+            _ = try await RegistrySchema.migrator.migrate(pool)
+            let store = PostgresRegistryStore(pool: pool)
+            let catalog = ServiceReference(service: try ServiceName(validating: "catalog"))
+            _ = try await store.putService(Service(name: catalog.service), create: true, ifMatch: nil, actor: "t")
+            let before = try await store.registerInstance(Self.instance("kept"), actor: "t")
+            let auditBefore = try await store.auditLog(after: 0, limit: 100).count
+
+            let outcomes = try await store.registerInstances([
+                Registration(instance: try Self.instance("a"), actor: "alice"),
+                Registration(instance: try Self.instance("ghost", service: "ghost"), actor: "mallory"),
+                Registration(instance: try Self.instance("a", port: 9001), actor: "bob"),
+                Registration(instance: try Self.instance("kept"), actor: "carol"),
+                Registration(instance: try Self.instance("b"), actor: "dave"),
+            ])
+            let version = before + 1
+            #expect(try outcomes[0].get() == version)
+            #expect(try outcomes[2].get() == version && outcomes[3].get() == version && outcomes[4].get() == version)
+            guard case .failure(let refusal) = outcomes[1] else {
+                Issue.record("a registration for a service that does not exist was accepted")
+                return
+            }
+            #expect(refusal.kind == .notFound && refusal.message.contains("default/ghost"), "\(refusal)")
+            #expect(try await store.currentVersion() == version)
+
+            let state = try await store.loadState(reusing: nil)
+            #expect(state.instances[catalog]?.map(\.instance.id.rawValue) == ["a", "b", "kept"])
+            #expect(state.instances[catalog]?.first?.instance.port == 9001)
+            #expect(state.instances[catalog]?.map(\.modifyVersion) == [version, version, before])
+            let audit = try await store.auditLog(after: 0, limit: 100).dropFirst(auditBefore)
+            #expect(audit.map(\.actor) == ["alice", "bob", "dave"])
+            #expect(audit.map(\.action) == ["register", "update", "register"])
+            #expect(audit.allSatisfy { $0.version == version })
+
+            // The same registrations again: TTLs renewed, nothing else.
+            let again = try await store.registerInstances([
+                Registration(instance: try Self.instance("a", port: 9001), actor: "t"),
+                Registration(instance: try Self.instance("b"), actor: "t"),
+            ])
+            #expect(try again.map { try $0.get() } == [version, version])
+            #expect(try await store.currentVersion() == version)
+            #expect(try await store.auditLog(after: 0, limit: 100).count == auditBefore + 3)
         }
     }
 }

@@ -28,7 +28,13 @@ public final class PostgresRegistryStore: RegistryStore {
     public func loadState(reusing previous: RegistryState?) async throws -> RegistryState {
         try await run {
             try await self.pool.transaction(isolation: .repeatableRead) { connection in
-                try Self.load(connection, reusing: previous)
+                do {
+                    return try Self.load(connection, reusing: previous)
+                } catch is StalePrevious {
+                    // The cached state is not an ancestor of what the database
+                    // holds (a database restored or replaced): read it whole.
+                    return try Self.load(connection, reusing: nil)
+                }
             }
         }
     }
@@ -83,12 +89,21 @@ public final class PostgresRegistryStore: RegistryStore {
             }
         }
 
-        for row in try connection.query("SELECT kind, namespace, name, body, modify_version FROM documents") {
+        // Documents: bodies are read and decoded only when they changed since
+        // `previous` (a route table compiles its patterns when decoded; a change
+        // to one instance must not recompile every table in the mesh).
+        let documentsSince = previous.map { String($0.version) } ?? "-1"
+        for row in try connection.query(
+            """
+            SELECT kind, namespace, name, CASE WHEN modify_version > $1 THEN body END, modify_version
+            FROM documents
+            """, [documentsSince])
+        {
             let version = UInt64(try row.decode(4, as: Int64.self))
-            let body: String = try row.decode(3)
+            let body: String? = try row.decodeIfPresent(3)
             let kind: String = try row.decode(0)
             if kind == DocumentKey.Kind.defaults.rawValue {
-                state.defaults = Versioned(try decodeJSON(MeshDefaults.self, body), modifyVersion: version)
+                state.defaults = try reused(previous?.defaults, version, body) { try decodeJSON(MeshDefaults.self, $0) }
                 continue
             }
             let reference = ServiceReference(
@@ -96,13 +111,17 @@ public final class PostgresRegistryStore: RegistryStore {
                 namespace: try NamespaceName(validating: row.decode(1)))
             switch DocumentKey.Kind(rawValue: kind) {
             case .policy:
-                state.policies[reference] = Versioned(try decodeJSON(TrafficPolicy.self, body), modifyVersion: version)
+                state.policies[reference] = try reused(previous?.policies[reference], version, body) {
+                    try decodeJSON(TrafficPolicy.self, $0)
+                }
             case .serviceRoutes:
-                state.serviceRoutes[reference] = Versioned(
-                    try decodeJSON(RouteTable.self, body), modifyVersion: version)
+                state.serviceRoutes[reference] = try reused(previous?.serviceRoutes[reference], version, body) {
+                    try decodeJSON(RouteTable.self, $0)
+                }
             case .gatewayRoutes:
-                state.gatewayRoutes[reference] = Versioned(
-                    try decodeJSON(RouteTable.self, body), modifyVersion: version)
+                state.gatewayRoutes[reference] = try reused(previous?.gatewayRoutes[reference], version, body) {
+                    try decodeJSON(RouteTable.self, $0)
+                }
             case .defaults, nil:
                 throw PostgresError(.decodingFailed, message: "unknown document kind \(kind)")
             }
@@ -116,6 +135,19 @@ public final class PostgresRegistryStore: RegistryStore {
         }
         return state
     }
+
+    /// The previous state's copy of a document when it is still current, else
+    /// `body` decoded (it is only read when the document changed).
+    static func reused<Value: Hashable & Sendable>(
+        _ previous: Versioned<Value>?, _ version: UInt64, _ body: String?, decode: (String) throws -> Value
+    ) throws -> Versioned<Value> {
+        if let body { return Versioned(try decode(body), modifyVersion: version) }
+        guard let previous, previous.modifyVersion == version else { throw StalePrevious() }
+        return previous
+    }
+
+    /// A document the previous state should hold but does not.
+    struct StalePrevious: Error {}
 
     /// Instance rows matching `condition`, sorted by namespace, service and id.
     static func instanceRecords(_ connection: PostgresConnection, where condition: String, _ parameters: [String])
@@ -253,58 +285,116 @@ public final class PostgresRegistryStore: RegistryStore {
         }.version
     }
 
-    public func registerInstance(_ instance: Instance, actor: String) async throws -> UInt64 {
-        var stored = instance
-        stored.health = .passing  // health lives in its own columns
-        let body = try Self.json(stored)
-        let key = [instance.namespace.rawValue, instance.service.rawValue, instance.id.rawValue]
-        let reference = instance.reference
-        return try await write { writer in
-            guard
-                try !writer.connection.query(
-                    "SELECT 1 FROM services WHERE namespace = $1 AND name = $2", Array(key.prefix(2))
-                ).isEmpty
-            else {
-                throw RegistryError(.notFound, "service \(reference) is not registered; create it before its instances")
-            }
-            let old = try writer.connection.query(
+    public func registerInstances(_ registrations: [Registration]) async throws -> [Result<UInt64, RegistryError>] {
+        guard !registrations.isEmpty else { return [] }
+        let array: @Sendable ([String]) -> String = { PostgresArray.literal($0) }
+        let bodies = try registrations.map { registration in
+            var stored = registration.instance
+            stored.health = .passing  // health lives in its own columns
+            return try Self.json(stored)
+        }
+        let services = Array(Set(registrations.map(\.instance.reference)))
+        let keys = Array(Set(registrations.map { Self.instanceKey($0.instance.reference, $0.instance.id) }))
+        let keyParts = keys.map { $0.split(separator: "/", maxSplits: 2).map(String.init) }
+        let (outcomes, version) = try await write { writer -> [RegistryError?] in
+            // Two reads for the whole batch: which services exist, and the rows
+            // the registrations replace.
+            var known = Set<ServiceReference>()
+            for row in try writer.connection.query(
                 """
-                SELECT body, health, maintenance, expired_at IS NOT NULL FROM instances
-                WHERE namespace = $1 AND service = $2 AND id = $3
-                """, key
-            ).first
-            let oldHealth: String? = try old?.decode(1)
-            let oldBody: String? = try old?.decode(0)
-            let oldMaintenance = try old?.decode(2, as: Bool.self)
-            let wasExpired = try old?.decode(3, as: Bool.self) ?? false
-            let maintenance = instance.health == .maintenance || (oldMaintenance ?? false)
-            let reported = instance.health == .maintenance ? (oldHealth ?? "passing") : instance.health.rawValue
-            let unchanged =
-                oldBody == body && oldHealth == reported && oldMaintenance == maintenance && !wasExpired
-            if unchanged {
-                // The same registration again (a sidecar restarting): renew the TTL only.
+                SELECT s.namespace, s.name FROM services s
+                JOIN unnest($1::text[], $2::text[]) AS t(namespace, name) USING (namespace, name)
+                """, [array(services.map(\.namespace.rawValue)), array(services.map(\.service.rawValue))])
+            {
+                known.insert(
+                    ServiceReference(
+                        service: try ServiceName(validating: row.decode(1)),
+                        namespace: try NamespaceName(validating: row.decode(0))))
+            }
+            var rows: [String: StoredInstanceRow] = [:]
+            for row in try writer.connection.query(
+                """
+                SELECT i.namespace, i.service, i.id, i.body, i.health, i.maintenance, i.expired_at IS NOT NULL
+                FROM instances i JOIN unnest($1::text[], $2::text[], $3::text[]) AS t(namespace, service, id)
+                    USING (namespace, service, id)
+                """, [array(keyParts.map { $0[0] }), array(keyParts.map { $0[1] }), array(keyParts.map { $0[2] })])
+            {
+                let key = "\(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))/\(try row.decode(2, as: String.self))"
+                rows[key] = StoredInstanceRow(
+                    body: try row.decode(3), health: try row.decode(4), maintenance: try row.decode(5),
+                    expired: try row.decode(6))
+            }
+            // Each registration in submission order against the rows as the ones
+            // before it left them: the same outcome as one transaction each.
+            var outcomes: [RegistryError?] = []
+            var written: [String: (registration: Registration, row: StoredInstanceRow)] = [:]
+            var renewed = Set<String>()
+            var audits: [(actor: String, action: String, target: String, old: String?, new: String?)] = []
+            for (registration, body) in zip(registrations, bodies) {
+                let instance = registration.instance
+                let reference = instance.reference
+                guard known.contains(reference) else {
+                    outcomes.append(
+                        RegistryError(
+                            .notFound, "service \(reference) is not registered; create it before its instances"))
+                    continue
+                }
+                outcomes.append(nil)
+                let key = Self.instanceKey(reference, instance.id)
+                let old = rows[key]
+                let maintenance = instance.health == .maintenance || (old?.maintenance ?? false)
+                let reported = instance.health == .maintenance ? (old?.health ?? "passing") : instance.health.rawValue
+                let new = StoredInstanceRow(body: body, health: reported, maintenance: maintenance, expired: false)
+                if let old, old == new {
+                    // The same registration again (a sidecar restarting): renew the TTL only.
+                    if written[key] == nil { renewed.insert(key) }
+                    continue
+                }
+                rows[key] = new
+                written[key] = (registration, new)
+                renewed.remove(key)
+                audits.append(
+                    (
+                        registration.actor, old == nil ? "register" : "update", "instance \(reference)/\(instance.id)",
+                        old?.body, body
+                    ))
+            }
+            if !renewed.isEmpty {
+                let parts = renewed.sorted().map { $0.split(separator: "/", maxSplits: 2).map(String.init) }
                 try writer.connection.query(
                     """
-                    UPDATE instances SET expires_at = now() + ttl_ms * interval '1 millisecond'
-                    WHERE namespace = $1 AND service = $2 AND id = $3
-                    """, key)
-                return
+                    UPDATE instances i SET expires_at = now() + i.ttl_ms * interval '1 millisecond'
+                    FROM unnest($1::text[], $2::text[], $3::text[]) AS t(namespace, service, id)
+                    WHERE i.namespace = t.namespace AND i.service = t.service AND i.id = t.id
+                    """, [array(parts.map { $0[0] }), array(parts.map { $0[1] }), array(parts.map { $0[2] })])
             }
-            let version = try writer.bump()
-            try writer.connection.query(
-                """
-                INSERT INTO instances (namespace, service, id, body, health, maintenance, ttl_ms, expires_at, modify_version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $7::bigint * interval '1 millisecond', $8)
-                ON CONFLICT (namespace, service, id) DO UPDATE SET body = $4, health = $5, maintenance = $6,
-                    ttl_ms = $7, expires_at = now() + $7::bigint * interval '1 millisecond', expired_at = NULL,
-                    modify_version = $8
-                """,
-                key + [
-                    body, reported, maintenance ? "true" : "false", String(instance.ttl.milliseconds), String(version),
-                ])
-            try writer.audit(
-                actor, old == nil ? "register" : "update", "instance \(reference)/\(instance.id)", oldBody, body)
-        }.version
+            if !written.isEmpty {
+                // One version for the batch: it commits as one, so versions stay in commit order.
+                let version = try writer.bump()
+                let changes = written.sorted { $0.key < $1.key }.map(\.value)
+                try writer.connection.query(
+                    """
+                    INSERT INTO instances (namespace, service, id, body, health, maintenance, ttl_ms, expires_at, modify_version)
+                    SELECT t.namespace, t.service, t.id, t.body, t.health, t.maintenance, t.ttl_ms,
+                        now() + t.ttl_ms * interval '1 millisecond', $8
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::bigint[])
+                        AS t(namespace, service, id, body, health, maintenance, ttl_ms)
+                    ON CONFLICT (namespace, service, id) DO UPDATE SET body = excluded.body, health = excluded.health,
+                        maintenance = excluded.maintenance, ttl_ms = excluded.ttl_ms, expires_at = excluded.expires_at,
+                        expired_at = NULL, modify_version = excluded.modify_version
+                    """,
+                    [
+                        array(changes.map(\.registration.instance.namespace.rawValue)),
+                        array(changes.map(\.registration.instance.service.rawValue)),
+                        array(changes.map(\.registration.instance.id.rawValue)), array(changes.map(\.row.body)),
+                        array(changes.map(\.row.health)), array(changes.map { $0.row.maintenance ? "true" : "false" }),
+                        array(changes.map { String($0.registration.instance.ttl.milliseconds) }), String(version),
+                    ])
+                try writer.auditRows(audits)
+            }
+            return outcomes
+        }
+        return outcomes.map { refusal in refusal.map { .failure($0) } ?? .success(version) }
     }
 
     public func deregisterInstance(_ service: ServiceReference, _ id: InstanceID, actor: String) async throws -> UInt64
@@ -628,18 +718,25 @@ public final class PostgresRegistryStore: RegistryStore {
         }
 
         mutating func auditMany(_ actor: String, _ action: String, _ entries: [(String, String?, String?)]) throws {
+            try auditRows(entries.map { (actor, action, $0.0, $0.1, $0.2) })
+        }
+
+        mutating func auditRows(
+            _ entries: [(actor: String, action: String, target: String, old: String?, new: String?)]
+        ) throws {
             guard !entries.isEmpty else { return }
             let version = try bump()
             // NULL elements travel as the unquoted NULL of an array literal.
             try connection.query(
                 """
                 INSERT INTO audit_log (version, actor, action, target, old, new)
-                SELECT $1, $2, $3, t.target, t.old, t.new
-                FROM unnest($4::text[], $5::text[], $6::text[]) AS t(target, old, new)
+                SELECT $1, t.actor, t.action, t.target, t.old, t.new
+                FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(actor, action, target, old, new)
                 """,
                 [
-                    String(version), actor, action, PostgresArray.literal(entries.map(\.0)),
-                    PostgresArray.literal(entries.map(\.1)), PostgresArray.literal(entries.map(\.2)),
+                    String(version), PostgresArray.literal(entries.map(\.actor)),
+                    PostgresArray.literal(entries.map(\.action)), PostgresArray.literal(entries.map(\.target)),
+                    PostgresArray.literal(entries.map(\.old)), PostgresArray.literal(entries.map(\.new)),
                 ])
         }
     }
@@ -688,6 +785,14 @@ public final class PostgresRegistryStore: RegistryStore {
 
     static func json(_ value: some Encodable) throws -> String {
         String(decoding: try WeftJSON.encode(value), as: UTF8.self)
+    }
+
+    /// An instance's row as a registration compares it.
+    struct StoredInstanceRow: Equatable {
+        var body: String
+        var health: String
+        var maintenance: Bool
+        var expired: Bool
     }
 
     static func instanceKey(_ service: ServiceReference, _ id: InstanceID) -> String {

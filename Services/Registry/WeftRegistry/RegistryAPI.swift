@@ -23,13 +23,13 @@ public struct RegistryAPI: HTTPResponder {
     let store: any RegistryStore
     let cache: RegistryCache
     let authenticator: Authenticator
-    let batcher: HeartbeatBatcher
+    let batcher: InstanceBatcher
     let metrics: RegistryMetrics
     let requestReload: @Sendable () -> Void
     let logger: Logger
 
     init(
-        store: any RegistryStore, cache: RegistryCache, authenticator: Authenticator, batcher: HeartbeatBatcher,
+        store: any RegistryStore, cache: RegistryCache, authenticator: Authenticator, batcher: InstanceBatcher,
         metrics: RegistryMetrics, requestReload: @escaping @Sendable () -> Void, logger: Logger
     ) {
         self.store = store
@@ -382,7 +382,7 @@ public struct RegistryAPI: HTTPResponder {
                         invalid: ProtocolError(field: "id", "is \(instance.id) but the path names \(id)"))
                 }
                 if instance.health == .maintenance { try exchange.requireAdmin() }
-                let version = try await store.registerInstance(instance, actor: exchange.principal.actor)
+                let version = try await batcher.register(Registration(instance: instance, actor: exchange.principal.actor))
                 await settle(version)
                 guard let record = cache.state?.instance(reference, id) else {
                     return try APIResponse.json(VersionView(version: version))

@@ -41,12 +41,13 @@ public struct RegistryConfiguration: Sendable {
 }
 
 /// One registry replica: migrates the schema, then runs the HTTP API, the
-/// change follower, the heartbeat batcher and the reaper in one `ServiceGroup`.
+/// change follower, the instance batcher (heartbeats, registrations) and the
+/// reaper in one `ServiceGroup`.
 ///
 /// Shutdown order matters and is the reverse of the group's list: first the
 /// cache closes (blocked discovery queries answer at once, so draining does not
 /// wait minutes for them), then the HTTP server stops accepting and finishes
-/// what is in flight, then the batcher commits the heartbeats it holds, and last
+/// what is in flight, then the batcher commits the writes it holds, and last
 /// the pool closes.
 public struct RegistryServer: Sendable {
     public let configuration: RegistryConfiguration
@@ -87,7 +88,7 @@ public struct RegistryServer: Sendable {
             PostgresListener.Configuration(url: configuration.databaseURL, channels: [RegistrySchema.channel]))
         let synchronizer = RegistrySynchronizer(
             store: store, cache: cache, listener: listener, logger: logger)
-        let batcher = HeartbeatBatcher(store: store, logger: logger)
+        let batcher = InstanceBatcher(store: store, logger: logger)
         let reaper = InstanceReaper(
             store: store, interval: configuration.reapInterval, grace: configuration.deregisterAfter, logger: logger,
             onChange: { synchronizer.requestReload() })

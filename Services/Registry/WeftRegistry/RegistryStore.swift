@@ -21,8 +21,12 @@ public protocol RegistryStore: Sendable {
     /// Removes a service; refused while it has instances.
     func deleteService(_ service: ServiceReference, ifMatch: UInt64?, actor: String) async throws -> UInt64
 
-    /// Registers or re-registers an instance of an existing service and starts its TTL.
-    func registerInstance(_ instance: Instance, actor: String) async throws -> UInt64
+    /// Registers or re-registers instances of existing services and starts their
+    /// TTLs, many at once (group commit): one transaction, one version for every
+    /// change in it. The outcome for each registration, in order, is the version
+    /// after the batch or why that one was refused (its service is not
+    /// registered); the others in the batch are not affected by a refusal.
+    func registerInstances(_ registrations: [Registration]) async throws -> [Result<UInt64, RegistryError>]
     func deregisterInstance(_ service: ServiceReference, _ id: InstanceID, actor: String) async throws -> UInt64
     func setMaintenance(_ service: ServiceReference, _ id: InstanceID, _ enabled: Bool, actor: String) async throws
         -> UInt64
@@ -54,6 +58,24 @@ public protocol RegistryStore: Sendable {
 
     /// Audit entries with an id above `after`, oldest first.
     func auditLog(after: Int64, limit: Int) async throws -> [AuditEntry]
+}
+
+extension RegistryStore {
+    /// Registers or re-registers one instance (a batch of one).
+    public func registerInstance(_ instance: Instance, actor: String) async throws -> UInt64 {
+        try await registerInstances([Registration(instance: instance, actor: actor)])[0].get()
+    }
+}
+
+/// One registration in a batch, with who asked for it (for the audit log).
+public struct Registration: Sendable {
+    public var instance: Instance
+    public var actor: String
+
+    public init(instance: Instance, actor: String) {
+        self.instance = instance
+        self.actor = actor
+    }
 }
 
 /// One heartbeat in a batch.
