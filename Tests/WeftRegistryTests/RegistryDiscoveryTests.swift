@@ -76,6 +76,76 @@ import WeftRegistry
         }
     }
 
+    /// How many discovery queries are blocked, from the registry's metrics.
+    static func blockedWatchers(_ registry: RegistryHarness) async throws -> Int {
+        let text = try await registry.call("GET", "/metrics").text
+        let line = text.split(separator: "\n").first { $0.hasPrefix("weft_registry_watchers ") }
+        return Int(Double(line?.split(separator: " ").last ?? "") ?? -1)
+    }
+
+    /// A change wakes the watchers whose snapshot it alters and no others: a
+    /// write settles only once this replica serves it, so a watcher woken by it
+    /// would be gone from the count (and would answer with its version).
+    @Test func aChangeWakesOnlyTheWatchersItConcerns() async throws {
+        try await RegistryHarness.with { registry in
+            try await Self.setUp(registry)
+            #expect(try await registry.call("POST", "/v1/services", body: #"{"name":"ledger"}"#).status == 201)
+            let version = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar)).version
+            let waiting = Task {
+                try await registry.call("POST", "/v1/discovery?index=\(version)&wait=60s", body: Self.sidecar)
+            }
+            var blocked = 0
+            for _ in 0..<200 where blocked == 0 {
+                blocked = try await Self.blockedWatchers(registry)
+                if blocked == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(blocked == 1)
+
+            // Changes elsewhere: an instance and a policy of another service, an
+            // intention towards another service. None wakes the watcher.
+            let ledger = #"{"id":"l-1","service":"ledger","address":"10.0.0.9","port":9000}"#
+            #expect(try await registry.call("PUT", "/v1/instances/default/ledger/l-1", body: ledger).status == 200)
+            let policy = #"{"service":"ledger","load_balancer":{"type":"round_robin"}}"#
+            #expect(try await registry.call("PUT", "/v1/policies/default/ledger", body: policy).status == 200)
+            let intention = #"{"source":"*","destination":"ledger","action":"allow"}"#
+            #expect(try await registry.call("POST", "/v1/intentions", body: intention).status == 201)
+            #expect(try await Self.blockedWatchers(registry) == 1, "a change elsewhere woke the watcher")
+
+            // A change to its upstream wakes it, with that change's version.
+            let second = #"{"id":"c-2","service":"catalog","address":"10.0.0.6","port":9000}"#
+            let written = try await registry.call("PUT", "/v1/instances/default/catalog/c-2", body: second)
+            let woken = try Self.snapshot(try await waiting.value)
+            #expect(String(woken.version) == written.header("X-Weft-Index"))
+            #expect(woken.upstreams.first?.endpoints.map(\.instance.rawValue) == ["c-1", "c-2"])
+
+            // A route of its upstream that sends traffic to `ledger` wakes it, and
+            // from then on `ledger` is its concern too.
+            let routes = #"{"routes":[{"name":"r","destinations":[{"service":"ledger"}]}]}"#
+            let rerouted = Task {
+                try await registry.call("POST", "/v1/discovery?index=\(woken.version)&wait=60s", body: Self.sidecar)
+            }
+            #expect(try await registry.call("PUT", "/v1/routes/services/default/catalog", body: routes).status == 200)
+            let withRoutes = try Self.snapshot(try await rerouted.value)
+            #expect(withRoutes.upstreams.map(\.service.service.rawValue) == ["catalog", "ledger"])
+            let more = Task {
+                try await registry.call(
+                    "POST", "/v1/discovery?index=\(withRoutes.version)&wait=60s", body: Self.sidecar)
+            }
+            let ledger2 = #"{"id":"l-2","service":"ledger","address":"10.0.0.10","port":9000}"#
+            #expect(try await registry.call("PUT", "/v1/instances/default/ledger/l-2", body: ledger2).status == 200)
+            let grown = try Self.snapshot(try await more.value)
+            #expect(grown.upstreams.last?.endpoints.map(\.instance.rawValue) == ["l-1", "l-2"])
+
+            // An intention towards its own service wakes it (its inbound side).
+            let inbound = Task {
+                try await registry.call("POST", "/v1/discovery?index=\(grown.version)&wait=60s", body: Self.sidecar)
+            }
+            let allow = #"{"source":"*","destination":"web","action":"allow"}"#
+            #expect(try await registry.call("POST", "/v1/intentions", body: allow).status == 201)
+            #expect(try Self.snapshot(try await inbound.value).inboundIntentions.map(\.destination.rawValue) == ["web"])
+        }
+    }
+
     @Test func givesAGatewayItsRoutesAndTheServicesTheyReach() async throws {
         try await RegistryHarness.with { registry in
             try await Self.setUp(registry)

@@ -60,28 +60,40 @@ public final class PostgresRegistryStore: RegistryStore {
         // proxy or an operator sees bumps `modify_version`; heartbeats that only
         // renew a TTL do not, so `expires_at` is as of the instance's last change).
         if let previous, previous.version + 1 >= tombstonesFrom {
+            state.changes = .nothing
             state.instances = previous.instances
             let known = [String(previous.version)]
+            var removed: [ServiceReference: Set<InstanceID>] = [:]
+            var updated: [ServiceReference: [InstanceID: InstanceRecord]] = [:]
             for row in try connection.query(
                 "SELECT namespace, service, id FROM instance_tombstones WHERE version > $1", known)
             {
                 let service = ServiceReference(
                     service: try ServiceName(validating: row.decode(1)),
                     namespace: try NamespaceName(validating: row.decode(0)))
-                let id = try InstanceID(validating: row.decode(2))
-                state.instances[service]?.removeAll { $0.instance.id == id }
-                if state.instances[service]?.isEmpty == true { state.instances[service] = nil }
+                removed[service, default: []].insert(try InstanceID(validating: row.decode(2)))
             }
             for record in try instanceRecords(connection, where: "modify_version > $1", known) {
-                let service = record.instance.reference
-                var records = state.instances[service] ?? []
-                if let index = records.firstIndex(where: { $0.instance.id == record.instance.id }) {
-                    records[index] = record
-                } else {
-                    let position = records.firstIndex { $0.instance.id > record.instance.id } ?? records.endIndex
-                    records.insert(record, at: position)
+                updated[record.instance.reference, default: [:]][record.instance.id] = record
+            }
+            // Each service that changed is rebuilt once, however many of its
+            // instances changed (a batch of registrations lands as one version).
+            for service in Set(removed.keys).union(updated.keys) {
+                let gone = removed[service] ?? []
+                let fresh = updated[service] ?? [:]
+                var records = (state.instances[service] ?? []).filter {
+                    !gone.contains($0.instance.id) && fresh[$0.instance.id] == nil
                 }
-                state.instances[service] = records
+                records.append(contentsOf: fresh.values)
+                records.sort { $0.instance.id < $1.instance.id }
+                state.instances[service] = records.isEmpty ? nil : records
+                state.changes.services.insert(service)
+            }
+            for (reference, service) in state.services where previous.services[reference] != service {
+                state.changes.services.insert(reference)
+            }
+            for reference in previous.services.keys where state.services[reference] == nil {
+                state.changes.services.insert(reference)
             }
         } else {
             for record in try instanceRecords(connection, where: "true", []) {
@@ -109,6 +121,16 @@ public final class PostgresRegistryStore: RegistryStore {
             let reference = ServiceReference(
                 service: try ServiceName(validating: row.decode(2)),
                 namespace: try NamespaceName(validating: row.decode(1)))
+            if body != nil {
+                switch DocumentKey.Kind(rawValue: kind) {
+                case .policy:
+                    state.changes.services.insert(reference)
+                    state.changes.inbound.insert(reference)
+                case .serviceRoutes: state.changes.services.insert(reference)
+                case .gatewayRoutes: state.changes.gatewayRoutes.insert(reference)
+                case .defaults, nil: break
+                }
+            }
             switch DocumentKey.Kind(rawValue: kind) {
             case .policy:
                 state.policies[reference] = try reused(previous?.policies[reference], version, body) {
@@ -133,7 +155,31 @@ public final class PostgresRegistryStore: RegistryStore {
                     id: try row.decode(0), intention: try decodeJSON(Intention.self, row.decode(1)),
                     modifyVersion: UInt64(try row.decode(2, as: Int64.self))))
         }
+        if let previous, !state.changes.everything { noteRemovals(from: previous, into: &state) }
         return state
+    }
+
+    /// Adds to `state.changes` what the previous state held and this one no
+    /// longer does (documents deleted), and intentions and defaults that moved.
+    static func noteRemovals(from previous: RegistryState, into state: inout RegistryState) {
+        for reference in previous.policies.keys where state.policies[reference] == nil {
+            state.changes.services.insert(reference)
+            state.changes.inbound.insert(reference)
+        }
+        for reference in previous.serviceRoutes.keys where state.serviceRoutes[reference] == nil {
+            state.changes.services.insert(reference)
+        }
+        for reference in previous.gatewayRoutes.keys where state.gatewayRoutes[reference] == nil {
+            state.changes.gatewayRoutes.insert(reference)
+        }
+        if previous.defaults != state.defaults { state.changes.defaults = true }
+        if previous.intentions != state.intentions {
+            let before = Set(previous.intentions)
+            let after = Set(state.intentions)
+            for record in before.symmetricDifference(after) {
+                state.changes.inbound.insert(record.intention.destinationReference)
+            }
+        }
     }
 
     /// The previous state's copy of a document when it is still current, else

@@ -575,7 +575,8 @@ public struct RegistryAPI: HTTPResponder {
         let current = cache.version ?? 0
         let blocks = query.index > 0 && query.index <= current
         let timeout = Duration.milliseconds(blocks ? query.wait.milliseconds : 0)
-        guard let state = await cache.wait(above: blocks ? query.index : 0, timeout: timeout) else {
+        let scope = blocks ? cache.state?.scope(of: request) : nil
+        guard let state = await cache.wait(above: blocks ? query.index : 0, scope: scope, timeout: timeout) else {
             throw RegistryError(.unavailable, "the registry has not loaded its state from PostgreSQL yet")
         }
         let body = try cache.encodedSnapshot(request, at: state)

@@ -18,6 +18,9 @@ public import WeftProtocol
 public final class RegistryCache: Sendable {
     struct Waiter {
         var index: UInt64
+        /// A discovery query's scope: only a change to it wakes the waiter. Nil
+        /// waits for any newer state (a write settling).
+        var scope: DiscoveryScope?
         var continuation: CheckedContinuation<RegistryState?, Never>
     }
 
@@ -48,7 +51,10 @@ public final class RegistryCache: Sendable {
             let first = inner.state == nil
             inner.state = state
             inner.encoded.removeAll(keepingCapacity: true)
-            let ready = inner.waiters.filter { first || $0.value.index < state.version }
+            let ready = inner.waiters.filter { _, waiter in
+                first
+                    || (waiter.index < state.version && (waiter.scope.map { state.changes.affect($0) } ?? true))
+            }
             for key in ready.keys { inner.waiters.removeValue(forKey: key) }
             return Array(ready.values)
         }
@@ -68,9 +74,13 @@ public final class RegistryCache: Sendable {
         for waiter in woken { waiter.continuation.resume(returning: state) }
     }
 
-    /// The state once its version passes `index`, or the current state when
+    /// The state once its version passes `index` (and, with a `scope`, once a
+    /// newer state changes what that scope covers), or the current state when
     /// `timeout` runs out or the task is cancelled; nil only before the first load.
-    public func wait(above index: UInt64, timeout: Duration) async -> RegistryState? {
+    ///
+    /// A state already past `index` answers at once, whatever its scope: the
+    /// caller's copy is older than the changes this cache can tell apart.
+    public func wait(above index: UInt64, scope: DiscoveryScope? = nil, timeout: Duration) async -> RegistryState? {
         if let ready = inner.withLock({ inner -> RegistryState?? in
             guard let state = inner.state else { return inner.closed ? .some(nil) : nil }
             return state.version > index || inner.closed ? .some(state) : nil
@@ -97,7 +107,7 @@ public final class RegistryCache: Sendable {
                     // may have come first.
                     if let state = inner.state, state.version > index || inner.closed { return .some(state) }
                     if inner.closed || inner.expiredEarly.remove(id) != nil { return .some(inner.state) }
-                    inner.waiters[id] = Waiter(index: index, continuation: continuation)
+                    inner.waiters[id] = Waiter(index: index, scope: scope, continuation: continuation)
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }

@@ -20,6 +20,8 @@ public struct RegistryState: Sendable {
     /// Sorted by id.
     public var intentions: [IntentionRecord]
     public var defaults: Versioned<MeshDefaults>
+    /// What changed since the state this one was loaded on top of.
+    public var changes: StateChanges = .everything
 
     public init(
         version: UInt64, loadedAt: Timestamp, services: [ServiceReference: Versioned<Service>] = [:],
@@ -48,8 +50,26 @@ public struct RegistryState: Sendable {
     /// proxy answers 503 for it (and learns of it at the next change) rather than
     /// treating the name as a typo.
     public func snapshot(for request: DiscoveryRequest) throws(ProtocolError) -> DiscoverySnapshot {
+        let wanted = reachedServices(for: request)
+        let routes = request.kind == .gateway ? gatewayRoutes[request.service]?.value ?? .empty : .empty
+        let upstreams = try wanted.prefix(ProtocolLimits.upstreamsPerRequest).map {
+            (reference) throws(ProtocolError) -> UpstreamSnapshot in try upstream(reference)
+        }
+        let inbound =
+            request.kind == .sidecar
+            ? intentions.lazy.map(\.intention).filter { $0.destinationReference == request.service }
+                .prefix(ProtocolLimits.intentionsPerSnapshot) : []
+        return try DiscoverySnapshot(
+            version: version, generatedAt: loadedAt, defaults: defaults.value, upstreams: upstreams,
+            inboundIntentions: Array(inbound), gatewayRoutes: routes,
+            inboundPolicy: request.kind == .sidecar ? policies[request.service]?.value : nil)
+    }
+
+    /// The services a proxy's snapshot covers, in the order it lists them: the
+    /// upstreams it asked for, then those their routes (and, for a gateway, its
+    /// own route table) send or mirror traffic to.
+    func reachedServices(for request: DiscoveryRequest) -> [ServiceReference] {
         var wanted = request.upstreams
-        var routes = RouteTable.empty
         var seen = Set(wanted)
         func reach(_ table: RouteTable) {
             for rule in table.routes {
@@ -62,26 +82,21 @@ public struct RegistryState: Sendable {
                 }
             }
         }
-        if request.kind == .gateway, let table = gatewayRoutes[request.service]?.value {
-            routes = table
-            reach(table)
-        }
+        if request.kind == .gateway, let table = gatewayRoutes[request.service]?.value { reach(table) }
         // A sidecar's upstreams' own routes may shift traffic to (or mirror it
         // at) other services: those are the sidecar's upstreams too.
         for reference in request.upstreams {
             if let table = serviceRoutes[reference]?.value { reach(table) }
         }
-        let upstreams = try wanted.prefix(ProtocolLimits.upstreamsPerRequest).map {
-            (reference) throws(ProtocolError) -> UpstreamSnapshot in try upstream(reference)
-        }
-        let inbound =
-            request.kind == .sidecar
-            ? intentions.lazy.map(\.intention).filter { $0.destinationReference == request.service }
-                .prefix(ProtocolLimits.intentionsPerSnapshot) : []
-        return try DiscoverySnapshot(
-            version: version, generatedAt: loadedAt, defaults: defaults.value, upstreams: upstreams,
-            inboundIntentions: Array(inbound), gatewayRoutes: routes,
-            inboundPolicy: request.kind == .sidecar ? policies[request.service]?.value : nil)
+        return wanted
+    }
+
+    /// What a blocked discovery query waits for a change of: the snapshot it
+    /// would get at this state depends on nothing else.
+    public func scope(of request: DiscoveryRequest) -> DiscoveryScope {
+        DiscoveryScope(
+            services: Set(reachedServices(for: request).prefix(ProtocolLimits.upstreamsPerRequest)),
+            own: request.service, kind: request.kind)
     }
 
     func upstream(_ reference: ServiceReference) throws(ProtocolError) -> UpstreamSnapshot {
@@ -98,5 +113,45 @@ public struct RegistryState: Sendable {
     /// One instance, if registered.
     public func instance(_ service: ServiceReference, _ id: InstanceID) -> InstanceRecord? {
         instances[service]?.first { $0.instance.id == id }
+    }
+}
+
+/// The services a discovery snapshot covers (see `RegistryState.scope(of:)`).
+public struct DiscoveryScope: Hashable, Sendable {
+    /// Upstreams, with everything their routes reach.
+    public var services: Set<ServiceReference>
+    /// The proxy's own service: its inbound intentions and policy (a sidecar),
+    /// or its route table (a gateway).
+    public var own: ServiceReference
+    public var kind: DiscoveryRequest.Kind
+}
+
+/// What changed from the state a replica held before to this one, so a change
+/// wakes only the watchers whose snapshot it alters: with a thousand sidecars
+/// watching, a new instance of one service answers its few dozen callers, not
+/// every proxy in the mesh.
+public struct StateChanges: Hashable, Sendable {
+    /// Everything may have changed (the first state, or one read whole).
+    public var everything: Bool
+    /// Services whose upstream snapshot changed: their service row, instances,
+    /// policy or route table.
+    public var services: Set<ServiceReference> = []
+    /// Services whose inbound side changed: an intention towards them, or their policy.
+    public var inbound: Set<ServiceReference> = []
+    /// Gateways whose route table changed.
+    public var gatewayRoutes: Set<ServiceReference> = []
+    public var defaults = false
+
+    public static let everything = StateChanges(everything: true)
+    public static let nothing = StateChanges(everything: false)
+
+    /// Whether a snapshot of `scope` differs between the state before and this one.
+    public func affect(_ scope: DiscoveryScope) -> Bool {
+        if everything || defaults { return true }
+        if !services.isDisjoint(with: scope.services) { return true }
+        switch scope.kind {
+        case .sidecar: return inbound.contains(scope.own)
+        case .gateway: return gatewayRoutes.contains(scope.own)
+        }
     }
 }
