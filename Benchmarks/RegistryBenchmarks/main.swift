@@ -8,6 +8,11 @@
 // 3. watchers: <watchers> connections block on /v1/discovery; each round one write
 //    is sent and the time until every watcher has its answer is measured.
 // Prints one `key value` line per figure.
+//
+//   weft-registry-bench mesh <port[,port...]> <admin-token> <instances> <watchers> <seconds> <heartbeats/s> <churn/s>
+//
+// The simulated mesh (MeshSimulation.swift): everything at once, against one
+// replica or several on one database.
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -15,6 +20,9 @@ import NIOHTTP1
 import NIOPosix
 
 let arguments = CommandLine.arguments
+if arguments.count > 1 && arguments[1] == "mesh" {
+    runMeshSimulation(Array(arguments.dropFirst(2)))
+}
 guard arguments.count == 7, let port = Int(arguments[1]), let connections = Int(arguments[3]),
     let seconds = Double(arguments[4]), let watcherCount = Int(arguments[5]), let rounds = Int(arguments[6])
 else {
@@ -22,64 +30,8 @@ else {
         Data("usage: weft-registry-bench <port> <admin-token> <connections> <seconds> <watchers> <rounds>\n".utf8))
     exit(64)
 }
-let adminToken = arguments[2]
-let serverPort = port
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
-/// One keep-alive HTTP/1.1 connection with one request in flight at a time.
-final class Connection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    var channel: (any Channel)!
-    var status = 0
-    var body = ByteBuffer()
-    var onResponse: ((Int, ByteBuffer) -> Void)?
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            body.clear()
-        case .body(var chunk):
-            body.writeBuffer(&chunk)
-        case .end:
-            let callback = onResponse
-            onResponse = nil
-            callback?(status, body)
-        }
-    }
-
-    /// Sends a request; `done` runs on the connection's event loop.
-    func send(_ method: HTTPMethod, _ path: String, body: String?, done: @escaping (Int, ByteBuffer) -> Void) {
-        channel.eventLoop.execute {
-            self.onResponse = done
-            var headers = HTTPHeaders()
-            headers.add(name: "Host", value: "127.0.0.1")
-            headers.add(name: "Authorization", value: "Bearer \(adminToken)")
-            let bytes = body.map { ByteBuffer(string: $0) }
-            headers.add(name: "Content-Length", value: String(bytes?.readableBytes ?? 0))
-            if bytes != nil { headers.add(name: "Content-Type", value: "application/json") }
-            self.channel.write(
-                HTTPClientRequestPart.head(
-                    HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)),
-                promise: nil)
-            if let bytes { self.channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil) }
-            self.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        }
-    }
-
-    static func open() throws -> Connection {
-        let connection = Connection()
-        connection.channel = try ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(connection) }
-            }
-            .connect(host: "127.0.0.1", port: serverPort).wait()
-        return connection
-    }
-}
+Connection.token = arguments[2]
+Connection.defaultPort = port
 
 /// Sends requests back to back on every connection for `seconds`; returns (ok, failed, elapsed).
 func drive(_ clients: [Connection], seconds: Double, request: @escaping (Int, Int) -> (HTTPMethod, String, String?))
@@ -118,11 +70,6 @@ func drive(_ clients: [Connection], seconds: Double, request: @escaping (Int, In
     let elapsed = Date().timeIntervalSince(start)
     let result = counts.withLockedValue { $0 }
     return (result.ok, result.failed, elapsed)
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
 // Set-up: one service to register into.

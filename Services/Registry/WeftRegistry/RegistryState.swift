@@ -50,11 +50,18 @@ public struct RegistryState: Sendable {
     /// proxy answers 503 for it (and learns of it at the next change) rather than
     /// treating the name as a typo.
     public func snapshot(for request: DiscoveryRequest) throws(ProtocolError) -> DiscoverySnapshot {
-        let wanted = reachedServices(for: request)
-        let routes = request.kind == .gateway ? gatewayRoutes[request.service]?.value ?? .empty : .empty
-        let upstreams = try wanted.prefix(ProtocolLimits.upstreamsPerRequest).map {
+        let upstreams = try reachedServices(for: request).prefix(ProtocolLimits.upstreamsPerRequest).map {
             (reference) throws(ProtocolError) -> UpstreamSnapshot in try upstream(reference)
         }
+        return try snapshot(for: request, upstreams: upstreams)
+    }
+
+    /// The snapshot for `request` with the given upstreams (the cache passes none
+    /// and splices in upstreams it encoded before).
+    func snapshot(for request: DiscoveryRequest, upstreams: [UpstreamSnapshot]) throws(ProtocolError)
+        -> DiscoverySnapshot
+    {
+        let routes = request.kind == .gateway ? gatewayRoutes[request.service]?.value ?? .empty : .empty
         let inbound =
             request.kind == .sidecar
             ? intentions.lazy.map(\.intention).filter { $0.destinationReference == request.service }
