@@ -300,7 +300,7 @@ final class MeshSimulation {
         print("watchers_missed \(missed)")
         print("watcher_errors \(watcherErrors)")
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         print(String(format: "generator_cpu_seconds %.0f", cpu))
