@@ -1,6 +1,7 @@
 import HTTPTypes
 public import Hummingbird
 import NIOCore
+import Synchronization
 public import WeftProtocol
 
 #if canImport(FoundationEssentials)
@@ -15,7 +16,8 @@ extension Request {
     /// not decode a `ProtocolError` naming the field. An empty body decodes as
     /// `{}` when `emptyIsObject`.
     public mutating func decodeJSON<T: Decodable>(
-        _ type: T.Type, maximumSize: Int = WeftJSON.defaultMaximumSize, emptyIsObject: Bool = false
+        _ type: T.Type, maximumSize: Int = WeftJSON.defaultMaximumSize, emptyIsObject: Bool = false,
+        memo: DecodedBodies<T>? = nil
     ) async throws -> T {
         if let contentType = headers[.contentType] {
             let mediaType = trimmed(contentType.split(separator: ";", maxSplits: 1).first ?? "").lowercased()
@@ -30,7 +32,10 @@ extension Request {
             throw APIRefusal.tooLarge(limit: maximumSize)
         }
         let data = buffer.readableBytes == 0 && emptyIsObject ? Data("{}".utf8) : Data(buffer.readableBytesView)
-        return try WeftJSON.decode(type, from: data, maximumSize: maximumSize)
+        if let memo, let known = memo.value(for: data) { return known }
+        let value = try WeftJSON.decode(type, from: data, maximumSize: maximumSize)
+        memo?.remember(value, for: data)
+        return value
     }
 
     /// The query parameters, refusing any not in `allowed` (a typo must not be
@@ -76,4 +81,30 @@ public func trimmed(_ text: Substring) -> Substring {
     while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
     while let last = result.last, last == " " || last == "\t" { result.removeLast() }
     return result
+}
+
+/// Bodies decoded before, by their exact bytes: a proxy long-polls discovery
+/// with the same body all day, and decoding it again each time was an eighth
+/// of the registry's CPU under a thousand watchers. Only bodies that decoded
+/// are kept, at most `capacity` (then it starts over), each at most 4 KiB.
+public final class DecodedBodies<Value: Sendable>: Sendable {
+    let capacity: Int
+    private let values = Mutex<[Data: Value]>([:])
+
+    public init(capacity: Int = 4_096) {
+        self.capacity = capacity
+    }
+
+    func value(for body: Data) -> Value? {
+        guard body.count <= 4_096 else { return nil }
+        return values.withLock { $0[body] }
+    }
+
+    func remember(_ value: Value, for body: Data) {
+        guard body.count <= 4_096 else { return }
+        values.withLock { values in
+            if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+            values[body] = value
+        }
+    }
 }

@@ -28,8 +28,10 @@ struct APIExchange {
     /// Decodes the body as `T` with WeftProtocol's strict rules (1 MiB at most:
     /// a route table of 1,000 rules fits). An empty body decodes as `{}` when
     /// `emptyIsObject` (heartbeats).
-    mutating func body<T: Decodable>(_ type: T.Type, emptyIsObject: Bool = false) async throws -> T {
-        try await request.decodeJSON(type, emptyIsObject: emptyIsObject)
+    mutating func body<T: Decodable>(
+        _ type: T.Type, emptyIsObject: Bool = false, memo: DecodedBodies<T>? = nil
+    ) async throws -> T {
+        try await request.decodeJSON(type, emptyIsObject: emptyIsObject, memo: memo)
     }
 
     func query(allowed: Set<String>) throws(ProtocolError) -> [String: String] {

@@ -24,6 +24,8 @@ public struct RegistryAPI: HTTPResponder {
     let cache: RegistryCache
     let authenticator: Authenticator
     let batcher: InstanceBatcher
+    /// Proxies repeat their discovery request body on every long-poll.
+    let discoveryRequests = DecodedBodies<DiscoveryRequest>()
     let metrics: RegistryMetrics
     let requestReload: @Sendable () -> Void
     let logger: Logger
@@ -566,7 +568,7 @@ public struct RegistryAPI: HTTPResponder {
     private func discover(_ exchange: inout APIExchange) async throws -> Response {
         let parameters = exchange.request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
         let query = try DiscoveryQuery(parameters: parameters)
-        let request = try await exchange.body(DiscoveryRequest.self)
+        let request = try await exchange.body(DiscoveryRequest.self, memo: discoveryRequests)
         if case .service(let own) = exchange.principal, own != request.service {
             throw RegistryError(.forbidden, "the credential belongs to \(own); it cannot ask for \(request.service)")
         }
