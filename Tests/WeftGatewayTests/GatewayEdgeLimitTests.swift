@@ -7,7 +7,9 @@ import WeftTestSupport
 /// gets 413 (declared or counted), connections past the cap are closed as they
 /// arrive, and none of it disturbs a well-behaved client.
 @Suite(.serialized) struct GatewayEdgeLimitTests {
-    /// A raw TCP connection; reads give up after 15 s.
+    /// A raw TCP connection; reads give up after 15 s, so a connection the
+    /// gateway never closes fails its check (no wall-clock bound on top: a
+    /// loaded machine is slow, not wrong).
     static func socket(_ port: Int) throws -> RawSocket { try RawSocket(port: port, receiveTimeout: 15) }
 
     @Test func slowHeadsIdleConnectionsLargeBodiesAndFloodsAreRefused() async throws {
@@ -23,19 +25,17 @@ import WeftTestSupport
             let port = gateway.http
             // Slowloris: half a head, then nothing: 408 after about a second.
             let slow = try Self.socket(port)
-            let started = Date()
             slow.send("GET /pay HTTP/1.1\r\nHost: api\r\nx-trickle: ")
             let answer = slow.readToClose() ?? "(no close)"
             #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
             #expect(answer.contains("x-weft-error: header-timeout"))
-            #expect(Date().timeIntervalSince(started) < 5)
             // Idle after a request: closed after about two seconds, quietly.
             let idle = try Self.socket(port)
             idle.send("GET /pay HTTP/1.1\r\nHost: api\r\n\r\n")
             let idleStarted = Date()
             let served = idle.readToClose() ?? "(no close)"
             #expect(served.hasPrefix("HTTP/1.1 200") && served.components(separatedBy: "HTTP/1.1").count == 2, "\(served)")
-            #expect(Date().timeIntervalSince(idleStarted) >= 1.5 && Date().timeIntervalSince(idleStarted) < 6)
+            #expect(Date().timeIntervalSince(idleStarted) >= 1.5, "closed before its idle time")
             // Bodies: declared over the limit, or chunked past it, are 413; at the
             // limit, served.
             let big = try fixture.scratch.write("big", String(repeating: "x", count: 4096))
@@ -52,16 +52,14 @@ import WeftTestSupport
             // HTTP/2 slowloris: the preface, then a header block that never ends
             // (HEADERS without END_HEADERS, no CONTINUATION): closed, not held.
             let trickle = try Self.socket(port)
-            let trickleStarted = Date()
             trickle.send(bytes: Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0])
             trickle.send(bytes: [0, 0, 1, 1, 0, 0, 0, 0, 1, 0x82])
             #expect(trickle.readToClose() != nil, "a header block that never ends held its connection")
-            #expect(Date().timeIntervalSince(trickleStarted) < 12)
             // A connection that says nothing is closed after the header-read time.
             let silent = try Self.socket(port)
             let silentStarted = Date()
             #expect(silent.readToClose() == "")
-            #expect(Date().timeIntervalSince(silentStarted) >= 0.5 && Date().timeIntervalSince(silentStarted) < 6)
+            #expect(Date().timeIntervalSince(silentStarted) >= 0.5, "closed before its header-read time")
             // A flood of idle connections: past eight, closed as they arrive (on a
             // gateway of its own, whose header-read time outlasts the flood).
             let capped = try fixture.startGateway(
