@@ -23,7 +23,7 @@ struct CAAPI: HTTPResponder {
     let store: CAStore
     let authorities: CAAuthorities
     let ledger: RenewalLedger
-    let synchronizer: CASynchronizer
+    let reloader: CAReloader
     let limiter: RateLimiter
     let metrics: CAMetrics
     let logger: Logger
@@ -199,7 +199,7 @@ struct CAAPI: HTTPResponder {
             let serial = try Self.serial(text)
             let revocation = try await request.decodeJSON(CertificateRevocation.self, emptyIsObject: true)
             let (entry, version) = try await store.revoke(serial: serial, reason: revocation.reason)
-            try await synchronizer.reload()
+            try await reloader.reload()
             logger.notice(
                 "certificate revoked",
                 metadata: ["serial": "\(serial)", "identity": "\(entry.identity)", "bundle_version": "\(version)"])
@@ -254,7 +254,7 @@ struct CAAPI: HTTPResponder {
             }
             let authority = try authorities.createGeneration()
             try await store.adopt(authorities.loadedAuthorities)
-            try await synchronizer.reload()
+            try await reloader.reload()
             logger.notice("root generation introduced", metadata: ["generation": "\(authority.generation)"])
             return try APIResponse.json(RootView(record: try root(authority.generation)), status: .created)
         case .root(let text):
@@ -265,7 +265,7 @@ struct CAAPI: HTTPResponder {
             let generation = try Self.generation(text)
             _ = try root(generation)
             _ = try await store.activate(generation, propagation: configuration.rootPropagation)
-            try await synchronizer.reload()
+            try await reloader.reload()
             logger.notice("root generation activated", metadata: ["generation": "\(generation)"])
             return try APIResponse.json(RootView(record: try root(generation)))
         case .retire(let text):
@@ -273,7 +273,7 @@ struct CAAPI: HTTPResponder {
             let generation = try Self.generation(text)
             _ = try root(generation)
             _ = try await store.retire(generation)
-            try await synchronizer.reload()
+            try await reloader.reload()
             logger.notice("root generation retired", metadata: ["generation": "\(generation)"])
             return try APIResponse.json(RootView(record: try root(generation)))
         case .unknown:

@@ -13,7 +13,7 @@ import WeftTLS
 #endif
 
 /// What one CA replica serves from memory, kept in step with PostgreSQL by the
-/// synchronizer: the snapshot (bundle version, roots, revoked serials), the
+/// follower: the snapshot (bundle version, roots, revoked serials), the
 /// authorities loaded from the data directory, the encoded trust bundle, and
 /// the TLS context of the CA's own listener (its serving certificate, and the
 /// bundle's anchors as the roots client certificates must chain to).
@@ -87,7 +87,7 @@ final class CAAuthorities: Sendable {
     /// Returns whether the bundle changed.
     ///
     /// Applies run one at a time, and a snapshot older than the one applied is
-    /// ignored: a handler reloading after its own write and the synchronizer's
+    /// ignored: a handler reloading after its own write and the follower's
     /// slower load can finish in either order, and the older one must not undo
     /// the newer (a revocation would briefly vanish, and its certificate renew).
     @discardableResult

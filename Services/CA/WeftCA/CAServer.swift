@@ -104,13 +104,13 @@ public struct CAServer: Sendable {
     ) async throws {
         let listener = try PostgresListener(
             PostgresListener.Configuration(url: configuration.databaseURL, channels: [CASchema.channel]))
-        let synchronizer = CASynchronizer(
-            store: store, authorities: authorities, listener: listener, checkInterval: configuration.checkInterval,
-            logger: logger)
+        let reloader = CAReloader(store: store, authorities: authorities, logger: logger)
+        let follower = ChangeFollower.ca(
+            reloader, listener: listener, checkInterval: configuration.checkInterval, logger: logger)
         let ledger = RenewalLedger(store: store, logger: logger)
         let api = CAAPI(
             configuration: configuration, store: store, authorities: authorities, ledger: ledger,
-            synchronizer: synchronizer,
+            reloader: reloader,
             limiter: RateLimiter(rate: configuration.signRatePerClient, burst: 2 * configuration.signRatePerClient),
             metrics: CAMetrics(), logger: logger)
         let logger = self.logger
@@ -137,7 +137,7 @@ public struct CAServer: Sendable {
             logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: ledger), .init(service: application), .init(service: synchronizer)],
+                services: [.init(service: ledger), .init(service: application), .init(service: follower)],
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
         let running = Task { try await group.run() }

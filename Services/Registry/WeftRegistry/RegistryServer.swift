@@ -86,18 +86,17 @@ public struct RegistryServer: Sendable {
         let metrics = RegistryMetrics()
         let listener = try PostgresListener(
             PostgresListener.Configuration(url: configuration.databaseURL, channels: [RegistrySchema.channel]))
-        let synchronizer = RegistrySynchronizer(
-            store: store, cache: cache, listener: listener, logger: logger)
+        let follower = ChangeFollower.registry(store: store, cache: cache, listener: listener, logger: logger)
         let batcher = InstanceBatcher(store: store, logger: logger)
         let reaper = InstanceReaper(
             store: store, interval: configuration.reapInterval, grace: configuration.deregisterAfter, logger: logger,
-            onChange: { synchronizer.requestReload() })
+            onChange: { follower.requestReload() })
         let api = RegistryAPI(
             store: store, cache: cache,
             authenticator: Authenticator(
                 adminToken: configuration.adminToken, store: store,
                 cacheLifetime: configuration.credentialCacheLifetime),
-            batcher: batcher, metrics: metrics, requestReload: { synchronizer.requestReload() }, logger: logger)
+            batcher: batcher, metrics: metrics, requestReload: { follower.requestReload() }, logger: logger)
         let logger = self.logger
         let host = configuration.host
         let limits = configuration.connectionLimits
@@ -119,7 +118,7 @@ public struct RegistryServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
-        // Shut down in reverse order: the synchronizer first, which answers
+        // Shut down in reverse order: the follower first, which answers
         // blocked discovery queries, so that the listeners' drains do not wait
         // out their long-polls.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -155,7 +154,7 @@ public struct RegistryServer: Sendable {
                         },
                         logger: logger)))
         }
-        services.append(.init(service: synchronizer))
+        services.append(.init(service: follower))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
