@@ -72,7 +72,8 @@ final class MeshSimulation {
 
     func discoveryBody(_ watcher: Int) -> String {
         let upstreams = upstreams(ofWatcher: watcher).map { #"{"service":"\#(Self.name($0))"}"# }
-        return #"{"kind":"sidecar","service":{"service":"\#(Self.name(watcher % services))"},"upstreams":[\#(upstreams.joined(separator: ","))]}"#
+        return
+            #"{"kind":"sidecar","service":{"service":"\#(Self.name(watcher % services))"},"upstreams":[\#(upstreams.joined(separator: ","))]}"#
     }
 
     static func instanceBody(_ service: Int, _ id: String, _ octet: Int) -> String {
@@ -98,7 +99,8 @@ final class MeshSimulation {
             precondition(status == 201 || status == 409, "creating \(Self.name(service)): \(status)")
         }
         for probe in 0..<10 {
-            _ = Self.call(admin, .PUT, "/v1/instances/default/shared/s-\(probe)", Self.instanceBody(-1, "s-\(probe)", probe))
+            _ = Self.call(
+                admin, .PUT, "/v1/instances/default/shared/s-\(probe)", Self.instanceBody(-1, "s-\(probe)", probe))
         }
 
         // 1. Registrations, as fast as 64 connections go.
@@ -117,11 +119,16 @@ final class MeshSimulation {
             let k = next
             next += 1
             let service = k % services
-            connection.send(.PUT, "/v1/instances/default/\(Self.name(service))/i-\(k)", body: Self.instanceBody(service, "i-\(k)", k)) {
+            connection.send(
+                .PUT, "/v1/instances/default/\(Self.name(service))/i-\(k)",
+                body: Self.instanceBody(service, "i-\(k)", k)
+            ) {
                 status, body in
                 if status != 200 {
                     failed += 1
-                    if failed < 3 { FileHandle.standardError.write(Data("register: \(status) \(String(buffer: body))\n".utf8)) }
+                    if failed < 3 {
+                        FileHandle.standardError.write(Data("register: \(status) \(String(buffer: body))\n".utf8))
+                    }
                 }
                 register(connection)
             }
@@ -219,7 +226,8 @@ final class MeshSimulation {
                 if status >= 300 {
                     self.churnFailed += 1
                     if self.churnFailed <= 3 {
-                        FileHandle.standardError.write(Data("churn \(path): \(status) \(String(buffer: answer))\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("churn \(path): \(status) \(String(buffer: answer))\n".utf8))
                     }
                 } else {
                     self.writes[slot].version = writer.index
@@ -295,13 +303,17 @@ final class MeshSimulation {
         print("probe_writes \(probeReach.count)")
         print(String(format: "churn_concerned_watchers_p50_ms %.1f", percentile(churnReach, 0.5)))
         print(String(format: "churn_concerned_watchers_p99_ms %.1f", percentile(churnReach, 0.99)))
-        print(String(format: "churn_concerned_watchers_mean %.0f", concernedPerChurn.reduce(0, +) / Double(max(1, concernedPerChurn.count))))
+        print(
+            String(
+                format: "churn_concerned_watchers_mean %.0f",
+                concernedPerChurn.reduce(0, +) / Double(max(1, concernedPerChurn.count))))
         print("watcher_answers_per_second \(Int(Double(totalAnswers) / elapsed))")
         print("watchers_missed \(missed)")
         print("watcher_errors \(watcherErrors)")
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        let cpu =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         print(String(format: "generator_cpu_seconds %.0f", cpu))
         print("answer_bytes_mean \(answerBytes / max(1, totalAnswers))")

@@ -43,7 +43,8 @@ public struct GuardedServerChannel<Base: ServerChildChannel>: ServerChildChannel
         let refused = count > limits.maximumConnections
         if refused && open.shouldLog() {
             self.logger.warning(
-                "connection refused: \(count - 1) open, the limit is \(limits.maximumConnections) (logged at most every 10 s)")
+                "connection refused: \(count - 1) open, the limit is \(limits.maximumConnections) (logged at most every 10 s)"
+            )
         }
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(

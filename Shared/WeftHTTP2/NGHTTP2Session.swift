@@ -518,7 +518,8 @@ final class NGHTTP2Session {
                 func copy(_ text: String) -> (UnsafeMutablePointer<UInt8>, Int) {
                     let count = text.utf8.count
                     let start = offset
-                    _ = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + count)]).initialize(from: text.utf8)
+                    _ = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + count)]).initialize(
+                        from: text.utf8)
                     offset += count
                     return (base + start, count)
                 }

@@ -54,7 +54,10 @@ public struct AuthorityClient: Sendable {
         let body: [UInt8]
         let client: ControlPlaneClient
         do {
-            body = Array(try WeftJSON.encode(try CertificateSigningRequest(csr: PEMDocument(csr, label: "CERTIFICATE REQUEST"), joinToken: joinToken)))
+            body = Array(
+                try WeftJSON.encode(
+                    try CertificateSigningRequest(
+                        csr: PEMDocument(csr, label: "CERTIFICATE REQUEST"), joinToken: joinToken)))
             client = try self.client(anchors: anchors, revoked: revoked, presenting: presenting)
         } catch {
             return eventLoop.makeFailedFuture(Failure.unavailable("cannot prepare the signing request: \(error)"))
@@ -66,7 +69,8 @@ public struct AuthorityClient: Sendable {
         }.flatMapThrowing { response in
             try Self.check(response)
             do {
-                return try WeftJSON.decode(CertificateSigningResponse.self, from: Data(response.body), unknownFields: .ignore)
+                return try WeftJSON.decode(
+                    CertificateSigningResponse.self, from: Data(response.body), unknownFields: .ignore)
             } catch {
                 throw Failure.unavailable("the CA's answer is not a signing response: \(error)")
             }
@@ -75,7 +79,8 @@ public struct AuthorityClient: Sendable {
 
     /// The trust bundle, or nil when it has not changed since `etag`.
     public func bundle(
-        etag: String?, anchors: [Certificate], revoked: Set<String>, presenting: (chain: [Certificate], key: PrivateKey)?
+        etag: String?, anchors: [Certificate], revoked: Set<String>,
+        presenting: (chain: [Certificate], key: PrivateKey)?
     ) -> EventLoopFuture<(bundle: TrustBundle, etag: String?)?> {
         let client: ControlPlaneClient
         do {
@@ -84,24 +89,27 @@ public struct AuthorityClient: Sendable {
             return group.next().makeFailedFuture(Failure.unavailable("cannot prepare the bundle request: \(error)"))
         }
         let trustDomain = self.trustDomain
-        return client.send(.GET, APIPaths.bundle, headers: etag.map { [("if-none-match", $0)] } ?? [], deadline: .seconds(15))
-            .flatMapErrorThrowing { error in throw Failure.unavailable("\(error)") }
-            .flatMapThrowing { response in
-                if response.status == 304 { return nil }
-                try Self.check(response)
-                let bundle: TrustBundle
-                do {
-                    bundle = try WeftJSON.decode(TrustBundle.self, from: Data(response.body), unknownFields: .ignore)
-                } catch {
-                    throw Failure.unavailable("the CA's bundle is invalid, refused: \(error)")
-                }
-                guard bundle.trustDomain == trustDomain else {
-                    throw Failure.refused(
-                        status: 200,
-                        detail: "the CA's bundle is for trust domain \(bundle.trustDomain), but this mesh is \(trustDomain)")
-                }
-                return (bundle, response.headers.first(name: "etag"))
+        return client.send(
+            .GET, APIPaths.bundle, headers: etag.map { [("if-none-match", $0)] } ?? [], deadline: .seconds(15)
+        )
+        .flatMapErrorThrowing { error in throw Failure.unavailable("\(error)") }
+        .flatMapThrowing { response in
+            if response.status == 304 { return nil }
+            try Self.check(response)
+            let bundle: TrustBundle
+            do {
+                bundle = try WeftJSON.decode(TrustBundle.self, from: Data(response.body), unknownFields: .ignore)
+            } catch {
+                throw Failure.unavailable("the CA's bundle is invalid, refused: \(error)")
             }
+            guard bundle.trustDomain == trustDomain else {
+                throw Failure.refused(
+                    status: 200,
+                    detail: "the CA's bundle is for trust domain \(bundle.trustDomain), but this mesh is \(trustDomain)"
+                )
+            }
+            return (bundle, response.headers.first(name: "etag"))
+        }
     }
 
     /// The bundle fetched **without verifying the CA**: only for bootstrapping

@@ -169,7 +169,8 @@ struct Enrollment {
                     "--ca-fingerprint: the CA at \(settings.authority) holds no root with fingerprint sha256:\(pinned) (it offers \(held)); check the fingerprint and the CA's address"
                 )
             }
-            logger.notice("trusting the CA's root pinned by --ca-fingerprint", metadata: ["fingerprint": "sha256:\(pinned)"])
+            logger.notice(
+                "trusting the CA's root pinned by --ca-fingerprint", metadata: ["fingerprint": "sha256:\(pinned)"])
             return [root]
         case .bundleFile(let file):
             do {
@@ -190,7 +191,8 @@ struct Enrollment {
             let bundle = try WeftJSON.decode(TrustBundle.self, from: data, unknownFields: .ignore)
             guard bundle.trustDomain == identity.trustDomain else {
                 throw StartupError(
-                    "--data-dir: the kept bundle is for trust domain \(bundle.trustDomain), but this proxy is \(identity)")
+                    "--data-dir: the kept bundle is for trust domain \(bundle.trustDomain), but this proxy is \(identity)"
+                )
             }
             return (
                 try bundle.roots.map { try Certificate(pem: $0.text) }, Set(bundle.revokedSerials.map(\.description))
@@ -198,7 +200,9 @@ struct Enrollment {
         } catch let error as StartupError {
             throw error
         } catch {
-            throw StartupError("--data-dir: \(path(Self.bundleFile)) is damaged (\(error)); remove it to bootstrap from --ca-bundle again")
+            throw StartupError(
+                "--data-dir: \(path(Self.bundleFile)) is damaged (\(error)); remove it to bootstrap from --ca-bundle again"
+            )
         }
     }
 

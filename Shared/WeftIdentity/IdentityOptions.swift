@@ -74,8 +74,11 @@ public struct IdentityOptions: ParsableArguments {
             anchors = .bundleFile(bundle)
         case (nil, let text?):
             var hex = text.lowercased()
-            if hex.hasPrefix("sha256:") { hex.removeFirst("sha256:".count) }
-            else if hex.hasPrefix("sha256 fingerprint=") { hex.removeFirst("sha256 fingerprint=".count) }
+            if hex.hasPrefix("sha256:") {
+                hex.removeFirst("sha256:".count)
+            } else if hex.hasPrefix("sha256 fingerprint=") {
+                hex.removeFirst("sha256 fingerprint=".count)
+            }
             hex.removeAll { $0 == ":" }
             guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
                 throw ValidationError("--ca-fingerprint: expected sha256: and 64 hex digits, got \(text.prefix(100))")

@@ -46,7 +46,8 @@ public struct AuthorityEnrollment: Sendable {
     /// How long a start without any certificate keeps trying an unreachable CA.
     public var startupWait: TimeAmount = .seconds(60)
 
-    public init(authority: ControlPlaneClient.Endpoint, anchors: Anchors, joinTokenFile: String?, dataDirectory: String) {
+    public init(authority: ControlPlaneClient.Endpoint, anchors: Anchors, joinTokenFile: String?, dataDirectory: String)
+    {
         self.authority = authority
         self.anchors = anchors
         self.joinTokenFile = joinTokenFile
@@ -250,8 +251,9 @@ public final class WorkloadIdentity: Sendable {
             else { return }
             let roots = try bundle.roots.map { try Certificate(pem: $0.text) }
             let revoked = Set(bundle.revokedSerials.map(\.description))
-            guard roots.map({ try? $0.pemString() }) != current.bundle.map({ try? $0.pemString() })
-                || revoked != current.revoked
+            guard
+                roots.map({ try? $0.pemString() }) != current.bundle.map({ try? $0.pemString() })
+                    || revoked != current.revoked
             else {
                 state.withLockedValue { $0.bundleTag = newTag }
                 return

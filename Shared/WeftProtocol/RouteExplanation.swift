@@ -17,7 +17,9 @@ public struct RouteExplainQuery: Codable, Hashable, Sendable {
         guard !method.isEmpty, method.utf8.count <= 32, method.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw ProtocolError(field: "method", "must be an HTTP method")
         }
-        guard !host.isEmpty, host.utf8.count <= 255 else { throw ProtocolError(field: "host", "must be 1 to 255 bytes") }
+        guard !host.isEmpty, host.utf8.count <= 255 else {
+            throw ProtocolError(field: "host", "must be 1 to 255 bytes")
+        }
         guard path.hasPrefix("/"), path.utf8.count <= ProtocolLimits.pathLength else {
             throw ProtocolError(field: "path", "must start with / and be at most \(ProtocolLimits.pathLength) bytes")
         }

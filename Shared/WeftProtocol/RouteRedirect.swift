@@ -100,7 +100,9 @@ public struct DirectResponse: Codable, Hashable, Sendable {
         if let body, body.utf8.count > Self.bodyLimit {
             throw ProtocolError(field: "body", "is \(body.utf8.count) bytes; the limit is \(Self.bodyLimit)")
         }
-        if let contentType, contentType.isEmpty || !HeaderEdits.isValidValue(contentType) || contentType.utf8.count > 256 {
+        if let contentType,
+            contentType.isEmpty || !HeaderEdits.isValidValue(contentType) || contentType.utf8.count > 256
+        {
             throw ProtocolError(field: "content_type", "must be a media type of at most 256 bytes")
         }
         self.status = status

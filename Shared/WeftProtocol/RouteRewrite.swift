@@ -41,7 +41,8 @@ public struct RouteRewrite: Codable, Hashable, Sendable {
                 throw ProtocolError(field: field, "\(name) cannot be rewritten")
             }
         }
-        for (field, name, value) in setHeaders.sorted(by: { $0.key < $1.key }).map({ ("set_headers", $0.key, $0.value) })
+        for (field, name, value) in setHeaders.sorted(by: { $0.key < $1.key }).map({ ("set_headers", $0.key, $0.value) }
+        )
             + addHeaders.sorted(by: { $0.key < $1.key }).map({ ("add_headers", $0.key, $0.value) })
         {
             guard value.utf8.count <= ProtocolLimits.headerValueLength,

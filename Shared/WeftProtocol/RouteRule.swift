@@ -54,7 +54,8 @@ public struct RouteRule: Codable, Hashable, Sendable {
             }
             guard destinations.isEmpty else {
                 throw ProtocolError(
-                    field: "destinations", "must be left out when the route answers by itself (redirect, direct_response)")
+                    field: "destinations",
+                    "must be left out when the route answers by itself (redirect, direct_response)")
             }
             let forwardingOnly: [(String, Bool)] = [
                 ("timeout", timeout != nil), ("retries", retries != nil), ("rewrite", rewrite != nil),
@@ -124,7 +125,8 @@ public struct RouteRule: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let object = try JSONObject(
-            decoder, fields: [
+            decoder,
+            fields: [
                 "name", "match", "destinations", "timeout", "retries", "rewrite", "mirror", "fault", "sticky",
                 "rate_limit", "redirect", "direct_response", "response_headers",
             ])

@@ -1,7 +1,7 @@
-import WeftIdentity
 public import ArgumentParser
 import Dispatch
 public import Logging
+import WeftIdentity
 public import WeftProtocol
 public import WeftProxy
 public import WeftService
@@ -115,9 +115,11 @@ public struct ProxyHostOptions: ParsableArguments {
                     "\(given.0) and --ca are exclusive: the certificate comes either from files or from weft-ca")
             }
             var host = ProxyHostConfiguration(
-                certificateFile: try authority.map { _ in "" } ?? settings.required(certificate, "WEFT_CERTIFICATE", "--certificate"),
+                certificateFile: try authority.map { _ in "" }
+                    ?? settings.required(certificate, "WEFT_CERTIFICATE", "--certificate"),
                 keyFile: try authority.map { _ in "" } ?? settings.required(key, "WEFT_KEY", "--key"),
-                bundleFile: try authority.map { _ in "" } ?? settings.required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
+                bundleFile: try authority.map { _ in "" }
+                    ?? settings.required(trustBundle, "WEFT_TRUST_BUNDLE", "--trust-bundle"),
                 snapshotFile: try settings.required(snapshotFile, "WEFT_SNAPSHOT_FILE", "--snapshot-file"),
                 admin: try settings.address(admin, "WEFT_ADMIN", "--admin", default: "127.0.0.1:15000"))
             host.authority = authority
@@ -130,7 +132,8 @@ public struct ProxyHostOptions: ParsableArguments {
                 if host.registry?.usesTLS == true {
                     if settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") != nil {
                         throw ValidationError(
-                            "--registry-token-file is for an http:// registry; over https:// the certificate identifies the proxy")
+                            "--registry-token-file is for an http:// registry; over https:// the certificate identifies the proxy"
+                        )
                     }
                 } else {
                     guard let tokenFile = settings.value(registryTokenFile, "WEFT_REGISTRY_TOKEN_FILE") else {
@@ -149,7 +152,9 @@ public struct ProxyHostOptions: ParsableArguments {
             host.drainTimeout =
                 try settings.integer(drainTimeout, "WEFT_DRAIN_TIMEOUT", "--drain-timeout", 0...3600) ?? 10
             if let path = settings.value(accessLog, "WEFT_ACCESS_LOG") {
-                guard !path.isEmpty else { throw ValidationError("--access-log: give a file, or - for standard output") }
+                guard !path.isEmpty else {
+                    throw ValidationError("--access-log: give a file, or - for standard output")
+                }
                 host.accessLog = path
             }
             if let text = settings.value(accessLogSample, "WEFT_ACCESS_LOG_SAMPLE") {

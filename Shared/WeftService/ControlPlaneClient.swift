@@ -65,7 +65,9 @@ public struct ControlPlaneClient: Sendable {
     /// needs no TLS library.
     public var secure: (@Sendable () throws -> any ChannelHandler)?
 
-    public init(endpoint: Endpoint, group: any EventLoopGroup, secure: (@Sendable () throws -> any ChannelHandler)? = nil) {
+    public init(
+        endpoint: Endpoint, group: any EventLoopGroup, secure: (@Sendable () throws -> any ChannelHandler)? = nil
+    ) {
         self.endpoint = endpoint
         self.group = group
         self.secure = secure
@@ -119,7 +121,9 @@ public struct ControlPlaneClient: Sendable {
                 channel.close(promise: nil)
             }
             channel.write(HTTPClientRequestPart.head(request), promise: nil)
-            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+            if let body {
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
+            }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }
         return promise.futureResult

@@ -134,10 +134,12 @@ public final class TLSContext: @unchecked Sendable {
         if serverNames != nil {
             // SSL_CTX_set_tlsext_servername_callback and _arg, macros over the
             // ctrl calls. The argument is unretained: `self` outlives its SSL_CTX.
-            let callback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?)
-                -> Int32 = selectServerName
+            let callback:
+                @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?)
+                    -> Int32 = selectServerName
             _ = SSL_CTX_callback_ctrl(
-                pointer, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, unsafeBitCast(callback, to: (@convention(c) () -> Void).self))
+                pointer, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                unsafeBitCast(callback, to: (@convention(c) () -> Void).self))
             _ = SSL_CTX_ctrl(
                 pointer, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, Unmanaged.passUnretained(self).toOpaque())
         }

@@ -22,19 +22,26 @@ import WeftTestSupport
                 let key = mesh.scratch.file("payments.key")
                 let csrFile = mesh.scratch.file("payments.csr")
                 _ = try Command.run(
-                    "/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+                    "/usr/bin/openssl",
+                    ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
                 _ = try Command.run(
                     "/usr/bin/openssl",
-                    ["req", "-new", "-key", key, "-subj", "/", "-addext", "subjectAltName=URI:\(identity)", "-out", csrFile])
+                    [
+                        "req", "-new", "-key", key, "-subj", "/", "-addext", "subjectAltName=URI:\(identity)", "-out",
+                        csrFile,
+                    ])
                 let body = String(
                     decoding: try JSONSerialization.data(
-                        withJSONObject: ["csr": try String(contentsOfFile: csrFile, encoding: .utf8), "join_token": token]),
+                        withJSONObject: [
+                            "csr": try String(contentsOfFile: csrFile, encoding: .utf8), "join_token": token,
+                        ]),
                     as: UTF8.self)
                 let (signed, answer) = try ca.call("POST", "/v1/certificates/sign", body)
                 #expect((200..<300).contains(signed), "\(answer)")
 
                 let common = [
-                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file", mesh.scratch.file("ca-admin-token"),
+                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file",
+                    mesh.scratch.file("ca-admin-token"),
                 ]
                 func weftctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
                     try ChildProcess.run(Self.weftctl, arguments)
@@ -56,7 +63,8 @@ import WeftTestSupport
                     registry.adminTokenFile, "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--ca-token-file",
                     mesh.scratch.file("ca-admin-token"), "--expiring-within", "1h",
                 ])
-                #expect(status.status == 0 && status.output.contains("1 valid, 1 expiring within 1h"), "\(status.output)")
+                #expect(
+                    status.status == 0 && status.output.contains("1 valid, 1 expiring within 1h"), "\(status.output)")
                 #expect(status.output.contains("\(identity) \(serial): "), "\(status.output)")
                 let badWindow = try weftctl([
                     "status", "--registry", "http://127.0.0.1:\(registry.port)", "--admin-token-file",
@@ -65,7 +73,9 @@ import WeftTestSupport
                 #expect(badWindow.status == 1 && badWindow.output.contains("--expiring-within"), "\(badWindow.output)")
 
                 let revoked = try weftctl(["ca", "revoke", serial, "--reason", "terminal reported stolen"] + common)
-                #expect(revoked.status == 0 && revoked.output.contains("certificate \(serial): revoked"), "\(revoked.output)")
+                #expect(
+                    revoked.status == 0 && revoked.output.contains("certificate \(serial): revoked"),
+                    "\(revoked.output)")
                 #expect(try weftctl(["ca", "certificates"] + common).output.contains("revoked"))
 
                 // The same from the environment alone.
@@ -75,33 +85,46 @@ import WeftTestSupport
                         "WEFT_CA=\(ca.url)", "WEFT_CA_BUNDLE=\(ca.bundleFile)",
                         "WEFT_CA_TOKEN_FILE=\(mesh.scratch.file("ca-admin-token"))", Self.weftctl, "ca", "roots",
                     ])
-                #expect(fromEnvironment.status == 0 && fromEnvironment.output.contains("active"), "\(fromEnvironment.output)")
+                #expect(
+                    fromEnvironment.status == 0 && fromEnvironment.output.contains("active"),
+                    "\(fromEnvironment.output)")
                 let roots = try weftctl(["ca", "roots"] + common)
-                #expect(roots.status == 0 && roots.output.contains("GENERATION") && roots.output.contains("active"), "\(roots.output)")
+                #expect(
+                    roots.status == 0 && roots.output.contains("GENERATION") && roots.output.contains("active"),
+                    "\(roots.output)")
 
                 // Join tokens: made (the secret printed once), listed, revoked.
-                let made = try weftctl(["ca", "tokens", "--create", MeshFixture.identity("catalog"), "--uses", "3"] + common)
+                let made = try weftctl(
+                    ["ca", "tokens", "--create", MeshFixture.identity("catalog"), "--uses", "3"] + common)
                 #expect(made.status == 0 && made.output.hasPrefix("wjt_"), "\(made.output)")
                 let tokens = try weftctl(["ca", "tokens", "-o", "json"] + common)
-                let listedTokens = try JSONSerialization.jsonObject(with: Data(tokens.output.utf8)) as? [[String: Any]] ?? []
-                let catalog = try #require(listedTokens.first { $0["identity"] as? String == MeshFixture.identity("catalog") })
+                let listedTokens =
+                    try JSONSerialization.jsonObject(with: Data(tokens.output.utf8)) as? [[String: Any]] ?? []
+                let catalog = try #require(
+                    listedTokens.first { $0["identity"] as? String == MeshFixture.identity("catalog") })
                 #expect(catalog["max_uses"] as? Int == 3 && catalog["secret"] == nil, "\(tokens.output)")
                 let tokenID = "\(catalog["id"] ?? "")"
                 let revokedToken = try weftctl(["ca", "tokens", "--revoke", tokenID] + common)
                 #expect(revokedToken.status == 0 && revokedToken.output.contains("revoked"), "\(revokedToken.output)")
                 // A root rotation, step by step, the state shown each time.
                 let published = try weftctl(["ca", "rotate", "publish"] + common)
-                #expect(published.status == 0 && published.output.contains("root generation 2: published"), "\(published.output)")
+                #expect(
+                    published.status == 0 && published.output.contains("root generation 2: published"),
+                    "\(published.output)")
                 // The CA's own safety comes through with its reason: the active
                 // root cannot be retired.
                 let early = try weftctl(["ca", "rotate", "retire", "1"] + common)
                 #expect(early.status == 1 && early.output.contains("the CA answered 409 to POST"), "\(early.output)")
                 #expect(early.output.contains("is the active one"), "\(early.output)")
                 let activated = try weftctl(["ca", "rotate", "activate", "2"] + common)
-                #expect(activated.status == 0 && activated.output.contains("root generation 2: active"), "\(activated.output)")
+                #expect(
+                    activated.status == 0 && activated.output.contains("root generation 2: active"),
+                    "\(activated.output)")
                 let retired = try weftctl(["ca", "rotate", "retire", "1"] + common)
-                #expect(retired.status == 0 && retired.output.contains("root generation 1: retired"), "\(retired.output)")
-                #expect(try weftctl(["ca", "rotate", "activate"] + common).output.contains("needs the root's generation"))
+                #expect(
+                    retired.status == 0 && retired.output.contains("root generation 1: retired"), "\(retired.output)")
+                #expect(
+                    try weftctl(["ca", "rotate", "activate"] + common).output.contains("needs the root's generation"))
                 #expect(try weftctl(["ca", "rotate", "spin"] + common).status == 64)
 
                 // Refusals say what to do, with exit 1; a bad flag is 64.

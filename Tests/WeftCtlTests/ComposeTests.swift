@@ -13,7 +13,8 @@ import WeftTestSupport
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func sections(_ compose: String) -> [String: String] {
-        let services = compose.components(separatedBy: "\nservices:\n").last?.components(separatedBy: "\nvolumes:\n")
+        let services =
+            compose.components(separatedBy: "\nservices:\n").last?.components(separatedBy: "\nvolumes:\n")
             .first ?? ""
         var result: [String: String] = [:]
         var current: String?
@@ -32,7 +33,9 @@ import WeftTestSupport
         let compose = try String(contentsOf: Self.root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         let sections = Self.sections(compose)
-        for name in ["bootstrap", "gateway", "catalog", "catalog-sidecar", "payments-v1-sidecar", "payments-v3-sidecar"] {
+        for name in [
+            "bootstrap", "gateway", "catalog", "catalog-sidecar", "payments-v1-sidecar", "payments-v3-sidecar",
+        ] {
             #expect(sections[name] != nil, "no \(name) service")
         }
 
@@ -101,7 +104,8 @@ import WeftTestSupport
             let catalog = try mesh.startSidecar(
                 "catalog", app: try mesh.startEcho(name: "catalog"), snapshot: mesh.scratch.file("catalog-kept.json"),
                 identity: [
-                    "--ca", ca.url, "--ca-bundle", out + "/trust-bundle.pem", "--join-token-file", out + "/catalog.join",
+                    "--ca", ca.url, "--ca-bundle", out + "/trust-bundle.pem", "--join-token-file",
+                    out + "/catalog.join",
                     "--data-dir", mesh.scratch.file("catalog-data"), "--registry", "https://127.0.0.1:\(meshPort)",
                     "--register", "--instance-id", "catalog", "--label", "version=v1",
                 ])
@@ -111,12 +115,14 @@ import WeftTestSupport
 
             // Each stage says what it lacks.
             let missing = try ChildProcess.run(
-                ChildProcess.builtProduct("weftctl"), ["dev", "bootstrap", "--stage", "registry", "--admin-token-file", token])
+                ChildProcess.builtProduct("weftctl"),
+                ["dev", "bootstrap", "--stage", "registry", "--admin-token-file", token])
             #expect(missing.status == 64 && missing.output.contains("--registry is required"), "\(missing.output)")
             let noToken = try ChildProcess.run(
                 ChildProcess.builtProduct("weftctl"),
                 ["dev", "bootstrap", "--stage", "registry", "--registry", "http://127.0.0.1:\(registry.port)"])
-            #expect(noToken.status == 64 && noToken.output.contains("--admin-token-file is required"), "\(noToken.output)")
+            #expect(
+                noToken.status == 64 && noToken.output.contains("--admin-token-file is required"), "\(noToken.output)")
         }
     }
 }

@@ -31,7 +31,8 @@ import WeftTestSupport
     /// `weftctl dev up` on free ports, once it says the mesh is up.
     static func up(_ state: String) throws -> ChildProcess {
         let up = try ChildProcess(
-            binary, ["dev", "up", "--state-dir", state, "--registry-port", "0", "--ca-port", "0", "--gateway-port", "0"])
+            binary,
+            ["dev", "up", "--state-dir", state, "--registry-port", "0", "--ca-port", "0", "--gateway-port", "0"])
         #expect(up.waitForOutput("Ctrl-C", timeout: 90), "\(up.output)")
         return up
     }
@@ -58,7 +59,8 @@ import WeftTestSupport
             let result = try Command.curl(
                 ["-s", "-D", "-"] + headers.flatMap { ["-H", $0] } + ["http://127.0.0.1:\(gateway)\(path)"])
             let lines = result.output.split(separator: "\r\n")
-            let name = lines.first { $0.lowercased().hasPrefix("x-echo-name:") }
+            let name =
+                lines.first { $0.lowercased().hasPrefix("x-echo-name:") }
                 .map { String($0.dropFirst("x-echo-name:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
             return (name, result.output)
         }
@@ -75,15 +77,19 @@ import WeftTestSupport
         // a burst of 100 from one terminal is mostly refused, another terminal is not.
         let burst = try Command.run(
             "/usr/bin/h2load",
-            ["-n", "100", "-c", "1", "-m", "10", "-H", "x-firmware-version: 2.3.0", "-H", "x-terminal-id: T-2002",
-             "http://127.0.0.1:\(gateway)/v1/pay"])
+            [
+                "-n", "100", "-c", "1", "-m", "10", "-H", "x-firmware-version: 2.3.0", "-H", "x-terminal-id: T-2002",
+                "http://127.0.0.1:\(gateway)/v1/pay",
+            ])
         let codes = burst.output.split(separator: "\n").first { $0.hasPrefix("status codes:") } ?? ""
         let refusedCount = codes.firstMatch(of: /(\d+) 4xx/).flatMap { Int($0.1) } ?? 0
         // At most 60 refused (the burst of 40 always passes); at least some, unless
         // the machine took over 2.5 s for 100 requests (40 + 20/s refills them all).
         #expect(refusedCount >= 1 && refusedCount <= 60, "\(codes)")
         #expect(try echoName(["x-firmware-version: 2.3.0", "x-terminal-id: T-3003"]).0.hasPrefix("payments-v"))
-        let unrouted = try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway)/v1/pay"])
+        let unrouted = try Command.curl([
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway)/v1/pay",
+        ])
         #expect(unrouted.output == "404")
         // payments calls catalog through its sidecar, over mutual TLS, as itself.
         let items = try Command.curl(["-s", "http://127.0.0.1:\(catalog)/items"]).output
@@ -157,12 +163,23 @@ import WeftTestSupport
         // Bad input: a bad flag is 64; a port in use is named.
         let bad = try ChildProcess.run(Self.binary, ["dev", "up", "--gateway-port", "70000"])
         #expect(bad.status == 64 && bad.output.contains("--gateway-port"), "\(bad.output)")
-        let busy = try ChildProcess("/usr/bin/python3", ["-c", "import socket,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();print(s.getsockname()[1],flush=True);time.sleep(60)"])
+        let busy = try ChildProcess(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import socket,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();print(s.getsockname()[1],flush=True);time.sleep(60)",
+            ])
         defer { _ = busy.stop() }
         #expect(busy.waitForOutput("\n"))
         let port = busy.output.trimmingCharacters(in: .whitespacesAndNewlines)
         let taken = try ChildProcess.run(
-            Self.binary, ["dev", "up", "--state-dir", scratch.file("other"), "--gateway-port", port, "--registry-port", "0", "--ca-port", "0"])
-        #expect(taken.status == 1 && taken.output.contains("port \(port) is in use") && taken.output.contains("--gateway-port"), "\(taken.output)")
+            Self.binary,
+            [
+                "dev", "up", "--state-dir", scratch.file("other"), "--gateway-port", port, "--registry-port", "0",
+                "--ca-port", "0",
+            ])
+        #expect(
+            taken.status == 1 && taken.output.contains("port \(port) is in use")
+                && taken.output.contains("--gateway-port"), "\(taken.output)")
     }
 }

@@ -11,10 +11,6 @@ import WeftTestSupport
 @Suite(.serialized) struct EchoServerTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
-
-
-
-
     static func withServer<T>(_ configuration: EchoServer.Configuration = .init(port: 0), _ body: (Int) throws -> T)
         throws -> T
     {

@@ -6,16 +6,11 @@ import WeftEcho
 import WeftHTTP2
 import WeftTLS
 import WeftTestSupport
-import WeftTestSupport
 
 /// The client side of HTTP2ConnectionHandler against real servers: nghttpd (the
 /// nghttp2 project's reference server) and weft-echo.
 @Suite(.serialized) struct HTTP2ClientTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
-
-
-
 
     /// Runs nghttpd on a free port serving `htdocs`, over TLS when given a key and certificate.
     static func withNghttpd<T>(

@@ -41,14 +41,17 @@ import WeftTestSupport
             let kept = mesh.scratch.file("edge-kept.json")
             let gateway = try mesh.startGateway(
                 "edge", snapshot: kept,
-                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", registry.adminTokenFile])
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", registry.adminTokenFile,
+                ])
             func served() -> String {
                 let result = try? Command.curl([
                     "-s", "-D", "-", "-o", "/dev/null", "-H", "x-firmware-version: 1.3.0",
                     "http://127.0.0.1:\(gateway.http)/pay",
                 ])
                 let line = result?.output.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-echo-name:") }
-                return line.map { String($0.dropFirst("x-echo-name:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+                return line.map { String($0.dropFirst("x-echo-name:".count)).trimmingCharacters(in: .whitespaces) }
+                    ?? ""
             }
             #expect(served() == "payments-v1", "\(gateway.process.output)")
             #expect(FileManager.default.fileExists(atPath: kept))
@@ -76,7 +79,9 @@ import WeftTestSupport
             _ = gateway.process.stop(grace: 8)
             let restarted = try mesh.startGateway(
                 "edge", snapshot: kept,
-                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", registry.adminTokenFile])
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", registry.adminTokenFile,
+                ])
             let again = try Command.curl([
                 "-s", "-D", "-", "-o", "/dev/null", "-H", "x-firmware-version: 1.3.0",
                 "http://127.0.0.1:\(restarted.http)/pay",

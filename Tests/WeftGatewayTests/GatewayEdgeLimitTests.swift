@@ -34,7 +34,8 @@ import WeftTestSupport
             idle.send("GET /pay HTTP/1.1\r\nHost: api\r\n\r\n")
             let idleStarted = Date()
             let served = idle.readToClose() ?? "(no close)"
-            #expect(served.hasPrefix("HTTP/1.1 200") && served.components(separatedBy: "HTTP/1.1").count == 2, "\(served)")
+            #expect(
+                served.hasPrefix("HTTP/1.1 200") && served.components(separatedBy: "HTTP/1.1").count == 2, "\(served)")
             #expect(Date().timeIntervalSince(idleStarted) >= 1.5, "closed before its idle time")
             // Bodies: declared over the limit, or chunked past it, are 413; at the
             // limit, served.

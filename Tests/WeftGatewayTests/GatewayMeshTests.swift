@@ -172,7 +172,8 @@ import WeftTestSupport
 
     @Test func explainSaysWhichRuleTakesARequestAndWhyEarlierOnesDidNot() throws {
         try Self.withMesh { mesh in
-            let query = #"{"host": "api.pos.example", "path": "/v1/pay", "headers": {"x-firmware-version": "2.1.0", "x-terminal-id": "T-7"}}"#
+            let query =
+                #"{"host": "api.pos.example", "path": "/v1/pay", "headers": {"x-firmware-version": "2.1.0", "x-terminal-id": "T-7"}}"#
             let result = try Command.curl([
                 "-X", "POST", "-H", "content-type: application/json", "--data", query,
                 "http://127.0.0.1:\(mesh.gateway.admin)/routes/explain",

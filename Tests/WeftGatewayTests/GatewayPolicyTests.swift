@@ -21,7 +21,8 @@ import WeftTestSupport
                 let echo = try fixture.startEcho(name: "payments-\(index)", extra: flags)
                 let sidecar = try fixture.startSidecar(
                     "payments", app: echo, snapshot: allowEdge,
-                    credentials: try fixture.credentials(for: MeshFixture.identity("payments"), name: "payments-\(index)"))
+                    credentials: try fixture.credentials(
+                        for: MeshFixture.identity("payments"), name: "payments-\(index)"))
                 instances.append((sidecar.inbound, labels))
             }
             let endpoints = instances.enumerated().map { index, instance in
@@ -50,7 +51,8 @@ import WeftTestSupport
                 """)
             let gateway = try fixture.startGateway("edge", snapshot: snapshot)
             func call(_ path: String, _ headers: [String] = []) throws -> (code: Int, text: String) {
-                let result = try Command.curl(["-s", "-i", "--http1.1"] + headers + ["http://127.0.0.1:\(gateway.http)\(path)"])
+                let result = try Command.curl(
+                    ["-s", "-i", "--http1.1"] + headers + ["http://127.0.0.1:\(gateway.http)\(path)"])
                 return (Int(result.output.split(separator: " ").dropFirst().first ?? "") ?? -1, result.output)
             }
             // A limit per terminal: two each, then 429 with Retry-After; another
@@ -84,16 +86,16 @@ import WeftTestSupport
             defer { fixture.stop() }
             let snapshot = try fixture.paymentsBehindGateway(
                 routes: """
-                   {"name": "old-api", "match": {"path": {"prefix": "/v1"}},
-                    "redirect": {"scheme": "https", "prefix": "/v2", "status": 308}},
-                   {"name": "maintenance", "match": {"path": {"exact": "/refunds"}},
-                    "direct_response": {"status": 503, "body": "refunds are back at six"},
-                    "response_headers": {"set": {"retry-after": "3600"}}},
-                   {"name": "pay", "match": {"path": {"prefix": "/pay"}}, "destinations": [{"service": "payments"}],
-                    "rewrite": {"add_headers": {"x-via": "edge"}},
-                    "response_headers": {"remove": ["x-echo-name"], "set": {"cache-control": "no-store"},
-                                         "add": {"x-pos-api": "2"}}}
-                """)
+                       {"name": "old-api", "match": {"path": {"prefix": "/v1"}},
+                        "redirect": {"scheme": "https", "prefix": "/v2", "status": 308}},
+                       {"name": "maintenance", "match": {"path": {"exact": "/refunds"}},
+                        "direct_response": {"status": 503, "body": "refunds are back at six"},
+                        "response_headers": {"set": {"retry-after": "3600"}}},
+                       {"name": "pay", "match": {"path": {"prefix": "/pay"}}, "destinations": [{"service": "payments"}],
+                        "rewrite": {"add_headers": {"x-via": "edge"}},
+                        "response_headers": {"remove": ["x-echo-name"], "set": {"cache-control": "no-store"},
+                                             "add": {"x-pos-api": "2"}}}
+                    """)
             let accessLog = fixture.scratch.file("access.log")
             let gateway = try fixture.startGateway("edge", snapshot: snapshot, extra: ["--access-log", accessLog])
             for flag in ["--http1.1", "--http2-prior-knowledge"] {
@@ -123,8 +125,14 @@ import WeftTestSupport
                 // add keeps the client's value and appends the rule's.
                 #expect(paid.contains(#"["x-via","client"]"#) && paid.contains(#"["x-via","edge"]"#), "\(paid)")
             }
-            #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/pay"]).output == "200")
-            #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/nowhere"]).output == "404")
+            #expect(
+                try Command.curl([
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/pay",
+                ]).output == "200")
+            #expect(
+                try Command.curl([
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(gateway.http)/nowhere",
+                ]).output == "404")
             // Per rule and upstream in the metrics.
             let metrics = try Command.curl(["-s", "http://127.0.0.1:\(gateway.admin)/metrics"]).output
             for line in [
@@ -153,13 +161,18 @@ import WeftTestSupport
             #expect((paid?["traceparent"] as? String)?.count == 55 && paid?["proxy"] as? String == "weft-gateway")
             #expect((paid?["time"] as? String)?.hasSuffix("Z") == true && paid?["duration_ms"] is Double)
             let missed = lines.last
-            #expect(missed?["status"] as? Int == 404 && missed?["error"] as? String == "no-route", "\(String(describing: missed))")
+            #expect(
+                missed?["status"] as? Int == 404 && missed?["error"] as? String == "no-route",
+                "\(String(describing: missed))")
             // Sampled to nothing: requests are served, no line is written.
             let silentLog = fixture.scratch.file("silent.log")
             let sampled = try fixture.startGateway(
                 "edge", snapshot: snapshot, extra: ["--access-log", silentLog, "--access-log-sample", "0"])
             for _ in 0..<3 {
-                #expect(try Command.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(sampled.http)/pay"]).output == "200")
+                #expect(
+                    try Command.curl([
+                        "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(sampled.http)/pay",
+                    ]).output == "200")
             }
             Thread.sleep(forTimeInterval: 0.3)
             #expect(((try? String(contentsOfFile: silentLog, encoding: .utf8)) ?? "x").isEmpty)

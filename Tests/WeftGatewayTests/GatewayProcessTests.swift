@@ -21,12 +21,15 @@ import WeftTestSupport
             "--snapshot-file", "--registry", "--registry-token-file", "--threads", "--drain-timeout", "--log-level",
             "WEFT_GATEWAY_NAME", "/routes/explain", "--max-connections", "--header-read-timeout", "--idle-timeout",
             "--max-request-body", "--tls-listen", "--tls-certificate", "--tls-key", "--tls-min-version",
-            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log", "--max-concurrent-streams",
+            "--https-redirect", "--https-redirect-port", "WEFT_TLS_CERTIFICATES", "--access-log",
+            "--max-concurrent-streams",
             "--otlp-endpoint", "--trace-sample",
         ] {
             #expect(help.output.contains(flag), "--help does not mention \(flag)")
         }
-        let base = ["--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s"]
+        let base = [
+            "--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s",
+        ]
         let cases: [([String], String)] = [
             (Array(base.dropFirst(2)), "--name is required"),
             (["--name", "Edge_1"] + base.dropFirst(2), "--name"),

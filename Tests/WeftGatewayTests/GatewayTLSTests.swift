@@ -31,8 +31,10 @@ import WeftTestSupport
         status: Int32, output: String, errors: String
     ) {
         try Command.curl(
-            ["-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "--resolve", "\(host):\(port):127.0.0.1",
-             "--cacert", ca] + flags + ["https://\(host):\(port)/pay"])
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "--resolve", "\(host):\(port):127.0.0.1",
+                "--cacert", ca,
+            ] + flags + ["https://\(host):\(port)/pay"])
     }
 
     @Test func eachNameGetsItsCertificateOverBothProtocolsAndCleartextIsRedirected() async throws {
@@ -49,7 +51,8 @@ import WeftTestSupport
                     "--tls-certificate", tills.certificate, "--tls-key", tills.key, "--https-redirect",
                 ])
             let port = try #require(gateway.https, "no https port in \(gateway.process.output)")
-            #expect(gateway.process.output.contains("TLS certificates: api.pos.test (default); *.tills.test, tills.test"))
+            #expect(
+                gateway.process.output.contains("TLS certificates: api.pos.test (default); *.tills.test, tills.test"))
             for (flag, version) in [("--http1.1", "1.1"), ("--http2", "2")] {
                 let exact = try Self.curl("api.pos.test", port: port, ca: api.certificate, [flag])
                 #expect(exact.output == "200 \(version)", "\(exact)")
@@ -61,15 +64,19 @@ import WeftTestSupport
             #expect(crossed.status == 60, "\(crossed)")
             // What the service hears: the client came in over HTTPS.
             let report = try Command.curl(
-                ["-s", "--resolve", "api.pos.test:\(port):127.0.0.1", "--cacert", api.certificate,
-                 "https://api.pos.test:\(port)/pay"])
+                [
+                    "-s", "--resolve", "api.pos.test:\(port):127.0.0.1", "--cacert", api.certificate,
+                    "https://api.pos.test:\(port)/pay",
+                ])
             let headers = try Command.object(report.output)["headers"] as? [[String]] ?? []
             #expect(headers.contains(["x-forwarded-proto", "https"]), "\(headers)")
             // Cleartext: 308 to the same URL under https://, over both protocols.
             for flag in ["--http1.1", "--http2-prior-knowledge"] {
                 let redirect = try Command.curl(
-                    ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", flag, "-H", "Host: api.pos.test",
-                     "http://127.0.0.1:\(gateway.http)/pay?till=7"])
+                    [
+                        "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", flag, "-H", "Host: api.pos.test",
+                        "http://127.0.0.1:\(gateway.http)/pay?till=7",
+                    ])
                 #expect(redirect.output == "308 https://api.pos.test:\(port)/pay?till=7", "\(flag): \(redirect)")
             }
             // curl prefers h2 when ALPN offers it.
@@ -152,16 +159,28 @@ import WeftTestSupport
     @Test func badTLSFlagsExit64AndUnusableFilesExit78() throws {
         let fixture = try MeshFixture()
         defer { fixture.stop() }
-        let base = ["--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s"]
+        let base = [
+            "--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s",
+        ]
         for (arguments, message) in [
             (["--tls-listen", "127.0.0.1:0"], "needs at least one --tls-certificate"),
             (["--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a"], "0 key(s) for 1 certificate(s)"),
             (["--tls-certificate", "/a", "--tls-key", "/b"], "need --tls-listen"),
             (["--https-redirect"], "need --tls-listen"),
-            (["--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b", "--tls-min-version", "1.1"],
-             "--tls-min-version: 1.1"),
-            (["--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b", "--https-redirect-port", "8443"],
-             "only with --https-redirect"),
+            (
+                [
+                    "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b", "--tls-min-version",
+                    "1.1",
+                ],
+                "--tls-min-version: 1.1"
+            ),
+            (
+                [
+                    "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b",
+                    "--https-redirect-port", "8443",
+                ],
+                "only with --https-redirect"
+            ),
         ] as [([String], String)] {
             let result = try ChildProcess.run(MeshFixture.gatewayBinary, base + arguments)
             #expect(result.status == 64, "\(arguments): \(result.output)")
@@ -189,6 +208,7 @@ import WeftTestSupport
                 "--access-log", "/nonexistent/access.log",
             ])
         #expect(unwritable.status == 78)
-        #expect(unwritable.output.contains("cannot open the access log /nonexistent/access.log"), "\(unwritable.output)")
+        #expect(
+            unwritable.output.contains("cannot open the access log /nonexistent/access.log"), "\(unwritable.output)")
     }
 }

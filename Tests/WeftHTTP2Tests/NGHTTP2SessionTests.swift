@@ -415,7 +415,8 @@ import Testing
     @Test func headersOnASkippedStreamIdIsAConnectionError() throws {
         let server = try NGHTTP2Session(role: .server)
         let block: [UInt8] = [0x82, 0x86, 0x84, 0x41, 0x01, 0x61]  // GET http / host "a"
-        let opening = Self.preface + Self.frame(type: 4)
+        let opening =
+            Self.preface + Self.frame(type: 4)
             + Self.frame(type: 1, flags: 0x5, stream: 1, payload: block)
             + Self.frame(type: 1, flags: 0x5, stream: 5, payload: block)
         try server.receive(opening)

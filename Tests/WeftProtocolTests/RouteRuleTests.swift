@@ -158,7 +158,10 @@ import WeftProtocol
         ),
         (#""remove": ["server"]"#, #""remove": ["x-weft-error"]"#, "response_headers.remove[0]", "cannot be changed"),
         (#""remove": ["server"]"#, #""remove": ["content-length"]"#, "response_headers.remove[0]", "cannot be changed"),
-        (#""set": {"cache-control": "no-store"}"#, #""set": {"transfer-encoding": "chunked"}"#, #"response_headers.set["transfer-encoding"]"#, "cannot be changed"),
+        (
+            #""set": {"cache-control": "no-store"}"#, #""set": {"transfer-encoding": "chunked"}"#,
+            #"response_headers.set["transfer-encoding"]"#, "cannot be changed"
+        ),
         (#""x-api": "1""#, #""x-api": "1\r\nx: y""#, #"response_headers.add["x-api"]"#, "control characters"),
         (#""set": {"#, #""sett": {"#, "response_headers.sett", "unknown field"),
     ]
@@ -175,10 +178,19 @@ import WeftProtocol
         for (json, path, reason) in [
             (#"{"name": "d", "direct_response": {"status": 101}}"#, "direct_response.status", "between 200 and 599"),
             (#"{"name": "d", "direct_response": {"body": "x"}}"#, "direct_response.status", "required"),
-            (#"{"name": "d", "direct_response": {"status": 200, "body": "\#(big)"}}"#, "direct_response.body", "the limit is 4096"),
-            (#"{"name": "d", "direct_response": {"status": 200, "content_type": ""}}"#, "direct_response.content_type", "media type"),
+            (
+                #"{"name": "d", "direct_response": {"status": 200, "body": "\#(big)"}}"#, "direct_response.body",
+                "the limit is 4096"
+            ),
+            (
+                #"{"name": "d", "direct_response": {"status": 200, "content_type": ""}}"#,
+                "direct_response.content_type", "media type"
+            ),
             (#"{"name": "d"}"#, "destinations", "required"),
-            (#"{"name": "d", "rewrite": {"add_headers": {"upgrade": "h2c"}}, "destinations": [{"service": "a"}]}"#, "rewrite.add_headers", "cannot be rewritten"),
+            (
+                #"{"name": "d", "rewrite": {"add_headers": {"upgrade": "h2c"}}, "destinations": [{"service": "a"}]}"#,
+                "rewrite.add_headers", "cannot be rewritten"
+            ),
         ] {
             expectRejected(RouteRule.self, json, path: path, reason: reason)
         }

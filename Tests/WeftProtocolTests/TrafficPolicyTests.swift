@@ -47,7 +47,10 @@ import WeftProtocol
             #"{"service": "api", "load_balancer": {"type": "ring_hash", "hash_cookie": "a b"}}"#,
             "load_balancer.hash_cookie", "must be a cookie name"
         ),
-        (#"{"service": "api", "load_balancer": {"type": "peak_ewma", "choice_count": 2}}"#, "load_balancer.choice_count", "applies only to another balancer"),
+        (
+            #"{"service": "api", "load_balancer": {"type": "peak_ewma", "choice_count": 2}}"#,
+            "load_balancer.choice_count", "applies only to another balancer"
+        ),
         (#"{"service": "api", "retry_budget": {"percent": -1}}"#, "retry_budget.percent", "between 0 and 1000"),
         (#"{"service": "api", "retry_budget": {"window": "0s"}}"#, "retry_budget.window", "between 1s and 1m"),
         (

@@ -56,31 +56,40 @@ import WeftProxy
           "destinations": [{"service": "payments", "subset": {"version": "v9"}}]}]
         """
 
-    @Test(arguments: [
-        // First matching rule in table order wins.
-        (request("POST", "eu.pos.example", "/v1/pay", [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]), "kiosk"),
-        // Each condition of a rule must hold: wrong method, host, path segment, header.
-        (request("GET", "eu.pos.example", "/v1/pay", [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]), "fw1"),
-        (request("POST", "pos.example", "/v1/pay", [("x-terminal-type", "kiosk")]), nil),
-        (request("POST", "EU.POS.EXAMPLE:8080", "/v1", [("x-terminal-type", "kiosk")]), "kiosk"),
-        (request("POST", "eu.pos.example", "/v10/pay", [("x-terminal-type", "kiosk")]), nil),
-        (request("POST", "eu.pos.example", "/v1/pay", [("x-terminal-type", "Kiosk")]), nil),
-        // Versions: caret range, leading v, not a version, prerelease outside the range.
-        (request(headers: [("x-firmware-version", "v1.9.0")]), "fw1"),
-        (request(headers: [("x-firmware-version", "1.1.9")]), nil),
-        (request(headers: [("x-firmware-version", "one.two")]), nil),
-        (request(headers: [("x-firmware-version", "")]), nil),
-        (request(headers: [("x-firmware-version", "2.0.0-rc.1")]), nil),
-        // Query values are percent-decoded, + is a space.
-        (request(path: "/pay?x=1&channel=beta+one"), "beta"),
-        (request(path: "/pay?channel=beta%20one"), "beta"),
-        (request(path: "/pay?channel=beta"), nil),
-        // A repeated header is matched on its values joined with a comma.
-        (request(headers: [("x-tag", "a"), ("x-tag", "b")]), "list"),
-        // Exact hosts ignore case and port; IPv6 literals keep their brackets out.
-        (request("GET", "LEGACY.example:443"), "exact-host"),
-        (request("GET", "[::1]:8080"), nil),
-    ] as [(GatewayRequest, String?)])
+    @Test(
+        arguments: [
+            // First matching rule in table order wins.
+            (
+                request(
+                    "POST", "eu.pos.example", "/v1/pay",
+                    [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]), "kiosk"
+            ),
+            // Each condition of a rule must hold: wrong method, host, path segment, header.
+            (
+                request(
+                    "GET", "eu.pos.example", "/v1/pay", [("x-terminal-type", "kiosk"), ("x-firmware-version", "1.2.5")]),
+                "fw1"
+            ),
+            (request("POST", "pos.example", "/v1/pay", [("x-terminal-type", "kiosk")]), nil),
+            (request("POST", "EU.POS.EXAMPLE:8080", "/v1", [("x-terminal-type", "kiosk")]), "kiosk"),
+            (request("POST", "eu.pos.example", "/v10/pay", [("x-terminal-type", "kiosk")]), nil),
+            (request("POST", "eu.pos.example", "/v1/pay", [("x-terminal-type", "Kiosk")]), nil),
+            // Versions: caret range, leading v, not a version, prerelease outside the range.
+            (request(headers: [("x-firmware-version", "v1.9.0")]), "fw1"),
+            (request(headers: [("x-firmware-version", "1.1.9")]), nil),
+            (request(headers: [("x-firmware-version", "one.two")]), nil),
+            (request(headers: [("x-firmware-version", "")]), nil),
+            (request(headers: [("x-firmware-version", "2.0.0-rc.1")]), nil),
+            // Query values are percent-decoded, + is a space.
+            (request(path: "/pay?x=1&channel=beta+one"), "beta"),
+            (request(path: "/pay?channel=beta%20one"), "beta"),
+            (request(path: "/pay?channel=beta"), nil),
+            // A repeated header is matched on its values joined with a comma.
+            (request(headers: [("x-tag", "a"), ("x-tag", "b")]), "list"),
+            // Exact hosts ignore case and port; IPv6 literals keep their brackets out.
+            (request("GET", "LEGACY.example:443"), "exact-host"),
+            (request("GET", "[::1]:8080"), nil),
+        ] as [(GatewayRequest, String?)])
     func theFirstRuleWhoseEveryConditionHoldsTakesTheRequest(request: GatewayRequest, expected: String?) throws {
         let routes = try Self.snapshot(Self.table).gatewayRoutes
         #expect(routes.match(request)?.rule.name.description == expected)
@@ -88,7 +97,8 @@ import WeftProxy
 
     @Test func explainNamesTheFirstConditionEachEarlierRuleFailed() throws {
         let routes = try Self.snapshot(Self.table).gatewayRoutes
-        let request = Self.request("GET", "eu.pos.example", "/v1/pay?channel=beta+one", [("x-firmware-version", "3.0.0")])
+        let request = Self.request(
+            "GET", "eu.pos.example", "/v1/pay?channel=beta+one", [("x-firmware-version", "3.0.0")])
         let verdicts = routes.explain(request)
         #expect(verdicts.map(\.route.rule.name.description) == ["kiosk", "fw1", "beta"])
         #expect(verdicts.map(\.mismatch) == [.method, .header(0), nil])
@@ -126,7 +136,8 @@ import WeftProxy
     }
 
     static func side(_ route: GatewayRoutes.Route, terminal: String, random: Int = 0) -> String {
-        route.destination(for: request(headers: [("x-terminal-id", terminal)]), random: random)?.subset["version"] ?? "?"
+        route.destination(for: request(headers: [("x-terminal-id", terminal)]), random: random)?.subset["version"]
+            ?? "?"
     }
 
     @Test func aStickyCanaryHoldsItsShareAndEachTerminalItsSide() throws {
@@ -239,7 +250,8 @@ import WeftProxy
     @Test func stickyNeedsSeveralDestinations() throws {
         let text = #"{"name": "r", "destinations": [{"service": "payments"}], "sticky": {"header": "x-terminal-id"}}"#
         #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(text.utf8)) }
-        let unknown = #"{"name": "r", "destinations": [{"service": "a", "weight": 50}, {"service": "b", "weight": 50}], "sticky": {"cookie": "x"}}"#
+        let unknown =
+            #"{"name": "r", "destinations": [{"service": "a", "weight": 50}, {"service": "b", "weight": 50}], "sticky": {"cookie": "x"}}"#
         #expect(throws: (any Error).self) { try WeftJSON.decode(RouteRule.self, from: Data(unknown.utf8)) }
     }
 

@@ -6,9 +6,10 @@ import NIOPosix
 import Testing
 import WeftEcho
 import WeftHTTP2
-@testable import WeftProxy
 import WeftProtocol
 import WeftTestSupport
+
+@testable import WeftProxy
 
 /// HTTP1ToHTTP2Bridge with real peers: curl speaks HTTP/1.1 to the bridge, which
 /// carries each request over an HTTP2ConnectionPool to weft-echo (h2c).
@@ -20,7 +21,8 @@ import WeftTestSupport
     static func withBridge<T>(upstreamPort: Int, _ body: (Int) throws -> T) throws -> T {
         let loop = group.next()
         let proxy = try loop.submit {
-            let snapshot = ProxySnapshot(try DiscoverySnapshot(version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0)))
+            let snapshot = ProxySnapshot(
+                try DiscoverySnapshot(version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0)))
             let application = LocalApplication(host: "127.0.0.1", port: upstreamPort, protocolKind: .http2)
             return NIOLoopBound(
                 ProxyLoop(
@@ -134,7 +136,8 @@ import WeftTestSupport
         let closed = 1  // tcpmux: nothing listens there
         try Self.withBridge(upstreamPort: closed) { port in
             let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
-            #expect(result.output.hasSuffix("503") && result.output.contains("application-unavailable"), "\(result.output)")
+            #expect(
+                result.output.hasSuffix("503") && result.output.contains("application-unavailable"), "\(result.output)")
             // And the bridge is still there for the next one.
             let again = try Self.curl(["--http1.1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
             #expect(again.output.hasSuffix("503"))

@@ -14,9 +14,10 @@ struct InboundRequestPolicyTests {
     ]
 
     static func snapshot(allowing source: String?) throws -> ProxySnapshot {
-        let intentions = source.map {
-            #"[{"source": "\#($0)", "destination": "backend", "action": "allow"}]"#
-        } ?? "[]"
+        let intentions =
+            source.map {
+                #"[{"source": "\#($0)", "destination": "backend", "action": "allow"}]"#
+            } ?? "[]"
         let json = #"{"version": 1, "generated_at": "2026-11-27T00:00:00Z", "inbound_intentions": \#(intentions)}"#
         return ProxySnapshot(try WeftJSON.decode(DiscoverySnapshot.self, from: json))
     }
@@ -45,7 +46,8 @@ struct InboundRequestPolicyTests {
                 headers, caller: Self.caller, peerAddress: "10.0.0.7", snapshot: snapshot,
                 traceIDs: TraceIDGenerator()
             ).get()
-            #expect(result.filter { $0.name == WeftHeaders.callerIdentity }.map { $0.value } == [Self.caller.description])
+            #expect(
+                result.filter { $0.name == WeftHeaders.callerIdentity }.map { $0.value } == [Self.caller.description])
             #expect(result[first: "x-forwarded-for"] == "10.0.0.7")
             let out = result.filter { $0.name == WeftHeaders.traceParent }.map { $0.value }
             #expect(out.count == 1 && InboundRequestPolicy.isValidTraceParent(out[0]))
@@ -81,12 +83,14 @@ extension InboundRequestPolicyTests {
                 case 0: source = .any
                 case 1:
                     source = .namespace(
-                        trustDomain: "weft.local", namespace: try NamespaceName(validating: namespaces[random.below(2)]))
+                        trustDomain: "weft.local", namespace: try NamespaceName(validating: namespaces[random.below(2)])
+                    )
                 default:
                     source = .exact(
                         try SPIFFEID(
                             validating:
-                                "spiffe://weft.local/ns/\(namespaces[random.below(2)])/sa/\(services[random.below(4)])"))
+                                "spiffe://weft.local/ns/\(namespaces[random.below(2)])/sa/\(services[random.below(4)])")
+                    )
                 }
                 let methods: [HTTPMethod] = random.below(2) == 0 ? [] : [try HTTPMethod(validating: "GET")]
                 let path: PathMatch? = random.below(2) == 0 ? nil : .prefix("/p\(random.below(2))")
@@ -96,7 +100,8 @@ extension InboundRequestPolicyTests {
                         action: random.below(2) == 0 ? .allow : .deny, methods: methods, path: path))
             }
             let snapshot = ProxySnapshot(
-                try DiscoverySnapshot(version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0), inboundIntentions: intentions))
+                try DiscoverySnapshot(
+                    version: 1, generatedAt: Timestamp(secondsSinceEpoch: 0), inboundIntentions: intentions))
             for _ in 0..<50 {
                 let caller = try SPIFFEID(
                     validating: "spiffe://weft.local/ns/\(namespaces[random.below(2)])/sa/\(services[random.below(4)])")

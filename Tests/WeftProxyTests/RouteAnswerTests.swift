@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import WeftHTTP2
 import WeftProtocol
+
 @testable import WeftProxy
 
 /// What a rule that answers by itself answers, and the response header
@@ -36,7 +37,8 @@ import WeftProtocol
     ) throws {
         let rule = try Self.rule(#"{"name": "r", "match": {"path": {"prefix": "/v1"}}, "redirect": \#(redirect)}"#)
         let headers = Self.request(scheme, authority, target)
-        let answer = try #require(RouteAnswer.response(for: rule, request: GatewayRequest(headers: headers), headers: headers))
+        let answer = try #require(
+            RouteAnswer.response(for: rule, request: GatewayRequest(headers: headers), headers: headers))
         #expect(answer.status == 302)
         #expect(answer.headers == [HTTP2Header("location", location)])
         #expect(answer.body == nil)
@@ -52,7 +54,9 @@ import WeftProtocol
         #expect(answer.body.map { String(buffer: $0) } == "back at six")
         let json = try Self.rule(
             #"{"name": "d", "direct_response": {"status": 200, "body": "{}", "content_type": "application/json"}}"#)
-        #expect(RouteAnswer.response(for: json, request: request, headers: headers)?.headers.first?.value == "application/json")
+        #expect(
+            RouteAnswer.response(for: json, request: request, headers: headers)?.headers.first?.value
+                == "application/json")
         let forwarding = try Self.rule(#"{"name": "f", "destinations": [{"service": "api"}]}"#)
         #expect(RouteAnswer.response(for: forwarding, request: request, headers: headers) == nil)
     }

@@ -64,7 +64,8 @@ import WeftProxy
     @Test func leastRequestAvoidsTheBusyEndpoint() {
         var set = Self.set(2)
         for _ in 0..<20 { set.began(0) }
-        var balancer = Balancer(policy: .leastRequest(choiceCount: 2), slots: [0, 1], in: set, zone: nil, datacenter: nil)
+        var balancer = Balancer(
+            policy: .leastRequest(choiceCount: 2), slots: [0, 1], in: set, zone: nil, datacenter: nil)
         var random = FastRandom(seed: 1)
         var toBusy = 0
         for _ in 0..<100 where balancer.pick(in: &set, now: Self.start, random: &random) == 0 { toBusy += 1 }
@@ -102,19 +103,28 @@ import WeftProxy
 
     @Test func ringHashKeepsAKeyOnItsEndpointAndMovesItOnlyWhenThatOneGoes() {
         let header = try! HeaderName(validating: "x-user")
-        var set = Self.set(5, outlier: try! OutlierDetection(
-            consecutiveErrors: 1, interval: .seconds(10), baseEjectionTime: .seconds(30), maximumEjectionPercent: 100))
-        var balancer = Balancer(policy: .ringHash(.header(header)), slots: [0, 1, 2, 3, 4], in: set, zone: nil, datacenter: nil)
+        var set = Self.set(
+            5,
+            outlier: try! OutlierDetection(
+                consecutiveErrors: 1, interval: .seconds(10), baseEjectionTime: .seconds(30),
+                maximumEjectionPercent: 100))
+        var balancer = Balancer(
+            policy: .ringHash(.header(header)), slots: [0, 1, 2, 3, 4], in: set, zone: nil, datacenter: nil)
         var random = FastRandom(seed: 5)
         var owner: [Int: Int] = [:]
         for user in 0..<500 {
-            owner[user] = balancer.pick(in: &set, now: Self.start, random: &random, hashKey: Balancer.hash("user-\(user)"))
+            owner[user] = balancer.pick(
+                in: &set, now: Self.start, random: &random, hashKey: Balancer.hash("user-\(user)"))
         }
         // Spread over every endpoint.
         #expect(Set(owner.values).count == 5)
         // Again: the same answers.
         for user in 0..<500 {
-            do { let again = balancer.pick(in: &set, now: Self.start, random: &random, hashKey: Balancer.hash("user-\(user)")); #expect(again == owner[user]) }
+            do {
+                let again = balancer.pick(
+                    in: &set, now: Self.start, random: &random, hashKey: Balancer.hash("user-\(user)"))
+                #expect(again == owner[user])
+            }
         }
         // Endpoint 2 is ejected: its keys move, nobody else's does.
         set.began(2)
@@ -130,7 +140,8 @@ import WeftProxy
             HTTP2Header(":method", "GET"), HTTP2Header("x-user", "alice"),
             HTTP2Header("cookie", "theme=dark; session=abc123"),
         ]
-        let byHeader = ForwardingPlan.hashKey(.ringHash(.header(try! HeaderName(validating: "x-user"))), headers: headers)
+        let byHeader = ForwardingPlan.hashKey(
+            .ringHash(.header(try! HeaderName(validating: "x-user"))), headers: headers)
         #expect(byHeader == Balancer.hash("alice"))
         #expect(ForwardingPlan.hashKey(.ringHash(.cookie("session")), headers: headers) == Balancer.hash("abc123"))
         #expect(ForwardingPlan.hashKey(.ringHash(.cookie("missing")), headers: headers) == nil)
@@ -198,12 +209,18 @@ import WeftProxy
             var balancer = Balancer(policy: policy, slots: [0, 1, 2], in: set, zone: nil, datacenter: nil)
             var random = FastRandom(seed: 9)
             for _ in 0..<200 {
-                do { let slot = balancer.pick(in: &set, now: Self.start, random: &random, avoiding: 1); #expect(slot != 1, "\(policy)") }
+                do {
+                    let slot = balancer.pick(in: &set, now: Self.start, random: &random, avoiding: 1)
+                    #expect(slot != 1, "\(policy)")
+                }
             }
             // Alone, it is still used.
             var single = Self.set(1)
             var only = Balancer(policy: policy, slots: [0], in: single, zone: nil, datacenter: nil)
-            do { let slot = only.pick(in: &single, now: Self.start, random: &random, avoiding: 0); #expect(slot == 0) }
+            do {
+                let slot = only.pick(in: &single, now: Self.start, random: &random, avoiding: 0)
+                #expect(slot == 0)
+            }
         }
     }
 
@@ -215,9 +232,18 @@ import WeftProxy
             set.began(slot)
             return set.finished(slot, latency: 1, outcome: .failure, now: now)
         }
-        do { let ejected = fail(0, at: Self.start); #expect(!ejected) }
-        do { let ejected = fail(0, at: Self.start); #expect(!ejected) }
-        do { let ejected = fail(0, at: Self.start); #expect(ejected) }
+        do {
+            let ejected = fail(0, at: Self.start)
+            #expect(!ejected)
+        }
+        do {
+            let ejected = fail(0, at: Self.start)
+            #expect(!ejected)
+        }
+        do {
+            let ejected = fail(0, at: Self.start)
+            #expect(ejected)
+        }
         #expect(!Self.available(set, 0, now: Self.start + .seconds(29)))
         #expect(Self.available(set, 0, now: Self.start + .seconds(30)))
         // A success in between resets the count.
@@ -225,19 +251,33 @@ import WeftProxy
         _ = fail(1, at: Self.start)
         set.began(1)
         set.finished(1, latency: 1, outcome: .success, now: Self.start)
-        do { let ejected = fail(1, at: Self.start); #expect(!ejected) }
+        do {
+            let ejected = fail(1, at: Self.start)
+            #expect(!ejected)
+        }
         // The second ejection of endpoint 0 lasts twice as long.
         let later = Self.start + .seconds(31)
         _ = fail(0, at: later)
         _ = fail(0, at: later)
-        do { let ejected = fail(0, at: later); #expect(ejected) }
+        do {
+            let ejected = fail(0, at: later)
+            #expect(ejected)
+        }
         #expect(!Self.available(set, 0, now: later + .seconds(59)))
         #expect(Self.available(set, 0, now: later + .seconds(60)))
         // Half of four may be out: a third ejection is refused. (Endpoint 1
         // has one failure on its record already.)
         _ = fail(1, at: later)
-        do { let ejected = fail(1, at: later); #expect(ejected) }
-        for _ in 0..<5 { do { let ejected = fail(2, at: later); #expect(!ejected) } }
+        do {
+            let ejected = fail(1, at: later)
+            #expect(ejected)
+        }
+        for _ in 0..<5 {
+            do {
+                let ejected = fail(2, at: later)
+                #expect(!ejected)
+            }
+        }
         #expect(Self.available(set, 2, now: later))
     }
 
@@ -247,7 +287,11 @@ import WeftProxy
             set.began(0)
             set.finished(0, latency: 1, outcome: .abandoned, now: Self.start)
         }
-        #expect({ var copy = set; return copy.isAvailable(0, now: Self.start) }())
+        #expect(
+            {
+                var copy = set
+                return copy.isAvailable(0, now: Self.start)
+            }())
         #expect(set.states[0].inFlight == 0)
         #expect(set.states[0].latency == nil)
     }
@@ -300,25 +344,57 @@ import WeftProxy
 
     @Test func aTokenBucketAdmitsItsBurstThenTheRate() throws {
         var bucket = TokenBucket(try RateLimit(requestsPerSecond: 2, burst: 3), now: Self.start)
-        for _ in 0..<3 { do { let wait = bucket.take(now: Self.start); #expect(wait == nil) } }
-        do { let wait = bucket.take(now: Self.start); #expect(wait == 1) }
-        do { let wait = bucket.take(now: Self.start + .milliseconds(500)); #expect(wait == nil) }
-        do { let wait = bucket.take(now: Self.start + .milliseconds(500)); #expect(wait == 1) }
+        for _ in 0..<3 {
+            do {
+                let wait = bucket.take(now: Self.start)
+                #expect(wait == nil)
+            }
+        }
+        do {
+            let wait = bucket.take(now: Self.start)
+            #expect(wait == 1)
+        }
+        do {
+            let wait = bucket.take(now: Self.start + .milliseconds(500))
+            #expect(wait == nil)
+        }
+        do {
+            let wait = bucket.take(now: Self.start + .milliseconds(500))
+            #expect(wait == 1)
+        }
         // A slow rate says how long to wait.
         var slow = TokenBucket(try RateLimit(requestsPerSecond: 0.1, burst: 1), now: Self.start)
-        do { let wait = slow.take(now: Self.start); #expect(wait == nil) }
-        do { let wait = slow.take(now: Self.start); #expect(wait == 10) }
+        do {
+            let wait = slow.take(now: Self.start)
+            #expect(wait == nil)
+        }
+        do {
+            let wait = slow.take(now: Self.start)
+            #expect(wait == 10)
+        }
     }
 
     @Test func keyedBucketsAreSeparateAndBounded() throws {
         var buckets = KeyedTokenBuckets(try RateLimit(requestsPerSecond: 1, burst: 1), maximumKeys: 100)
-        do { let wait = buckets.take("alice", now: Self.start); #expect(wait == nil) }
-        do { let wait = buckets.take("alice", now: Self.start); #expect(wait != nil) }
-        do { let wait = buckets.take("bob", now: Self.start); #expect(wait == nil) }
+        do {
+            let wait = buckets.take("alice", now: Self.start)
+            #expect(wait == nil)
+        }
+        do {
+            let wait = buckets.take("alice", now: Self.start)
+            #expect(wait != nil)
+        }
+        do {
+            let wait = buckets.take("bob", now: Self.start)
+            #expect(wait == nil)
+        }
         for index in 0..<1000 { _ = buckets.take("caller-\(index)", now: Self.start) }
         #expect(buckets.count <= 100 && buckets.count > 50)
         // The most recent keys kept their buckets.
-        do { let wait = buckets.take("caller-999", now: Self.start); #expect(wait != nil) }
+        do {
+            let wait = buckets.take("caller-999", now: Self.start)
+            #expect(wait != nil)
+        }
     }
 
     // MARK: Deadlines and retry rules

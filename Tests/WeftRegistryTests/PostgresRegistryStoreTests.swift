@@ -113,7 +113,10 @@ import WeftTestSupport
                         _ = try await store.putDocument(try Self.routes("v1", gateway: true), ifMatch: nil, actor: "t")
                     }
                 ),
-                ("a route table changed", { _ = try await store.putDocument(try Self.routes("v2"), ifMatch: nil, actor: "t") }),
+                (
+                    "a route table changed",
+                    { _ = try await store.putDocument(try Self.routes("v2"), ifMatch: nil, actor: "t") }
+                ),
                 (
                     "mesh defaults",
                     {

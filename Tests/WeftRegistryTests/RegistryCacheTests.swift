@@ -24,7 +24,8 @@ struct RegistryCacheTests {
     static func request(_ own: String, _ upstreams: [String]) throws -> DiscoveryRequest {
         try WeftJSON.decode(
             DiscoveryRequest.self,
-            from: #"{"kind":"sidecar","service":{"service":"\#(own)"},"upstreams":[\#(upstreams.map { #"{"service":"\#($0)"}"# }.joined(separator: ","))]}"#
+            from:
+                #"{"kind":"sidecar","service":{"service":"\#(own)"},"upstreams":[\#(upstreams.map { #"{"service":"\#($0)"}"# }.joined(separator: ","))]}"#
         )
     }
 
@@ -36,7 +37,8 @@ struct RegistryCacheTests {
         let names = ["shared", "a", "b", "c"]
         var state = RegistryState(version: 1, loadedAt: Timestamp(secondsSinceEpoch: 1))
         for (index, name) in names.enumerated() {
-            state.services[try Self.reference(name)] = Versioned(Service(name: try ServiceName(validating: name)), modifyVersion: 1)
+            state.services[try Self.reference(name)] = Versioned(
+                Service(name: try ServiceName(validating: name)), modifyVersion: 1)
             state.instances[try Self.reference(name)] = try (0..<(index + 2)).map {
                 try Self.record(name, "\(name)-\($0)", port: 9000 + $0, version: 1)
             }
@@ -70,7 +72,8 @@ struct RegistryCacheTests {
                 RouteTable.self, from: #"{"routes":[{"name":"r","destinations":[{"service":"shared"}]}]}"#),
             modifyVersion: 3)
         third.policies[try Self.reference("shared")] = Versioned(
-            try WeftJSON.decode(TrafficPolicy.self, from: #"{"service":"shared","load_balancer":{"type":"round_robin"}}"#),
+            try WeftJSON.decode(
+                TrafficPolicy.self, from: #"{"service":"shared","load_balancer":{"type":"round_robin"}}"#),
             modifyVersion: 3)
         third.changes = StateChanges(
             everything: false, services: [try Self.reference("c"), try Self.reference("shared")],
@@ -85,7 +88,9 @@ struct RegistryCacheTests {
         let spliced = try RegistryCache.splice(
             [Array(#"{"x":1}"#.utf8), Array(#"{"y":2}"#.utf8)],
             into: Array(#"{"a":"\"upstreams\":[]","upstreams":[],"version":3}"#.utf8))
-        #expect(String(decoding: spliced, as: UTF8.self) == #"{"a":"\"upstreams\":[]","upstreams":[{"x":1},{"y":2}],"version":3}"#)
+        #expect(
+            String(decoding: spliced, as: UTF8.self)
+                == #"{"a":"\"upstreams\":[]","upstreams":[{"x":1},{"y":2}],"version":3}"#)
         #expect(throws: ProtocolError.self) { try RegistryCache.splice([], into: Array(#"{"version":3}"#.utf8)) }
     }
 }

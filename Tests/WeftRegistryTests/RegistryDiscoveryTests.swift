@@ -90,7 +90,8 @@ import WeftRegistry
         try await RegistryHarness.with { registry in
             try await Self.setUp(registry)
             #expect(try await registry.call("POST", "/v1/services", body: #"{"name":"ledger"}"#).status == 201)
-            let version = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar)).version
+            let version = try Self.snapshot(try await registry.call("POST", "/v1/discovery", body: Self.sidecar))
+                .version
             let waiting = Task {
                 try await registry.call("POST", "/v1/discovery?index=\(version)&wait=60s", body: Self.sidecar)
             }

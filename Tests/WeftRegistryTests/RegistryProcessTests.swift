@@ -59,8 +59,10 @@ import WeftTestSupport
             (["--bogus"], "Unknown option '--bogus'"),
             (["--mesh-listen", "127.0.0.1:0"], "--mesh-listen needs --ca"),
             (["--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"], "give --mesh-listen too"),
-            (["--mesh-listen", "nope", "--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"],
-             "--mesh-listen: expected host:port"),
+            (
+                ["--mesh-listen", "nope", "--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"],
+                "--mesh-listen: expected host:port"
+            ),
         ]
         for (arguments, message) in cases {
             let result = try ChildProcess.run(Self.binary, arguments)

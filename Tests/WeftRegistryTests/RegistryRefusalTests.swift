@@ -61,7 +61,8 @@ import Testing
             // One table: 100 patterns of 1,001 instructions pass 100,000 at the last rule.
             let tooBig = try await registry.call("PUT", "/v1/routes/gateways/default/g0", body: table(rules: 100))
             #expect(tooBig.status == 400, "\(tooBig.text)")
-            #expect((tooBig.json["errors"] as? [[String: String]])?.first?["field"] == "routes[99].match", "\(tooBig.text)")
+            #expect(
+                (tooBig.json["errors"] as? [[String: String]])?.first?["field"] == "routes[99].match", "\(tooBig.text)")
             #expect(tooBig.text.contains("100000 instructions"))
 
             // All tables: twenty of 99,099 fit under 2,000,000; a twenty-first does
@@ -91,14 +92,16 @@ import Testing
             // tables now hold 1,981,980, and an intention of 20,000 more is refused.
             func intention(headers: Int) -> String {
                 let matches = (0..<headers).map { #"{"name":"x-h\#($0)","regex":".{1000}"}"# }
-                return #"{"source":"*","destination":"a","action":"allow","headers":[\#(matches.joined(separator: ","))]}"#
+                return
+                    #"{"source":"*","destination":"a","action":"allow","headers":[\#(matches.joined(separator: ","))]}"#
             }
             var refused = try await registry.call("POST", "/v1/intentions", body: intention(headers: 20))
             for _ in 0..<30 where refused.status == 503 {
                 try await Task.sleep(for: .milliseconds(500))
                 refused = try await registry.call("POST", "/v1/intentions", body: intention(headers: 20))
             }
-            #expect(refused.status == 409 && refused.text.contains("with this intention"), "\(refused.text.prefix(300))")
+            #expect(
+                refused.status == 409 && refused.text.contains("with this intention"), "\(refused.text.prefix(300))")
             let small = try await registry.call("POST", "/v1/intentions", body: intention(headers: 1))
             #expect(small.status == 201, "\(small.text.prefix(300))")
         }

@@ -24,15 +24,19 @@ enum RawHTTP2 {
         }
 
         var description: String {
-            let name = ["DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY",
-                "WINDOW_UPDATE", "CONTINUATION"]
+            let name = [
+                "DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY",
+                "WINDOW_UPDATE", "CONTINUATION",
+            ]
             let kind = type < name.count ? name[Int(type)] : "type \(type)"
-            return "\(kind)(stream \(stream), flags \(flags), \(payload.count) B\(errorCode.map { ", code \($0)" } ?? ""))"
+            return
+                "\(kind)(stream \(stream), flags \(flags), \(payload.count) B\(errorCode.map { ", code \($0)" } ?? ""))"
         }
     }
 
     enum FrameType: UInt8 {
-        case data = 0, headers, priority, rstStream, settings, pushPromise, ping, goaway, windowUpdate, continuation
+        case data = 0
+        case headers, priority, rstStream, settings, pushPromise, ping, goaway, windowUpdate, continuation
     }
     static let endStream: UInt8 = 0x1
     static let endHeaders: UInt8 = 0x4

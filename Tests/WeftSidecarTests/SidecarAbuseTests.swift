@@ -55,11 +55,13 @@ import WeftTestSupport
             let settings = Raw.frame(
                 .settings, Array((0..<100).flatMap { _ in [0x00, 0x03] + Raw.bigEndian(100) }))
             // A client may not push (RFC 9113 8.4).
-            let push = Raw.frame(
-                .headers, flags: Raw.endHeaders | Raw.endStream, stream: 1, block)
+            let push =
+                Raw.frame(
+                    .headers, flags: Raw.endHeaders | Raw.endStream, stream: 1, block)
                 + Raw.frame(.pushPromise, flags: Raw.endHeaders, stream: 1, Raw.bigEndian(2) + block)
             // Stream ids only grow (RFC 9113 5.1.1).
-            let backwards = Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
+            let backwards =
+                Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
                 + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 3, block)
             // DATA on stream 0 is a connection error (RFC 9113 6.1).
             let dataOnZero = Raw.frame(.data, stream: 0, [1, 2, 3])
@@ -154,12 +156,16 @@ extension SidecarAbuseTests {
                 let head = result.output.lowercased()
                 #expect(
                     head.hasPrefix("http/1.1 502") || head.hasPrefix("http/1.1 503"),
-                    "\(mode): \(result.output.prefix(300)) \(result.errors)\nfrontend: \(frontend.process.output.suffix(1500))\nbackend: \(backend.process.output.suffix(1500))")
+                    "\(mode): \(result.output.prefix(300)) \(result.errors)\nfrontend: \(frontend.process.output.suffix(1500))\nbackend: \(backend.process.output.suffix(1500))"
+                )
                 #expect(
-                    head.contains("x-weft-error: application-unavailable") || head.contains("x-weft-error: upstream-reset"),
+                    head.contains("x-weft-error: application-unavailable")
+                        || head.contains("x-weft-error: upstream-reset"),
                     "\(mode): \(result.output.prefix(300))")
             }
-            let live = try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.admin)/live"])
+            let live = try Command.curl([
+                "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.admin)/live",
+            ])
             #expect(live.output == "200", "\(mode): the backend sidecar is gone: \(backend.process.output.suffix(600))")
         }
     }

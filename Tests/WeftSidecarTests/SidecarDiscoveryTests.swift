@@ -27,11 +27,13 @@ import WeftTestSupport
             let backendFile = mesh.scratch.file("backend-kept.json")
             let backend = try mesh.startSidecar(
                 "backend", app: echo, snapshot: backendFile, extra: try registryFlags("backend"))
-            let instance = #"{"id":"b-1","service":"backend","address":"127.0.0.1","port":\#(backend.inbound),"ttl":"600s"}"#
+            let instance =
+                #"{"id":"b-1","service":"backend","address":"127.0.0.1","port":\#(backend.inbound),"ttl":"600s"}"#
             #expect(try registry.call("PUT", "/v1/instances/default/backend/b-1", instance).0 == 200)
             let frontendFile = mesh.scratch.file("frontend-kept.json")
             let frontend = try mesh.startSidecar(
-                "frontend", app: 1, snapshot: frontendFile, upstreams: ["backend"], extra: try registryFlags("frontend"))
+                "frontend", app: 1, snapshot: frontendFile, upstreams: ["backend"], extra: try registryFlags("frontend")
+            )
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/found"
             func status() throws -> String {
                 try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", url]).output
@@ -76,7 +78,8 @@ import WeftTestSupport
             let run = try ChildProcess.run(
                 MeshFixture.sidecarBinary,
                 [
-                    "--service", "frontend", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy", "off",
+                    "--service", "frontend", "--app", "127.0.0.1:1", "--inbound", "127.0.0.1:0", "--outbound-proxy",
+                    "off",
                     "--admin", "off", "--certificate", material.certificate, "--key", material.key, "--trust-bundle",
                     mesh.bundle, "--snapshot-file", mesh.scratch.file("none.json"), "--registry",
                     "http://127.0.0.1:\(registry.port)", "--registry-token-file", wrong,
@@ -152,13 +155,17 @@ extension SidecarDiscoveryTests {
                     try mesh.startSidecar(
                         "backend", app: try mesh.startEcho(name: id), snapshot: mesh.scratch.file("\(id)-kept.json"),
                         extra: [
-                            "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", backendCredential,
+                            "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file",
+                            backendCredential,
                             "--register", "--instance-id", id, "--health-interval", "1",
                         ]))
             }
             let frontend = try mesh.startSidecar(
                 "frontend", app: 1, snapshot: mesh.scratch.file("frontend-kept.json"), upstreams: ["backend"],
-                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("frontend")])
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file",
+                    try credential("frontend"),
+                ])
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/"
             // Both instances in the frontend's view before the load starts.
             var seen = Set<String>()
@@ -174,7 +181,9 @@ extension SidecarDiscoveryTests {
             backends[0].process.signal(SIGTERM)
             #expect(ChildProcess.succeeded(await backends[0].process.exited()), "\(backends[0].process.output)")
             _ = await load.exited()
-            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            let summary = load.output.split(separator: "\n").filter {
+                $0.contains("requests:") || $0.contains("status codes")
+            }
             #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
             #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
             #expect(try registry.call("GET", "/v1/instances/default/backend/b-1").0 == 404)
@@ -199,8 +208,10 @@ extension SidecarDiscoveryTests {
             let backend = try mesh.startSidecar(
                 "backend", app: echoPort, snapshot: mesh.scratch.file("backend-kept.json"),
                 extra: [
-                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("backend"),
-                    "--register", "--instance-id", "b-1", "--ttl", "5", "--health-interval", "1", "--label", "version=v2",
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file",
+                    try credential("backend"),
+                    "--register", "--instance-id", "b-1", "--ttl", "5", "--health-interval", "1", "--label",
+                    "version=v2",
                     "--zone", "z1",
                 ])
             let path = "/v1/instances/default/backend/b-1"
@@ -215,7 +226,10 @@ extension SidecarDiscoveryTests {
             // The frontend finds it through discovery, with nobody registering it by hand.
             let frontend = try mesh.startSidecar(
                 "frontend", app: 1, snapshot: mesh.scratch.file("frontend-kept.json"), upstreams: ["backend"],
-                extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", try credential("frontend")])
+                extra: [
+                    "--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file",
+                    try credential("frontend"),
+                ])
             let url = "http://127.0.0.1:\(frontend.upstreams["backend"]!)/registered"
             func status() throws -> String { try Command.curl(["-o", "/dev/null", "-w", "%{http_code}", url]).output }
             Command.eventually { (try? status()) == "200" }

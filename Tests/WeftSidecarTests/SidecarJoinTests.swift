@@ -57,7 +57,8 @@ import WeftTestSupport
                 "backend", app: echo, snapshot: backendSnapshot,
                 identity: try Self.joining(
                     mesh, ca, "backend", token: try ca.joinToken(for: MeshFixture.identity("backend"))))
-            let frontendSnapshot = try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])])
+            let frontendSnapshot = try mesh.snapshot(
+                "frontend.json", upstreams: [("backend", "http", [backend.inbound])])
             let frontendFlags = try Self.joining(
                 mesh, ca, "frontend", token: try ca.joinToken(for: MeshFixture.identity("frontend")))
             let frontend = try mesh.startSidecar(
@@ -72,7 +73,8 @@ import WeftTestSupport
             #expect(Self.mode(data) == 0o700)
             #expect(Self.mode(data + "/key.pem") == 0o600)
             let chain = data + "/chain.pem"
-            let text = try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-ext", "subjectAltName"])
+            let text = try ChildProcess.run(
+                "/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-ext", "subjectAltName"])
             #expect(text.output.contains("URI:\(MeshFixture.identity("frontend"))"), "\(text.output)")
             let ledger = try ca.call("GET", "/v1/certificates?identity=\(MeshFixture.identity("frontend"))")
             #expect(ledger.0 == 200 && ledger.1.contains(#""via":"join-token""#), "\(ledger.1)")
@@ -84,7 +86,8 @@ import WeftTestSupport
             ca.process.stop()
             let again = try mesh.startSidecar(
                 "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], identity: frontendFlags)
-            #expect(again.process.output.contains("using the certificate kept in --data-dir"), "\(again.process.output)")
+            #expect(
+                again.process.output.contains("using the certificate kept in --data-dir"), "\(again.process.output)")
             let restarted = "http://127.0.0.1:\(again.upstreams["backend"]!)/again"
             #expect(try Command.curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", restarted]).output == "200")
             let ready = try Command.curl(["-sS", "http://127.0.0.1:\(again.admin)/ready"]).output
@@ -101,7 +104,9 @@ import WeftTestSupport
             chmod(key, 0o600)
             let resumed = try mesh.startSidecar(
                 "frontend", app: 1, snapshot: frontendSnapshot, upstreams: ["backend"], identity: frontendFlags)
-            #expect(resumed.process.output.contains("finished a renewal the last run left half done"), "\(resumed.process.output)")
+            #expect(
+                resumed.process.output.contains("finished a renewal the last run left half done"),
+                "\(resumed.process.output)")
             #expect(!FileManager.default.fileExists(atPath: key + ".next"))
             #expect(Self.mode(key) == 0o600)
             let resumedURL = "http://127.0.0.1:\(resumed.upstreams["backend"]!)/resumed"
@@ -138,8 +143,10 @@ import WeftTestSupport
             let once = try ca.joinToken(for: MeshFixture.identity("web"))
             let first = try ChildProcess(
                 MeshFixture.sidecarBinary,
-                base + ["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", mesh.scratch.file("first-data"),
-                        "--join-token-file", try mesh.scratch.write("first.join", once)])
+                base + [
+                    "--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", mesh.scratch.file("first-data"),
+                    "--join-token-file", try mesh.scratch.write("first.join", once),
+                ])
             #expect(first.waitForOutput(" ready (snapshot"), "\(first.output)")
             first.stop()
             let reused = try run("reused", token: once)
@@ -158,16 +165,27 @@ import WeftTestSupport
             for (flags, message) in [
                 (["--ca", "http://127.0.0.1:1", "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x"], "https only"),
                 (["--ca", ca.url, "--data-dir", "/tmp/x"], "--ca needs --ca-bundle or --ca-fingerprint"),
-                (["--ca", ca.url, "--data-dir", "/tmp/x", "--ca-bundle", ca.bundleFile, "--ca-fingerprint", "sha256:00"],
-                 "--ca-bundle and --ca-fingerprint are exclusive"),
-                (["--ca", ca.url, "--data-dir", "/tmp/x", "--ca-fingerprint", "sha256:xyz"],
-                 "--ca-fingerprint: expected sha256: and 64 hex digits"),
+                (
+                    [
+                        "--ca", ca.url, "--data-dir", "/tmp/x", "--ca-bundle", ca.bundleFile, "--ca-fingerprint",
+                        "sha256:00",
+                    ],
+                    "--ca-bundle and --ca-fingerprint are exclusive"
+                ),
+                (
+                    ["--ca", ca.url, "--data-dir", "/tmp/x", "--ca-fingerprint", "sha256:xyz"],
+                    "--ca-fingerprint: expected sha256: and 64 hex digits"
+                ),
                 (["--ca", ca.url, "--ca-bundle", ca.bundleFile], "--data-dir is required"),
                 (["--ca-bundle", ca.bundleFile], "--ca-bundle needs --ca"),
-                (["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--certificate", "c.pem"],
-                 "--certificate and --ca are exclusive"),
-                (["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--renew-at", "95"],
-                 "--renew-at"),
+                (
+                    ["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--certificate", "c.pem"],
+                    "--certificate and --ca are exclusive"
+                ),
+                (
+                    ["--ca", ca.url, "--ca-bundle", ca.bundleFile, "--data-dir", "/tmp/x", "--renew-at", "95"],
+                    "--renew-at"
+                ),
             ] {
                 let result = try ChildProcess.run(MeshFixture.sidecarBinary, base + flags)
                 #expect(result.status == 64, "\(flags): \(result.output)")
@@ -189,7 +207,9 @@ import WeftTestSupport
             let serialBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/chain.pem"), encoding: .utf8)
             let keyBefore = try String(contentsOfFile: mesh.scratch.file("backend-data/key.pem"), encoding: .utf8)
             let load = try Command.run("/usr/bin/h2load", ["-D", "10", "-c", "4", "-m", "4", url])
-            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            let summary = load.output.split(separator: "\n").filter {
+                $0.contains("requests:") || $0.contains("status codes")
+            }
             #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
             #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
             for sidecar in [backend, frontend] {
@@ -238,7 +258,8 @@ import WeftTestSupport
             #expect(published.0 == 201 && published.1.contains(#""state":"published""#), "\(published.1)")
             try await Task.sleep(for: .seconds(4))
             for sidecar in [backend, frontend] {
-                #expect(sidecar.process.output.contains("trust bundle updated"), "\(sidecar.process.output.suffix(1500))")
+                #expect(
+                    sidecar.process.output.contains("trust bundle updated"), "\(sidecar.process.output.suffix(1500))")
             }
             let activated = try ca.call("POST", "/v1/roots/2/activate")
             #expect(activated.0 == 200, "\(activated.1)")
@@ -246,13 +267,17 @@ import WeftTestSupport
             try await Task.sleep(for: .seconds(5))
 
             _ = await load.exited()
-            let summary = load.output.split(separator: "\n").filter { $0.contains("requests:") || $0.contains("status codes") }
+            let summary = load.output.split(separator: "\n").filter {
+                $0.contains("requests:") || $0.contains("status codes")
+            }
             #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
             #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
             for service in ["backend", "frontend"] {
                 let chain = mesh.scratch.file("\(service)-data/chain.pem")
-                let serial = try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-serial"]).output
-                    .split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() } ?? ""
+                let serial =
+                    try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-serial"]).output
+                    .split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+                    ?? ""
                 let trimmed = String(serial.drop { $0 == "0" })
                 let entry = try ca.call("GET", "/v1/certificates/\(trimmed)")
                 #expect(entry.1.contains(#""issuer_generation":2"#), "\(service): \(entry.1)")
@@ -284,14 +309,16 @@ import WeftTestSupport
                 let credential = try registry.credentialFile(service, in: mesh)
                 return try Self.joining(
                     mesh, ca, service, token: try ca.joinToken(for: MeshFixture.identity(service)),
-                    extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", credential] + extra)
+                    extra: ["--registry", "http://127.0.0.1:\(registry.port)", "--registry-token-file", credential]
+                        + extra)
             }
             let echo = try mesh.startEcho()
             // The backend keeps its inbound port across restarts: the frontend's
             // kept snapshot names it.
             let inbound = try TemporaryPostgres.freeLoopbackPort()
             let backendFlags = try flags(
-                "backend", ["--register", "--instance-id", "b-1", "--health-interval", "1", "--inbound", "127.0.0.1:\(inbound)"])
+                "backend",
+                ["--register", "--instance-id", "b-1", "--health-interval", "1", "--inbound", "127.0.0.1:\(inbound)"])
             let backendKept = mesh.scratch.file("backend-kept.json")
             var backend = try mesh.startSidecar("backend", app: echo, snapshot: backendKept, identity: backendFlags)
             let frontendFlags = try flags("frontend", [])
@@ -337,7 +364,8 @@ import WeftTestSupport
             ).output.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(printed.lowercased().hasPrefix("sha256 fingerprint="), "\(printed)")
             // weft-ca logs the same fingerprint, for operators to copy.
-            let hex = printed.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").lowercased() } ?? ""
+            let hex =
+                printed.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").lowercased() } ?? ""
             #expect(ca.process.output.contains("sha256:\(hex)"), "\(ca.process.output)")
 
             let snapshot = try mesh.snapshot("web.json")
@@ -423,7 +451,8 @@ import WeftTestSupport
                 "PUT", "/v1/instances/default/backend/x", instance.replacingOccurrences(of: "SERVICE", with: "backend"))
             #expect(other.1.hasSuffix("403"), "\(other.1)")
             let own = try asFrontend(
-                "PUT", "/v1/instances/default/frontend/x", instance.replacingOccurrences(of: "SERVICE", with: "frontend"))
+                "PUT", "/v1/instances/default/frontend/x",
+                instance.replacingOccurrences(of: "SERVICE", with: "frontend"))
             #expect(own.1.hasSuffix("200"), "\(own.1)")
             #expect(try asFrontend("DELETE", "/v1/instances/default/backend/b-1").1.hasSuffix("403"))
             #expect(try asFrontend("GET", "/v1/services").1.hasSuffix("403"), "admin calls need the admin token")

@@ -42,19 +42,39 @@ import WeftTestSupport
             (["--service", "UPPER"] + base.dropFirst(2), "--service"),
             (base + ["--register"], "--register needs --registry"),
             (base + ["--label", "version=v2"], "--label needs --register"),
-            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--health-check", "smtp"],
-             "--health-check: expected tcp, http:/path or none"),
-            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--label", "Bad Key=1"],
-             "--label"),
+            (
+                base + [
+                    "--registry", "http://r:1", "--registry-token-file", "t", "--register", "--health-check", "smtp",
+                ],
+                "--health-check: expected tcp, http:/path or none"
+            ),
+            (
+                base + [
+                    "--registry", "http://r:1", "--registry-token-file", "t", "--register", "--label", "Bad Key=1",
+                ],
+                "--label"
+            ),
             (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--ttl", "1"], "--ttl"),
-            (base + ["--registry", "http://r:1", "--registry-token-file", "t", "--register", "--advertise", "h:99999"],
-             "--advertise: expected host or host:port"),
-            (base + ["--registry", "https://r:1", "--registry-token-file", "t"],
-             "--registry-token-file is for an http:// registry"),
+            (
+                base + [
+                    "--registry", "http://r:1", "--registry-token-file", "t", "--register", "--advertise", "h:99999",
+                ],
+                "--advertise: expected host or host:port"
+            ),
+            (
+                base + ["--registry", "https://r:1", "--registry-token-file", "t"],
+                "--registry-token-file is for an http:// registry"
+            ),
             (base + ["--trust-domain", "Not A Domain"], "--trust-domain"),
-            (base + ["--otlp-endpoint", "https://collector:4318"], "--otlp-endpoint: expected http://host:port[/path]"),
+            (
+                base + ["--otlp-endpoint", "https://collector:4318"],
+                "--otlp-endpoint: expected http://host:port[/path]"
+            ),
             (base + ["--otlp-endpoint", "http://collector"], "--otlp-endpoint"),
-            (base + ["--otlp-endpoint", "http://collector:4318", "--trace-sample", "2"], "--trace-sample: expected a ratio"),
+            (
+                base + ["--otlp-endpoint", "http://collector:4318", "--trace-sample", "2"],
+                "--trace-sample: expected a ratio"
+            ),
             (base + ["--trace-sample", "0.5"], "--trace-sample needs --otlp-endpoint"),
         ]
         for (arguments, message) in cases {

@@ -22,7 +22,8 @@ import WeftTestSupport
         let allow = try mesh.snapshot(
             "\(service)-\(index)-\(UUID().uuidString).json",
             intentions: [
-                (MeshFixture.identity("frontend"), service, "allow"), (MeshFixture.identity("middle"), service, "allow"),
+                (MeshFixture.identity("frontend"), service, "allow"),
+                (MeshFixture.identity("middle"), service, "allow"),
             ])
         let sidecar = try mesh.startSidecar(
             service, app: port, appProtocol: appProtocol, snapshot: allow,
@@ -121,7 +122,9 @@ import WeftTestSupport
         try await blocking {
             let mesh = try MeshFixture()
             defer { mesh.stop() }
-            let instances = try (0..<3).map { try Self.startInstance(mesh, $0, echo: $0 == 2 ? ["--delay-ms", "150"] : []) }
+            let instances = try (0..<3).map {
+                try Self.startInstance(mesh, $0, echo: $0 == 2 ? ["--delay-ms", "150"] : [])
+            }
             let snapshot = try Self.snapshot(mesh, endpoints: instances.map { ($0.sidecar.inbound, nil, [:]) })
             let frontend = try Self.frontend(mesh, snapshot: snapshot)
             let run = try Self.load(frontend.upstreams["backend"]!, ["-n", "3000", "-c", "4", "-m", "4"])
@@ -143,7 +146,8 @@ import WeftTestSupport
             defer { mesh.stop() }
             var instances = try (0..<2).map { try Self.startInstance(mesh, $0) }
             let failing = try mesh.startEcho(name: "backend-2", extra: ["--status", "503"])
-            let allow = try mesh.snapshot("failing.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")])
+            let allow = try mesh.snapshot(
+                "failing.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")])
             let failingSidecar = try mesh.startSidecar(
                 "backend", app: failing, appProtocol: "http2", snapshot: allow,
                 credentials: try mesh.credentials(for: MeshFixture.identity("backend"), name: "backend-failing"))
@@ -176,7 +180,8 @@ import WeftTestSupport
             // get here.)
             let ejected = endpoints.filter { ($0["ejections"] as? Int ?? 0) > 0 }
             #expect(endpoints.count == 3, "\(listed.output)")
-            #expect(ejected.count == 1 && ejected.first?["endpoint"] as? String == "127.0.0.1:\(failingSidecar.inbound)")
+            #expect(
+                ejected.count == 1 && ejected.first?["endpoint"] as? String == "127.0.0.1:\(failingSidecar.inbound)")
             #expect(ejected.first?["ejections"] as? Int == 1, "\(listed.output)")
             let table = try Command.run(weftctl, ["proxy", "endpoints", "--admin", admin]).output
             #expect(table.contains("EJECTED") && table.contains("default/backend"), "\(table)")
@@ -208,7 +213,8 @@ import WeftTestSupport
             let upstream = try instances.reduce(0) { $0 + (try Self.received($1)) }
             // Two retries each would be 600; the budget allows a fifth of 200 more.
             #expect(upstream >= 200 && upstream <= 241, "the upstream received \(upstream) for 200 requests")
-            #expect(try Self.metric(frontend, "weft_sidecar_policy_events_total{event=\"retry_budget_exhausted\"}") > 100)
+            #expect(
+                try Self.metric(frontend, "weft_sidecar_policy_events_total{event=\"retry_budget_exhausted\"}") > 100)
         }
     }
 
@@ -247,7 +253,8 @@ import WeftTestSupport
             defer { mesh.stop() }
             let last = try Self.startInstance(mesh, 0, service: "last", echo: ["--delay-ms", "300"])
             // middle's outbound side: calls last.
-            let outboundSnapshot = try Self.snapshot(mesh, service: "last", endpoints: [(last.sidecar.inbound, nil, [:])])
+            let outboundSnapshot = try Self.snapshot(
+                mesh, service: "last", endpoints: [(last.sidecar.inbound, nil, [:])])
             let middleOut = try mesh.startSidecar(
                 "middle", app: 1, snapshot: outboundSnapshot, upstreams: ["last"],
                 credentials: try mesh.credentials(for: MeshFixture.identity("middle"), name: "middle-out"))
@@ -285,7 +292,8 @@ import WeftTestSupport
             let mesh = try MeshFixture()
             defer { mesh.stop() }
             let backend = try Self.startInstance(mesh, 0, echo: ["--delay-ms", "400"], appProtocol: "http")
-            let frontend = try Self.frontend(mesh, snapshot: try Self.snapshot(mesh, endpoints: [(backend.sidecar.inbound, nil, [:])]))
+            let frontend = try Self.frontend(
+                mesh, snapshot: try Self.snapshot(mesh, endpoints: [(backend.sidecar.inbound, nil, [:])]))
             let port = frontend.upstreams["backend"]!
             // 504 rather than the 200 the application gives after 400 ms.
             let expired = try Self.call(port, "/slow", ["-H", "x-weft-deadline-ms: 150"])
@@ -349,7 +357,8 @@ import WeftTestSupport
             let snapshot = try Self.snapshot(
                 mesh,
                 endpoints: [
-                    (instances[0].sidecar.inbound, nil, ["version": "v1"]), (instances[1].sidecar.inbound, nil, ["version": "v2"]),
+                    (instances[0].sidecar.inbound, nil, ["version": "v1"]),
+                    (instances[1].sidecar.inbound, nil, ["version": "v2"]),
                 ], routes: routes)
             let frontend = try Self.frontend(mesh, snapshot: snapshot)
             let run = try Self.load(frontend.upstreams["backend"]!, ["-n", "10000", "-c", "4", "-m", "16"])
@@ -409,7 +418,8 @@ import WeftTestSupport
             #expect(try Self.call(port, "/", terminal2).status == 200)
             let inbound = try Self.call(port, "/", terminal2)
             #expect(inbound.status == 429, "\(inbound.text)")
-            #expect(inbound.text.contains("exceeded default.backend's rate limit") || inbound.text.contains("rate limit"))
+            #expect(
+                inbound.text.contains("exceeded default.backend's rate limit") || inbound.text.contains("rate limit"))
             #expect(inbound.text.contains("x-weft-error: rate-limited"))
             // Another caller has its own share.
             #expect(try Self.call(other.upstreams["backend"]!, "/", ["-H", "x-terminal-id: t9"]).status == 200)
@@ -473,8 +483,10 @@ import WeftTestSupport
             let echo = try mesh.startEcho(name: "backend")
             func intentions(allowThird: Bool) -> String {
                 let frontend = MeshFixture.identity("frontend")
-                let third = allowThird
-                    ? #", {"source": "\#(MeshFixture.identity("third"))", "destination": "backend", "action": "allow"}"# : ""
+                let third =
+                    allowThird
+                    ? #", {"source": "\#(MeshFixture.identity("third"))", "destination": "backend", "action": "allow"}"#
+                    : ""
                 return """
                     {"version": \(allowThird ? 2 : 1), "generated_at": "2026-11-27T00:00:00Z",
                      "defaults": {"default_action": "deny", "trust_domain": "\(MeshFixture.trustDomain)"},
@@ -490,8 +502,10 @@ import WeftTestSupport
             let backend = try mesh.startSidecar("backend", app: echo, appProtocol: "http2", snapshot: backendSnapshot)
             let snapshot = try Self.snapshot(mesh, endpoints: [(backend.inbound, nil, [:])])
             let frontend = try Self.frontend(mesh, snapshot: snapshot).upstreams["backend"]!
-            let other = try mesh.startSidecar("other", app: 1, snapshot: snapshot, upstreams: ["backend"]).upstreams["backend"]!
-            let third = try mesh.startSidecar("third", app: 1, snapshot: snapshot, upstreams: ["backend"]).upstreams["backend"]!
+            let other = try mesh.startSidecar("other", app: 1, snapshot: snapshot, upstreams: ["backend"]).upstreams[
+                "backend"]!
+            let third = try mesh.startSidecar("third", app: 1, snapshot: snapshot, upstreams: ["backend"]).upstreams[
+                "backend"]!
             let matrix: [(port: Int, path: String, extra: [String], status: Int)] = [
                 (frontend, "/public/a", [], 200),
                 (frontend, "/public/a", ["-X", "DELETE"], 403),
@@ -544,7 +558,9 @@ import WeftTestSupport
             #expect(retired.text.contains("content-type: application/json"))
             #expect(retired.text.contains("x-weft-proxy: weft-sidecar"))
             let moved = try Self.call(port, "/old?a=1")
-            #expect(moved.status == 301 && moved.text.contains("location: http://127.0.0.1:\(port)/new?a=1"), "\(moved.text)")
+            #expect(
+                moved.status == 301 && moved.text.contains("location: http://127.0.0.1:\(port)/new?a=1"),
+                "\(moved.text)")
             let served = try Self.call(port, "/orders")
             #expect(served.status == 200 && served.text.contains("x-served-by: mesh"), "\(served.text)")
             #expect(try Self.received(backend) == 1)
@@ -562,11 +578,16 @@ import WeftTestSupport
             let outbound = lines(outboundLog, 3)
             #expect(outbound.map { $0["route"] as? String } == ["retired", "moved", "all"], "\(outbound)")
             #expect(outbound.map { $0["status"] as? Int } == [410, 301, 200])
-            #expect(outbound.allSatisfy { $0["direction"] as? String == "outbound" && $0["proxy"] as? String == "weft-sidecar" })
+            #expect(
+                outbound.allSatisfy {
+                    $0["direction"] as? String == "outbound" && $0["proxy"] as? String == "weft-sidecar"
+                })
             let inbound = lines(inboundLog, 1)
             #expect(inbound.count == 1 && inbound.first?["path"] as? String == "/orders", "\(inbound)")
             #expect(inbound.first?["caller"] as? String == MeshFixture.identity("frontend"))
-            #expect(inbound.first?["upstream"] as? String == "application" && inbound.first?["direction"] as? String == "inbound")
+            #expect(
+                inbound.first?["upstream"] as? String == "application"
+                    && inbound.first?["direction"] as? String == "inbound")
             #expect(inbound.first?["traceparent"] as? String == outbound.last?["traceparent"] as? String)
             // What the caller's sidecar runs on, from its admin port and weftctl.
             let weftctl = ChildProcess.builtProduct("weftctl")
@@ -580,15 +601,20 @@ import WeftTestSupport
             // Per peer: the caller's sidecar counts the service it called, the
             // service's sidecar the identity that called it.
             #expect(
-                try Self.metric(frontend, #"weft_sidecar_peer_requests_total{direction="outbound",peer="default/backend",status="2xx"}"#) == 1)
+                try Self.metric(
+                    frontend,
+                    #"weft_sidecar_peer_requests_total{direction="outbound",peer="default/backend",status="2xx"}"#) == 1
+            )
             let inboundMetrics = try Command.curl(["-s", "http://127.0.0.1:\(backend.sidecar.admin)/metrics"]).output
             #expect(
                 inboundMetrics.contains(
-                    #"weft_sidecar_peer_requests_total{direction="inbound",peer="spiffe://weft.local/ns/default/sa/frontend",status="2xx"} 1"#),
+                    #"weft_sidecar_peer_requests_total{direction="inbound",peer="spiffe://weft.local/ns/default/sa/frontend",status="2xx"} 1"#
+                ),
                 "\(inboundMetrics)")
             #expect(inboundMetrics.contains(#"weft_sidecar_open_connections{listener="inbound"}"#), "\(inboundMetrics)")
             let unreachable = try Command.run(weftctl, ["proxy", "config", "--admin", "http://127.0.0.1:1"])
-            #expect(unreachable.status != 0 && unreachable.errors.contains("cannot reach the admin port"), "\(unreachable)")
+            #expect(
+                unreachable.status != 0 && unreachable.errors.contains("cannot reach the admin port"), "\(unreachable)")
         }
     }
 }

@@ -43,7 +43,9 @@ import WeftTestSupport
             for (protocolFlags, count) in [([String](), 4000), (["--h1"], 1000)] {
                 let run = try Command.run(
                     "/usr/bin/h2load",
-                    protocolFlags + ["-n", "\(count)", "-c", "4", "-m", "8", "-d", body, "http://127.0.0.1:\(port)/load"])
+                    protocolFlags + [
+                        "-n", "\(count)", "-c", "4", "-m", "8", "-d", body, "http://127.0.0.1:\(port)/load",
+                    ])
                 #expect(
                     run.output.contains("\(count) succeeded, 0 failed, 0 errored"),
                     "\(protocolFlags): \(run.output.split(separator: "\n").filter { $0.contains("requests:") })")

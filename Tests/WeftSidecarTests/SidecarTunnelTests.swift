@@ -30,7 +30,8 @@ import WeftTestSupport
         // The named port is not where the tunnel goes: backend's sidecar dials its app.
         let (answer, echoed) = try RawHTTP.tunnel(port: frontend.proxy, authority: "backend:1", payload: payload)
         #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
-        #expect(echoed.count == payload.count && echoed == payload, "\(echoed.count) of \(payload.count) bytes came back")
+        #expect(
+            echoed.count == payload.count && echoed == payload, "\(echoed.count) of \(payload.count) bytes came back")
 
         // The upstream's own port carries raw TCP (no CONNECT needed).
         let raw = Command.randomBytes(1 << 20)

@@ -131,7 +131,8 @@ import WeftTestSupport
             "/usr/bin/openssl",
             [
                 "s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", files.root, "-cert", files.clientCertificate,
-                "-key", files.clientKey, "-alpn", "h2", "-tls1_3", "-verify_return_error", "-quiet", "-sess_out", session,
+                "-key", files.clientKey, "-alpn", "h2", "-tls1_3", "-verify_return_error", "-quiet", "-sess_out",
+                session,
             ])
         #expect(savedStatus == 0 && saved.contains("hello \(MeshPKI.identity("web"))"), "\(saved)")
         #expect(!FileManager.default.fileExists(atPath: session), "the server issued a session ticket")
@@ -216,7 +217,8 @@ import WeftTestSupport
             return ([leaf], key)
         }
         let base = TLSConfiguration(role: .server, applicationProtocols: ["h2", "http/1.1"], minimumVersion: .tls12)
-        let names = try TLSServerNames([try certificate(["api.example"]), try certificate(["*.pos.example"])], base: base)
+        let names = try TLSServerNames(
+            [try certificate(["api.example"]), try certificate(["*.pos.example"])], base: base)
         #expect(names.entries.map(\.names) == [["api.example"], ["*.pos.example"]])
         let context = try names.makeContext()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -234,8 +236,10 @@ import WeftTestSupport
         func connect(sending serverName: String?, verifying host: String) throws -> (Int32, String) {
             try run(
                 "/usr/bin/openssl",
-                ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", root, "-verify_hostname", host,
-                 "-verify_return_error", "-alpn", "http/1.1", "-quiet"]
+                [
+                    "s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", root, "-verify_hostname", host,
+                    "-verify_return_error", "-alpn", "http/1.1", "-quiet",
+                ]
                     + (serverName.map { ["-servername", $0] } ?? ["-noservername"]))
         }
         for (sent, verified, succeeds) in [
@@ -245,7 +249,9 @@ import WeftTestSupport
             ("a.b.pos.example", "api.example", true),  // a wildcard covers one label only
         ] as [(String?, String, Bool)] {
             let (status, output) = try connect(sending: sent, verifying: verified)
-            #expect((status == 0 && output.contains("hello anonymous via http/1.1")) == succeeds, "\(sent ?? "-"): \(output)")
+            #expect(
+                (status == 0 && output.contains("hello anonymous via http/1.1")) == succeeds,
+                "\(sent ?? "-"): \(output)")
         }
         // Two certificates for one name: which one a client got would be luck.
         #expect(throws: TLSError.self) {

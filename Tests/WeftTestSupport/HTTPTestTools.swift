@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 import NIOConcurrencyHelpers
 
 /// A temporary directory for one test's files.
@@ -48,7 +48,10 @@ public enum Command {
         let out = output.fileHandleForReading.readDataToEndOfFile()
         drained.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err.withLockedValue { $0 }, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: out, as: UTF8.self),
+            String(decoding: err.withLockedValue { $0 }, as: UTF8.self)
+        )
     }
 
     public static func curl(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {

@@ -24,7 +24,8 @@ public final class MeshFixture: @unchecked Sendable {
         bundle = try scratch.write("bundle.pem", try root.certificate.pemString())
     }
 
-    public static func identity(_ service: String, namespace: String = "default", trustDomain: String = trustDomain) -> String
+    public static func identity(_ service: String, namespace: String = "default", trustDomain: String = trustDomain)
+        -> String
     {
         "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(service)"
     }

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import WeftAPIServer
-import WeftService
 import WeftCA
 import WeftProtocol
+import WeftService
 import WeftTLS
 
 /// `weft-ca`: read flags and `WEFT_*` variables, then run one CA replica.

@@ -77,7 +77,8 @@ public struct CAServer: Sendable {
                 "directory": "\(configuration.dataDirectory)",
                 "generations": "\(authorityStore.authorities.map(\.generation))",
                 // What proxies pin with --ca-fingerprint instead of copying the bundle.
-                "anchors": "\(Set(authorityStore.authorities.map { "sha256:" + $0.anchor.sha256Fingerprint }).sorted())",
+                "anchors":
+                    "\(Set(authorityStore.authorities.map { "sha256:" + $0.anchor.sha256Fingerprint }).sorted())",
             ])
 
         var poolConfiguration = PostgresPool.Configuration(url: configuration.databaseURL)

@@ -46,13 +46,15 @@ func reportingFailure(_ prefix: String = "", _ body: () throws -> Void) throws {
 
 /// The built binaries sit beside weftctl (`.build/release/`, or an install's bin/).
 func siblingBinaries() -> String {
-    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let path =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     return (path as NSString).deletingLastPathComponent
 }
 
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start PostgreSQL, the registry, the CA, the point-of-sale demo and the gateway; stop them on Ctrl-C.",
+        abstract:
+            "Start PostgreSQL, the registry, the CA, the point-of-sale demo and the gateway; stop them on Ctrl-C.",
         discussion: """
             Runs from the binaries beside weftctl. Starts a PostgreSQL of its own (initialized once into the \
             state directory; or --database-url), weft-registry, weft-ca, payments in three versions and catalog \
@@ -162,10 +164,14 @@ struct Bootstrap: ParsableCommand {
     @Option(help: ArgumentHelp("The CA's trust bundle (PEM). Env: WEFT_CA_BUNDLE.", valueName: "file"))
     var caBundle: String?
 
-    @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE, or WEFT_ADMIN_TOKEN.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE, or WEFT_ADMIN_TOKEN.", valueName: "file"))
     var adminTokenFile: String?
 
-    @Option(help: ArgumentHelp("Where the authority stage writes the bundle and tokens. Env: WEFT_BOOTSTRAP_OUT.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Where the authority stage writes the bundle and tokens. Env: WEFT_BOOTSTRAP_OUT.", valueName: "dir"))
     var out: String?
 
     func validate() throws {
@@ -190,7 +196,9 @@ struct Bootstrap: ParsableCommand {
             _ = try required(caBundle, "WEFT_CA_BUNDLE", "--ca-bundle")
         }
         if stage != "authority" { _ = try required(registry, "WEFT_REGISTRY", "--registry") }
-        let directory = try required(out ?? environment["WEFT_BOOTSTRAP_OUT"] ?? (stage == "registry" ? "." : nil), "WEFT_BOOTSTRAP_OUT", "--out")
+        let directory = try required(
+            out ?? environment["WEFT_BOOTSTRAP_OUT"] ?? (stage == "registry" ? "." : nil), "WEFT_BOOTSTRAP_OUT", "--out"
+        )
         let token: String
         if let file = adminTokenFile ?? environment["WEFT_ADMIN_TOKEN_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -207,7 +215,9 @@ struct Bootstrap: ParsableCommand {
             let written = try DevMesh.bootstrap(
                 stage: stage, registryURL: registryURL, authorityURL: caURL, bundleFile: bundle, adminToken: token,
                 directory: directory)
-            print("weftctl: bootstrap (\(stage)) done\(written.isEmpty ? "" : "; wrote " + written.joined(separator: ", "))")
+            print(
+                "weftctl: bootstrap (\(stage)) done\(written.isEmpty ? "" : "; wrote " + written.joined(separator: ", "))"
+            )
         }
     }
 }
@@ -243,12 +253,14 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("File holding the admin token. Env: WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
     var adminTokenFile: String?
 
-    @Option(help: ArgumentHelp("The dev mesh's state directory, for its context (default .weft/dev).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp("The dev mesh's state directory, for its context (default .weft/dev).", valueName: "dir"))
     var stateDir = ".weft/dev"
 
     @Option(
         name: .customLong("context"),
-        help: ArgumentHelp("A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
+        help: ArgumentHelp(
+            "A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
     var contextName: String?
 
     func context() throws -> AdminContext {
@@ -270,7 +282,8 @@ struct Config: ParsableCommand {
     static var file: String { ContextFile.path(environment: ProcessInfo.processInfo.environment) }
 
     struct GetContexts: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "get-contexts", abstract: "The contexts, the current one marked.")
+        static let configuration = CommandConfiguration(
+            commandName: "get-contexts", abstract: "The contexts, the current one marked.")
 
         func run() throws {
             try reportingFailure {
@@ -281,7 +294,8 @@ struct Config: ParsableCommand {
     }
 
     struct UseContext: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "use-context", abstract: "Make a context the current one.")
+        static let configuration = CommandConfiguration(
+            commandName: "use-context", abstract: "Make a context the current one.")
 
         @Argument(help: ArgumentHelp("The context.", valueName: "name"))
         var name: String
@@ -312,7 +326,8 @@ struct Config: ParsableCommand {
         @Option(help: ArgumentHelp("The mesh's trust domain.", valueName: "domain")) var trustDomain: String?
 
         func validate() throws {
-            guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+            else {
                 throw ValidationError("name: letters, digits, -, _ and ., at most 64")
             }
         }
@@ -348,10 +363,13 @@ struct AuthorityFlags: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE, else WEFT_ADMIN_TOKEN_FILE.", valueName: "file"))
+            "File holding the CA's admin token. Env: WEFT_CA_TOKEN_FILE, else WEFT_ADMIN_TOKEN_FILE.", valueName: "file"
+        ))
     var caTokenFile: String?
 
-    @Option(help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain"))
+    @Option(
+        help: ArgumentHelp("The mesh's trust domain (default weft.local). Env: WEFT_TRUST_DOMAIN.", valueName: "domain")
+    )
     var trustDomain: String?
 
     func context(named name: String?) throws -> AuthorityCommands.Context {
@@ -366,7 +384,8 @@ struct AuthorityOptions: ParsableArguments {
 
     @Option(
         name: .customLong("context"),
-        help: ArgumentHelp("A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
+        help: ArgumentHelp(
+            "A context of the config file (default: its current one). Env: WEFT_CONTEXT.", valueName: "name"))
     var contextName: String?
 
     func context() throws -> AuthorityCommands.Context { try flags.context(named: contextName) }
@@ -394,7 +413,9 @@ struct CA: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                print(try format.render(AuthorityCommands.certificates(try authority.context(), identity: identity, json: format.json)))
+                print(
+                    try format.render(
+                        AuthorityCommands.certificates(try authority.context(), identity: identity, json: format.json)))
             }
         }
     }
@@ -463,7 +484,9 @@ struct CA: ParsableCommand {
         @Option(help: ArgumentHelp("With --create: how many workloads may join with it (default 1).", valueName: "n"))
         var uses = 1
 
-        @Option(help: ArgumentHelp("With --create: how long it stays usable, such as 1h (the CA's default).", valueName: "duration"))
+        @Option(
+            help: ArgumentHelp(
+                "With --create: how long it stays usable, such as 1h (the CA's default).", valueName: "duration"))
         var ttl: String?
 
         @Option(help: ArgumentHelp("Revoke the token with this id.", valueName: "id"))
@@ -499,7 +522,9 @@ struct CA: ParsableCommand {
         @OptionGroup var format: OutputOptions
 
         func run() throws {
-            try reportingFailure { print(try format.render(AuthorityCommands.roots(try authority.context(), json: format.json))) }
+            try reportingFailure {
+                print(try format.render(AuthorityCommands.roots(try authority.context(), json: format.json)))
+            }
         }
     }
 }
@@ -521,7 +546,8 @@ struct Status: ParsableCommand {
     /// With --ca (or a CA in the environment or context): the CA's certificates too.
     @OptionGroup var authority: AuthorityFlags
 
-    @Option(help: ArgumentHelp("Certificates expiring sooner than this are listed (default 24h).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp("Certificates expiring sooner than this are listed (default 24h).", valueName: "duration"))
     var expiringWithin = "24h"
 
     func run() throws {
@@ -671,7 +697,9 @@ struct Route: ParsableCommand {
         @Argument(help: "The request path, /v1/pay.")
         var path: String
 
-        @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("A request header, name=value; repeatable.", valueName: "name=value"))
+        @Option(
+            name: [.customShort("H"), .customLong("header")],
+            help: ArgumentHelp("A request header, name=value; repeatable.", valueName: "name=value"))
         var headers: [String] = []
 
         @Option(help: "The request's method (default GET).")
@@ -680,7 +708,9 @@ struct Route: ParsableCommand {
         @Option(help: "The request's host (default localhost).")
         var host = "localhost"
 
-        @Option(help: ArgumentHelp("The gateway's admin port, http://host:port (default: the dev mesh's).", valueName: "url"))
+        @Option(
+            help: ArgumentHelp(
+                "The gateway's admin port, http://host:port (default: the dev mesh's).", valueName: "url"))
         var admin: String?
 
         @OptionGroup var format: OutputOptions
@@ -703,7 +733,9 @@ struct Route: ParsableCommand {
             }
             try reportingFailure {
                 guard let url = admin ?? ProxyCommands.savedGatewayAdmin(stateDirectory: stateDir) else {
-                    throw DevMeshError("no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`")
+                    throw DevMeshError(
+                        "no gateway: pass --admin http://host:port (its admin port), or start one with `weftctl dev up`"
+                    )
                 }
                 print(
                     try format.render(

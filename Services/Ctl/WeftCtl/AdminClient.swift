@@ -1,8 +1,8 @@
-import WeftIdentity
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import WeftIdentity
 import WeftService
 import WeftTLS
 

@@ -139,17 +139,25 @@ public enum GetCommand {
                 ("NAMESPACE", { text($0["namespace"]) }), ("SERVICE", { text($0["service"]) }),
                 ("BALANCER", { text(($0["load_balancer"] as? [String: Any])?["type"]) }),
                 ("TIMEOUTS", { text($0["timeouts"]) }),
-                ("RATE-LIMIT", { ($0["rate_limit"] as? [String: Any])?["requests_per_second"].map { text($0) + "/s" } ?? "-" }),
+                (
+                    "RATE-LIMIT",
+                    { ($0["rate_limit"] as? [String: Any])?["requests_per_second"].map { text($0) + "/s" } ?? "-" }
+                ),
             ]
         case .defaults:
-            columns = [("DEFAULT-ACTION", { text($0["default_action"]) }), ("TRUST-DOMAIN", { text($0["trust_domain"]) })]
+            columns = [
+                ("DEFAULT-ACTION", { text($0["default_action"]) }), ("TRUST-DOMAIN", { text($0["trust_domain"]) }),
+            ]
         case .routes:
             columns = [
                 ("KIND", { text($0["kind"]) }),
                 ("OWNER", { "\(text($0["namespace"]))/\(text($0["name"]))" }),
-                ("RULES", { row in
-                    (row["routes"] as? [[String: Any]] ?? []).map { text($0["name"]) }.joined(separator: ",")
-                }),
+                (
+                    "RULES",
+                    { row in
+                        (row["routes"] as? [[String: Any]] ?? []).map { text($0["name"]) }.joined(separator: ",")
+                    }
+                ),
             ]
         }
         return Table.render(header: columns.map(\.0), rows: rows.map { row in columns.map { $0.1(row) } })
@@ -194,7 +202,8 @@ public enum ProxyCommands {
         admin: String, method: String, host: String, path: String, headers: [String: String], json: Bool
     ) throws -> String {
         let query: [String: Any] = ["method": method, "host": host, "path": path, "headers": headers]
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: query, options: [.sortedKeys]), as: UTF8.self)
+        let body = String(
+            decoding: try JSONSerialization.data(withJSONObject: query, options: [.sortedKeys]), as: UTF8.self)
         let reply: AdminClient.Reply
         do {
             reply = try client(admin).call(.POST, "/routes/explain", body)
@@ -263,7 +272,9 @@ public enum ProxyCommands {
         if json { return body.trimmingCharacters(in: .whitespacesAndNewlines) }
         let rows = (object["endpoints"] as? [[String: Any]] ?? []).map { item -> [String] in
             let latency = (item["latency_ms"] as? Double).map { String(format: "%.2f ms", $0) } ?? "-"
-            let ejected = (item["ejected_for_ms"] as? Int).map { $0 > 0 ? String(format: "%.1f s", Double($0) / 1000) : "-" } ?? "-"
+            let ejected =
+                (item["ejected_for_ms"] as? Int).map { $0 > 0 ? String(format: "%.1f s", Double($0) / 1000) : "-" }
+                ?? "-"
             return [
                 "\(item["upstream"] ?? "?")", "\(item["endpoint"] ?? "?")", (item["zone"] as? String) ?? "-",
                 "\(item["weight"] ?? "?")", "\(item["in_flight"] ?? 0)", latency,
@@ -273,7 +284,10 @@ public enum ProxyCommands {
         }
         if rows.isEmpty { return "no upstream endpoints (the proxy has no upstreams, or none has endpoints)" }
         return Table.render(
-            header: ["UPSTREAM", "ENDPOINT", "ZONE", "WEIGHT", "IN-FLIGHT", "LATENCY", "FAILURES", "EJECTED", "EJECTIONS", "WARMING"],
+            header: [
+                "UPSTREAM", "ENDPOINT", "ZONE", "WEIGHT", "IN-FLIGHT", "LATENCY", "FAILURES", "EJECTED", "EJECTIONS",
+                "WARMING",
+            ],
             rows: rows)
     }
 

@@ -69,7 +69,8 @@ public struct ContextFile: Sendable {
             }
             if let unknown = fields.keys.first(where: { key in !Entry.keys.contains { $0.0 == key } }) {
                 throw DevMeshError(
-                    "\(path): contexts.\(name).\(unknown): unknown field; expected \(Entry.keys.map(\.0).joined(separator: ", "))")
+                    "\(path): contexts.\(name).\(unknown): unknown field; expected \(Entry.keys.map(\.0).joined(separator: ", "))"
+                )
             }
             file.contexts[name] = entry
         }
@@ -96,7 +97,8 @@ public struct ContextFile: Sendable {
         guard let chosen = name ?? current else { return nil }
         guard let entry = contexts[chosen] else {
             throw DevMeshError(
-                "no context \(chosen) (known: \(contexts.keys.sorted().joined(separator: ", ").isEmpty ? "none" : contexts.keys.sorted().joined(separator: ", ")))")
+                "no context \(chosen) (known: \(contexts.keys.sorted().joined(separator: ", ").isEmpty ? "none" : contexts.keys.sorted().joined(separator: ", ")))"
+            )
         }
         return entry
     }

@@ -100,7 +100,9 @@ struct Demo {
     ) throws -> [String] {
         var written: [String] = []
         if stage != .registry {
-            guard let authorityURL, let bundleFile else { throw DevMeshError("the authority stage needs --ca and --ca-bundle") }
+            guard let authorityURL, let bundleFile else {
+                throw DevMeshError("the authority stage needs --ca and --ca-bundle")
+            }
             let authority = try AdminClient.authority(
                 url: authorityURL, bundleFile: bundleFile, trustDomain: trustDomain, token: adminToken)
             let demo = Demo(registry: authority, authority: authority)

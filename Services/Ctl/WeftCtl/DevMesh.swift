@@ -124,7 +124,9 @@ public final class DevMesh: @unchecked Sendable {
         let authority = try AdminClient.authority(
             port: caPort, bundleFile: bundleFile, trustDomain: Self.trustDomain, token: token)
         registryMeshPort = try freeLoopbackPort()
-        say("starting weft-registry on 127.0.0.1:\(registryPort) (admin) and 127.0.0.1:\(registryMeshPort) (mutual TLS)")
+        say(
+            "starting weft-registry on 127.0.0.1:\(registryPort) (admin) and 127.0.0.1:\(registryMeshPort) (mutual TLS)"
+        )
         try launch(
             "weft-registry",
             [
@@ -267,7 +269,8 @@ public final class DevMesh: @unchecked Sendable {
             usleep(200_000)
         }
         throw DevMeshError(
-            "the gateway did not route to payments within 30s; see the logs in \(logs) (edge.log, payments-v1-sidecar.log)")
+            "the gateway did not route to payments within 30s; see the logs in \(logs) (edge.log, payments-v1-sidecar.log)"
+        )
     }
 
     func gatewayRequest(path: String, headers: [(String, String)]) throws -> AdminClient.Reply {

@@ -10,7 +10,8 @@ public enum StatusCommand {
         context: AdminContext, authority: AuthorityCommands.Context? = nil, expiringWithin: String = "24h", json: Bool
     ) throws -> String {
         guard let window = try? WeftDuration(validating: expiringWithin) else {
-            throw DevMeshError("--expiring-within: expected a duration such as 24h or 90m, got \(expiringWithin.prefix(40))")
+            throw DevMeshError(
+                "--expiring-within: expected a duration such as 24h or 90m, got \(expiringWithin.prefix(40))")
         }
         // The CA's certificates first: a CA that cannot be asked is an error
         // before anything is printed.
@@ -45,12 +46,16 @@ public enum StatusCommand {
                 "registry": context.registryURL, "ready": true, "version": readiness["version"] ?? NSNull(),
                 "watchers": watchers ?? NSNull(), "services": services.count, "instances": instances.count,
                 "health": health,
-                "not_serving": notServing.map { "\($0["namespace"] ?? "?")/\($0["service"] ?? "?")/\($0["id"] ?? "?")" },
+                "not_serving": notServing.map {
+                    "\($0["namespace"] ?? "?")/\($0["service"] ?? "?")/\($0["id"] ?? "?")"
+                },
             ]
             if let certificates {
                 object["certificates"] = [
                     "valid": certificates.valid,
-                    "expiring": certificates.expiring.map { ["serial": $0.serial, "identity": $0.identity, "seconds_left": Int($0.left)] },
+                    "expiring": certificates.expiring.map {
+                        ["serial": $0.serial, "identity": $0.identity, "seconds_left": Int($0.left)]
+                    },
                 ]
             }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -62,14 +67,17 @@ public enum StatusCommand {
             "services   \(services.count)",
             "instances  \(instances.count)"
                 + (health.isEmpty
-                    ? "" : " (" + health.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"),
+                    ? ""
+                    : " (" + health.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                        + ")"),
         ]
         if let certificates {
             lines.append(
                 "certs      \(certificates.valid) valid, \(certificates.expiring.count) expiring within \(window)")
             for certificate in certificates.expiring {
                 lines.append(
-                    "  \(certificate.identity) \(certificate.serial): \(AuthorityCommands.duration(certificate.left)) left")
+                    "  \(certificate.identity) \(certificate.serial): \(AuthorityCommands.duration(certificate.left)) left"
+                )
             }
         }
         if !notServing.isEmpty {
@@ -110,4 +118,3 @@ public enum StatusCommand {
         return summary
     }
 }
-

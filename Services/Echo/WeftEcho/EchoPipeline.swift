@@ -32,7 +32,9 @@ extension EchoPipeline {
         CleartextProtocolSniffer { detected, pipeline, sniffer in
             switch detected {
             case .http2:
-                try addHTTP2(to: pipeline, after: sniffer, eventLoop: pipeline.eventLoop, peerIdentity: nil, behaviour: behaviour)
+                try addHTTP2(
+                    to: pipeline, after: sniffer, eventLoop: pipeline.eventLoop, peerIdentity: nil, behaviour: behaviour
+                )
             case .http1:
                 try addHTTP1(to: pipeline, after: sniffer, peerIdentity: nil, behaviour: behaviour)
             }
@@ -43,7 +45,9 @@ extension EchoPipeline {
     static func router(behaviour: EchoBehaviour) -> ApplicationProtocolRouter {
         ApplicationProtocolRouter { info, pipeline, router in
             if info.applicationProtocol == "h2" {
-                try addHTTP2(to: pipeline, after: router, eventLoop: pipeline.eventLoop, peerIdentity: info.peerIdentity, behaviour: behaviour)
+                try addHTTP2(
+                    to: pipeline, after: router, eventLoop: pipeline.eventLoop, peerIdentity: info.peerIdentity,
+                    behaviour: behaviour)
             } else {
                 try addHTTP1(to: pipeline, after: router, peerIdentity: info.peerIdentity, behaviour: behaviour)
             }

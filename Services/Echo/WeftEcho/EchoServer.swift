@@ -1,7 +1,7 @@
 public import NIOCore
 import NIOPosix
-import WeftProxy
 public import WeftHTTP2
+import WeftProxy
 public import WeftTLS
 
 /// weft-echo's server: answers every request with what it received. One port

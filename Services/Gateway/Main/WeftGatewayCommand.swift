@@ -170,7 +170,8 @@ struct WeftGatewayCommand: ParsableCommand {
         }
         guard certificates.count == keys.count else {
             throw ValidationError(
-                "--tls-key: \(keys.count) key(s) for \(certificates.count) certificate(s); give one key per certificate, in the same order")
+                "--tls-key: \(keys.count) key(s) for \(certificates.count) certificate(s); give one key per certificate, in the same order"
+            )
         }
         guard redirectPort == nil || redirect else {
             throw ValidationError("--https-redirect-port: only with --https-redirect")
@@ -199,16 +200,21 @@ struct WeftGatewayCommand: ParsableCommand {
 
     private func readEdgeLimits(_ settings: ServiceSettings) throws -> EdgeLimits {
         var limits = EdgeLimits()
-        if let value = try settings.integer(maxConnections, "WEFT_MAX_CONNECTIONS", "--max-connections", 1...1_000_000) {
+        if let value = try settings.integer(maxConnections, "WEFT_MAX_CONNECTIONS", "--max-connections", 1...1_000_000)
+        {
             limits.maximumConnections = value
         }
-        if let value = try settings.integer(headerReadTimeout, "WEFT_HEADER_READ_TIMEOUT", "--header-read-timeout", 1...600) {
+        if let value = try settings.integer(
+            headerReadTimeout, "WEFT_HEADER_READ_TIMEOUT", "--header-read-timeout", 1...600)
+        {
             limits.headerReadTimeout = .seconds(Int64(value))
         }
         if let value = try settings.integer(idleTimeout, "WEFT_IDLE_TIMEOUT", "--idle-timeout", 1...86_400) {
             limits.idleTimeout = .seconds(Int64(value))
         }
-        if let value = try settings.integer(maxRequestBody, "WEFT_MAX_REQUEST_BODY", "--max-request-body", 0...(1 << 34)) {
+        if let value = try settings.integer(
+            maxRequestBody, "WEFT_MAX_REQUEST_BODY", "--max-request-body", 0...(1 << 34))
+        {
             limits.maximumRequestBody = value
         }
         if let value = try settings.integer(

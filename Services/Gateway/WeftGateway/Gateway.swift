@@ -1,7 +1,7 @@
-public import WeftIdentity
 public import Logging
 public import NIOCore
 public import NIOPosix
+public import WeftIdentity
 public import WeftProtocol
 public import WeftProxy
 import WeftTLS
@@ -83,7 +83,8 @@ public final class Gateway: Sendable {
             logger.info("TLS certificates: \(GatewayCertificates.describe(certificates.names))")
         }
         let redirectPort: Int? =
-            configuration.redirectToHTTPSPort ?? (configuration.redirectToHTTPS ? listeners.first?.channel.localAddress?.port : nil)
+            configuration.redirectToHTTPSPort
+            ?? (configuration.redirectToHTTPS ? listeners.first?.channel.localAddress?.port : nil)
         let http = try ProxyListener.bind(
             name: "http", host: listen.host, port: listen.port, group: group,
             maximumConnections: limits.maximumConnections

@@ -99,7 +99,12 @@ public final class GatewayCertificates: Sendable {
                 let key = try PrivateKey(pem: keyPEM)
                 // Checked here, pair by pair, so the error names the files.
                 _ = try TLSContext(
-                    { var one = base; one.certificateChain = chain; one.privateKey = key; return one }())
+                    {
+                        var one = base
+                        one.certificateChain = chain
+                        one.privateKey = key
+                        return one
+                    }())
                 certificates.append((chain, key))
             } catch {
                 throw Unusable(description: "\(pair.certificate) with \(pair.key): \(error)")

@@ -4,9 +4,9 @@ import Logging
 import NIOPosix
 import WeftAPIServer
 import WeftIdentity
-import WeftService
 import WeftProtocol
 import WeftRegistry
+import WeftService
 
 /// `weft-registry`: read flags and `WEFT_*` variables, then run one replica.
 @main
@@ -142,7 +142,9 @@ struct WeftRegistryCommand: AsyncParsableCommand {
             return nil
         }
         guard let enrollment else {
-            throw ValidationError("--mesh-listen needs --ca, --ca-bundle (or --ca-fingerprint), --data-dir and, the first time, --join-token-file")
+            throw ValidationError(
+                "--mesh-listen needs --ca, --ca-bundle (or --ca-fingerprint), --data-dir and, the first time, --join-token-file"
+            )
         }
         let address: ListenAddress
         do {
@@ -154,7 +156,9 @@ struct WeftRegistryCommand: AsyncParsableCommand {
         do {
             return (
                 address, enrollment,
-                try SPIFFEID(trustDomain: domain, namespace: .init(validating: "weft-system"), service: .init(validating: "weft-registry"))
+                try SPIFFEID(
+                    trustDomain: domain, namespace: .init(validating: "weft-system"),
+                    service: .init(validating: "weft-registry"))
             )
         } catch {
             throw ValidationError("--trust-domain: \(error.reason)")

@@ -365,7 +365,8 @@ public final class PostgresRegistryStore: RegistryStore {
                     USING (namespace, service, id)
                 """, [array(keyParts.map { $0[0] }), array(keyParts.map { $0[1] }), array(keyParts.map { $0[2] })])
             {
-                let key = "\(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))/\(try row.decode(2, as: String.self))"
+                let key =
+                    "\(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))/\(try row.decode(2, as: String.self))"
                 rows[key] = StoredInstanceRow(
                     body: try row.decode(3), health: try row.decode(4), maintenance: try row.decode(5),
                     expired: try row.decode(6))
@@ -814,7 +815,8 @@ public final class PostgresRegistryStore: RegistryStore {
         do {
             return try await body()
         } catch let error as PostgresError where error.isUnavailable || error.kind == .shutDown {
-            throw RegistryError(.unavailable, "the registry cannot reach its database; try again shortly", cause: error.description)
+            throw RegistryError(
+                .unavailable, "the registry cannot reach its database; try again shortly", cause: error.description)
         }
     }
 

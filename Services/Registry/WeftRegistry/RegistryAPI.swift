@@ -48,7 +48,8 @@ public struct RegistryAPI: HTTPResponder {
         let route = Route(request.pathSegments)
         var response: Response
         do {
-            response = try await dispatch(route, request, meshIdentity: await context.channel.tlsHandshakeInfo()?.peerIdentity)
+            response = try await dispatch(
+                route, request, meshIdentity: await context.channel.tlsHandshakeInfo()?.peerIdentity)
         } catch let error as RegistryError {
             response = problem(error)
         } catch let error as ProtocolError {
@@ -384,7 +385,8 @@ public struct RegistryAPI: HTTPResponder {
                         invalid: ProtocolError(field: "id", "is \(instance.id) but the path names \(id)"))
                 }
                 if instance.health == .maintenance { try exchange.requireAdmin() }
-                let version = try await batcher.register(Registration(instance: instance, actor: exchange.principal.actor))
+                let version = try await batcher.register(
+                    Registration(instance: instance, actor: exchange.principal.actor))
                 await settle(version)
                 guard let record = cache.state?.instance(reference, id) else {
                     return try APIResponse.json(VersionView(version: version))

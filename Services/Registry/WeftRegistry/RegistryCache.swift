@@ -170,7 +170,8 @@ public final class RegistryCache: Sendable {
             }
             parts.append(part)
         }
-        let bytes = try Self.splice(parts, into: Array(try WeftJSON.encode(try state.snapshot(for: request, upstreams: []))))
+        let bytes = try Self.splice(
+            parts, into: Array(try WeftJSON.encode(try state.snapshot(for: request, upstreams: []))))
         inner.withLock { inner in
             // Bounded: distinct requests are about one per proxy, but a client could invent more.
             if inner.state?.version == state.version && inner.encoded.count < 10_000 { inner.encoded[request] = bytes }

@@ -3,9 +3,9 @@ import HummingbirdCore
 public import Logging
 import NIOCore
 import ServiceLifecycle
-import WeftPostgres
 public import WeftAPIServer
 public import WeftIdentity
+import WeftPostgres
 import WeftService
 
 /// Settings of one registry replica. `weft-registry` fills these from flags and

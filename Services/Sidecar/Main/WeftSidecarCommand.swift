@@ -2,9 +2,9 @@ import ArgumentParser
 import Logging
 import NIOCore
 import WeftProtocol
-import WeftService
 import WeftProxy
 import WeftProxyCommand
+import WeftService
 import WeftSidecar
 
 #if canImport(FoundationEssentials)
@@ -220,8 +220,9 @@ struct WeftSidecarCommand: ParsableCommand {
         var registration = SidecarConfiguration.Registration()
         if let text = settings.value(advertise, "WEFT_ADVERTISE") {
             var hostPart = Substring(text)
-            if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]"), text.filter({ $0 == ":" }).count == 1
-                || text.hasPrefix("[")
+            if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]"),
+                text.filter({ $0 == ":" }).count == 1
+                    || text.hasPrefix("[")
             {
                 guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
                     throw ValidationError("--advertise: expected host or host:port, got \(text.prefix(80))")

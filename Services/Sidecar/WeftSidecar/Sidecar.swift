@@ -1,8 +1,8 @@
-public import WeftIdentity
 public import Logging
 public import NIOCore
 public import NIOPosix
 import WeftHTTP2
+public import WeftIdentity
 public import WeftProtocol
 public import WeftProxy
 import WeftService
@@ -140,7 +140,8 @@ public final class Sidecar: Sendable {
             usleep(UInt32(max(0, configuration.registration?.drainDelay ?? 0)) * 1_000_000)
         }
         workload.stop()
-        loops.shutdown(listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
+        loops.shutdown(
+            listeners: [inbound] + outbound, watcher: watcher, admin: admin, group: group, deadline: deadline)
         registrar?.deregister()
     }
 }

@@ -41,7 +41,8 @@ public final class UpstreamState {
 
     /// The upstream under a new snapshot.
     func update(_ upstream: ProxySnapshot.Upstream, now: NIODeadline) {
-        let sameEndpoints = upstream.allEndpoints.map(\.poolKey) == endpoints.keys
+        let sameEndpoints =
+            upstream.allEndpoints.map(\.poolKey) == endpoints.keys
             && upstream.allEndpoints.map(\.weight) == endpoints.weights
             && upstream.policy.outlierDetection == policy.outlierDetection
         if !sameEndpoints {

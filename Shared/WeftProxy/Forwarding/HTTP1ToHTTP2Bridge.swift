@@ -199,7 +199,8 @@ public final class HTTP1ToHTTP2Bridge: ChannelDuplexHandler, RemovableChannelHan
         if let maximumRequestBody, declared > maximumRequestBody {
             // Declared too large: refused before any of it is read or sent.
             exchange.answer(
-                .bodyTooLarge("a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)"),
+                .bodyTooLarge(
+                    "a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)"),
                 close: true)
             return
         }
@@ -533,7 +534,9 @@ private final class Exchange: UpstreamCallClient {
         observer?.completed()
         let closing = close || !request.isKeepAlive
         bridge.write(
-            .head(response.http1Head(proxyName: bridge.errors.proxyName, extra: extra, version: request.version, close: closing)))
+            .head(
+                response.http1Head(
+                    proxyName: bridge.errors.proxyName, extra: extra, version: request.version, close: closing)))
         if let body = response.body, body.readableBytes > 0, request.method != .HEAD {
             bridge.write(.body(.byteBuffer(body)))
         }

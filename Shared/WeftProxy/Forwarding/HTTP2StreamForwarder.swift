@@ -156,7 +156,9 @@ public final class HTTP2StreamForwarder: HTTP2StreamHandler, UpstreamCallClient 
         if let maximumRequestBody, let declared = headers[first: "content-length"].flatMap({ Int($0) }),
             declared > maximumRequestBody
         {
-            fail(.bodyTooLarge("a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)"))
+            fail(
+                .bodyTooLarge("a request body of \(declared) bytes is over this proxy's limit of \(maximumRequestBody)")
+            )
             return
         }
         switch dispatch(headers, endStream) {

@@ -265,8 +265,10 @@ public final class HTTP2ToHTTP1Forwarder: HTTP2StreamHandler, HTTP1ClientConnect
     }
 
     public func deadlinePassed() {
-        fail(.deadlineExceeded(
-            "the local application did not answer within the request's deadline (\(deadlineLength.nanoseconds / 1_000_000) ms)"))
+        fail(
+            .deadlineExceeded(
+                "the local application did not answer within the request's deadline (\(deadlineLength.nanoseconds / 1_000_000) ms)"
+            ))
     }
 
     deinit {

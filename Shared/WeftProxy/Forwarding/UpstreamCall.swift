@@ -171,7 +171,8 @@ public final class UpstreamCall: HTTP2StreamHandler, DeadlineOwner {
         }
     }
 
-    private func write(_ data: ByteBuffer, endStream: Bool, _ acknowledgement: Acknowledgement, on stream: HTTP2Stream) {
+    private func write(_ data: ByteBuffer, endStream: Bool, _ acknowledgement: Acknowledgement, on stream: HTTP2Stream)
+    {
         let count = data.readableBytes
         if count > 0 { bodyGone = true }
         switch acknowledgement {

@@ -74,7 +74,9 @@ public enum GatewayPipeline {
     static func redirect(loop: ProxyLoop, httpsPort: Int) -> HTTP2StreamForwarder.Dispatch {
         { headers, _ in
             let request = GatewayRequest(headers: headers)
-            guard !request.host.isEmpty else { return .failure(.badRequest("a request without a host cannot be redirected")) }
+            guard !request.host.isEmpty else {
+                return .failure(.badRequest("a request without a host cannot be redirected"))
+            }
             let port = httpsPort == 443 ? "" : ":\(httpsPort)"
             let location = "https://\(request.host)\(port)\(headers[first: ":path"] ?? "/")"
             return .success(.answer(.redirect(to: location, status: 308), loop: loop, name: "https-redirect"))

@@ -1,7 +1,7 @@
 public import NIOCore
 import NIOPosix
-import WeftService
 public import WeftHTTP2
+import WeftService
 
 /// One listening socket of a proxy and the connections it accepted: `configure`
 /// builds each connection's pipeline; `shutdown` stops accepting, asks every

@@ -1,8 +1,8 @@
 public import Logging
 internal import NIOConcurrencyHelpers
 public import NIOCore
-import NIOPosix
 import NIOHTTP1
+import NIOPosix
 public import WeftProtocol
 public import WeftService
 

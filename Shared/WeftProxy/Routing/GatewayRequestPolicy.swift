@@ -52,8 +52,9 @@ public enum GatewayRequestPolicy {
             default:
                 break
             }
-            if let rewrite, rewrite.setHeaders.keys.contains(where: { $0.rawValue == name })
-                || rewrite.removeHeaders.contains(where: { $0.rawValue == name })
+            if let rewrite,
+                rewrite.setHeaders.keys.contains(where: { $0.rawValue == name })
+                    || rewrite.removeHeaders.contains(where: { $0.rawValue == name })
             {
                 continue
             }

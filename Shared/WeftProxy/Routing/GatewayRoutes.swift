@@ -84,7 +84,8 @@ public struct GatewayRoutes: Sendable {
                         reference: reference, protocolKind: .http, trustDomain: trustDomain, endpoints: [],
                         policy: TrafficPolicy(service: reference.service, namespace: reference.namespace))
                 let upstream = destination.subset.isEmpty ? whole : whole.narrowed(to: destination.subset)
-                destinations.append(Destination(upstream: upstream, subset: destination.subset, weight: destination.weight))
+                destinations.append(
+                    Destination(upstream: upstream, subset: destination.subset, weight: destination.weight))
                 total += destination.weight * 100
                 bounds.append(total)
             }
@@ -117,7 +118,7 @@ public struct GatewayRoutes: Sendable {
         // is matched whole, its path included). Otherwise walk the path index,
         // passing over the rules the headers ruled out.
         if let possible, possible.count <= Self.directWalkLimit {
-            possible.forEach { position in
+            possible.visit { position in
                 guard routes[position].match.firstMismatch(request, &cache) == nil else { return false }
                 found = routes[position]
                 return true
@@ -297,7 +298,8 @@ final class CompiledMatch: Sendable {
         switch pattern {
         case .exact(let expected): return value.map { equal($0, expected) } ?? false
         case .prefix(let prefix): return value.map { hasPrefix($0, prefix) } ?? false
-        case .version(let range): return value.flatMap { SemanticVersion(parsingHeaderValue: $0) }.map { range.contains($0) } ?? false
+        case .version(let range):
+            return value.flatMap { SemanticVersion(parsingHeaderValue: $0) }.map { range.contains($0) } ?? false
         case .other(let match): return match.matches(value)
         }
     }
@@ -350,11 +352,13 @@ extension GatewayRoutes {
             case .header(let index):
                 let header = match.headers[index]
                 let value = request.value(of: header.name.rawValue)
-                return "header \(header.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(header.match))"
+                return
+                    "header \(header.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(header.match))"
             case .query(let index):
                 let parameter = match.query[index]
                 let value = request.queryValue(of: parameter.name)
-                return "query parameter \(parameter.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(parameter.match))"
+                return
+                    "query parameter \(parameter.name) \(value.map { "\"\($0)\"" } ?? "(absent)") does not match \(Self.describe(parameter.match))"
             }
         }
 
@@ -446,7 +450,12 @@ public struct GatewayRequest: Sendable {
         var first: Int?
         var repeated = false
         for index in headers.indices where headers[index].name == name {
-            if first == nil { first = index } else { repeated = true; break }
+            if first == nil {
+                first = index
+            } else {
+                repeated = true
+                break
+            }
         }
         guard let first else { return nil }
         guard repeated else { return Substring(headers[first].value) }

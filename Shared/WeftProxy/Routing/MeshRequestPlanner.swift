@@ -131,7 +131,8 @@ public enum MeshRequestPlanner {
             switch header.name {
             case ":path":
                 result.append(
-                    HTTP2Header(":path", GatewayRequestPolicy.rewrittenPath(header.value, request: request, route: rule)))
+                    HTTP2Header(
+                        ":path", GatewayRequestPolicy.rewrittenPath(header.value, request: request, route: rule)))
             case ":authority":
                 result.append(HTTP2Header(":authority", rewrite.host ?? header.value))
             default:

@@ -7,9 +7,11 @@ public import WeftProtocol
 /// routes and the sidecar's service routes.
 public enum RouteAnswer {
     /// The rule's own response to `request`, or nil when it forwards.
-    public static func response(for rule: RouteRule, request: GatewayRequest, headers: [HTTP2Header]) -> LocalResponse? {
+    public static func response(for rule: RouteRule, request: GatewayRequest, headers: [HTTP2Header]) -> LocalResponse?
+    {
         if let redirect = rule.redirect {
-            return .redirect(to: location(redirect, rule: rule, request: request, headers: headers), status: redirect.status)
+            return .redirect(
+                to: location(redirect, rule: rule, request: request, headers: headers), status: redirect.status)
         }
         guard let direct = rule.directResponse else { return nil }
         var fields: [HTTP2Header] = []
@@ -71,8 +73,12 @@ extension HeaderEdits {
         {
             result.append(header)
         }
-        for (name, value) in setFields.sorted(by: { $0.key < $1.key }) { result.append(HTTP2Header(name.rawValue, value)) }
-        for (name, value) in addFields.sorted(by: { $0.key < $1.key }) { result.append(HTTP2Header(name.rawValue, value)) }
+        for (name, value) in setFields.sorted(by: { $0.key < $1.key }) {
+            result.append(HTTP2Header(name.rawValue, value))
+        }
+        for (name, value) in addFields.sorted(by: { $0.key < $1.key }) {
+            result.append(HTTP2Header(name.rawValue, value))
+        }
         return result
     }
 }

@@ -104,7 +104,7 @@ struct RuleFilter: Sendable {
         }
 
         /// Each position, in order, until `body` returns true.
-        func forEach(until body: (Int) -> Bool) {
+        func visit(until body: (Int) -> Bool) {
             let words = (first ?? second)?.words.count ?? 0
             for index in 0..<words {
                 var rest = word(index)
@@ -136,7 +136,11 @@ struct RuleFilter: Sendable {
         // The header the most rules test by one exact value.
         var counts: [String: Int] = [:]
         for rule in rules {
-            for name in Set(rule.match.headers.compactMap { Self.exactValue($0.name.rawValue, in: rule) != nil ? $0.name.rawValue : nil }) {
+            for name in Set(
+                rule.match.headers.compactMap {
+                    Self.exactValue($0.name.rawValue, in: rule) != nil ? $0.name.rawValue : nil
+                })
+            {
                 counts[name, default: 0] += 1
             }
         }
@@ -170,10 +174,12 @@ struct RuleFilter: Sendable {
     private static func versionIndex(_ rules: [RouteRule], slots: [String: Int]) -> VersionIndex? {
         var counts: [String: Int] = [:]
         for rule in rules {
-            for name in Set(rule.match.headers.compactMap { header -> String? in
-                if case .version = header.match { return header.name.rawValue }
-                return nil
-            }) {
+            for name in Set(
+                rule.match.headers.compactMap { header -> String? in
+                    if case .version = header.match { return header.name.rawValue }
+                    return nil
+                })
+            {
                 counts[name, default: 0] += 1
             }
         }

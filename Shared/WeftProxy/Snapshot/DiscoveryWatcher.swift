@@ -55,7 +55,9 @@ public final class DiscoveryWatcher: Sendable {
     }
 
     /// One discovery query: the registry's answer (the caller decodes it).
-    public static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<ControlPlaneClient.Response> {
+    public static func query(_ settings: Settings, index: UInt64, wait: Int) -> EventLoopFuture<
+        ControlPlaneClient.Response
+    > {
         // Over mutual TLS the certificate says who calls; a token only over HTTP.
         var headers = [("content-type", "application/json")]
         if !settings.tokenFile.isEmpty {
@@ -96,7 +98,8 @@ public final class DiscoveryWatcher: Sendable {
         while !Task.isCancelled {
             do {
                 let asked = NIODeadline.now()
-                let snapshot = try Self.snapshot(from: try await query(settings, index: index, wait: settings.wait).get())
+                let snapshot = try Self.snapshot(
+                    from: try await query(settings, index: index, wait: settings.wait).get())
                 if failures > 0 { logger.info("discovery works again after \(failures) failed attempt(s)") }
                 failures = 0
                 guard snapshot.version != index else {

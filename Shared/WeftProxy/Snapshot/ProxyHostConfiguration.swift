@@ -1,7 +1,7 @@
-public import WeftIdentity
 public import Logging
 public import NIOCore
 public import NIOPosix
+public import WeftIdentity
 public import WeftProtocol
 public import WeftService
 
@@ -139,7 +139,8 @@ public struct ProxyHostConfiguration: Sendable {
             let identity = try SPIFFEID(
                 trustDomain: trustDomain ?? "weft.local", namespace: namespace, service: service.service)
             let workload = try workloadIdentity(identity: identity, group: group, logger: logger)
-            let source = try snapshotSource(request: try request(), namespace: namespace, group: group, workload: workload)
+            let source = try snapshotSource(
+                request: try request(), namespace: namespace, group: group, workload: workload)
             let initial = try source.initial(logger: logger)
             try checkTrustDomain(initial, identity)
             return (source, initial, identity, workload)
@@ -155,7 +156,8 @@ public struct ProxyHostConfiguration: Sendable {
     private func checkTrustDomain(_ snapshot: DiscoverySnapshot, _ identity: SPIFFEID) throws(ProxyStartupError) {
         guard snapshot.defaults.trustDomain == identity.trustDomain else {
             throw ProxyStartupError(
-                "--trust-domain is \(identity.trustDomain), but the mesh's snapshot says \(snapshot.defaults.trustDomain)")
+                "--trust-domain is \(identity.trustDomain), but the mesh's snapshot says \(snapshot.defaults.trustDomain)"
+            )
         }
     }
 
@@ -173,5 +175,3 @@ public struct ProxyHostConfiguration: Sendable {
         try WorkloadIdentity.obtain(identitySource, identity: identity, group: group, logger: logger)
     }
 }
-
-

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
-public import NIOPosix
 public import NIOCore
+public import NIOPosix
 import WeftHTTP2
 import WeftProtocol
 

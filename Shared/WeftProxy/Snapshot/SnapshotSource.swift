@@ -1,6 +1,6 @@
-public import WeftIdentity
 public import Logging
 public import NIOCore
+public import WeftIdentity
 public import WeftProtocol
 
 #if canImport(FoundationEssentials)

@@ -1,7 +1,7 @@
-public import WeftIdentity
 public import NIOCore
 public import NIOHTTP1
 import NIOPosix
+public import WeftIdentity
 import WeftProtocol
 
 /// A proxy's admin port, plain HTTP/1.1 for probes, scrapers and operators:
@@ -30,7 +30,8 @@ public final class AdminServer: Sendable {
     public typealias Extra = @Sendable (_ head: HTTPRequestHead, _ body: ByteBuffer) -> AdminResponse?
 
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, workload: WorkloadIdentity, prefix: String,
+        host: String, port: Int, group: any EventLoopGroup, loops: ProxyLoops, workload: WorkloadIdentity,
+        prefix: String,
         listeners: [ProxyListener] = [], extra: Extra? = nil
     ) -> EventLoopFuture<AdminServer> {
         ServerBootstrap(group: group)
@@ -39,7 +40,8 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminHandler(loops: loops, workload: workload, prefix: prefix, listeners: listeners, extra: extra))
+                        AdminHandler(
+                            loops: loops, workload: workload, prefix: prefix, listeners: listeners, extra: extra))
                 }
             }
             .bind(host: host, port: port)
@@ -197,7 +199,10 @@ final class AdminHandler: ChannelInboundHandler {
                 switch scalar {
                 case "\"": result += "\\\""
                 case "\\": result += "\\\\"
-                case _ where scalar.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                case _ where scalar.value < 0x20:
+                    result +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
                 default: result.unicodeScalars.append(scalar)
                 }
             }

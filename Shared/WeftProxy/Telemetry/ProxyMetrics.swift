@@ -89,7 +89,9 @@ public final class ProxyMetrics {
 
     public func recordPeer(_ direction: Direction, peer: String, status: Int, seconds: Double) {
         var key = LabelPair(first: direction.label, second: peer)
-        if peers[key] == nil && peers.count >= Self.routeKeyLimit { key = LabelPair(first: direction.label, second: "other") }
+        if peers[key] == nil && peers.count >= Self.routeKeyLimit {
+            key = LabelPair(first: direction.label, second: "other")
+        }
         let statusClass = (100..<600).contains(status) ? status / 100 : 0
         peers[key, default: RouteCounters()].requests[statusClass] += 1
         peers[key]!.buckets[Self.bucket(seconds)] += 1
@@ -249,7 +251,8 @@ public final class ProxyMetrics {
                 routes, prefix: prefix, name: "route", by: "a route rule took, by rule and upstream",
                 labels: ("route", "upstream"))
             if let accessLogDropped {
-                text += "# HELP \(prefix)_access_log_dropped_total Access log lines dropped because the writer fell behind.\n"
+                text +=
+                    "# HELP \(prefix)_access_log_dropped_total Access log lines dropped because the writer fell behind.\n"
                 text += "# TYPE \(prefix)_access_log_dropped_total counter\n"
                 text += "\(prefix)_access_log_dropped_total \(accessLogDropped)\n"
             }
@@ -257,7 +260,8 @@ public final class ProxyMetrics {
                 text += "# HELP \(prefix)_spans_exported_total Spans the OTLP collector accepted.\n"
                 text += "# TYPE \(prefix)_spans_exported_total counter\n"
                 text += "\(prefix)_spans_exported_total \(spans.exported)\n"
-                text += "# HELP \(prefix)_spans_dropped_total Spans dropped: the collector refused them, or was away while over 4 MiB waited.\n"
+                text +=
+                    "# HELP \(prefix)_spans_dropped_total Spans dropped: the collector refused them, or was away while over 4 MiB waited.\n"
                 text += "# TYPE \(prefix)_spans_dropped_total counter\n"
                 text += "\(prefix)_spans_dropped_total \(spans.dropped)\n"
             }
@@ -284,17 +288,20 @@ public final class ProxyMetrics {
             text += "# TYPE \(prefix)_\(name)_requests_total counter\n"
             for (labels, counters) in sorted {
                 for (index, status) in ProxyMetrics.statusClasses.enumerated() where counters.requests[index] > 0 {
-                    text += "\(prefix)_\(name)_requests_total{\(labels),status=\"\(status)\"} \(counters.requests[index])\n"
+                    text +=
+                        "\(prefix)_\(name)_requests_total{\(labels),status=\"\(status)\"} \(counters.requests[index])\n"
                 }
             }
-            text += "# HELP \(prefix)_\(name)_request_duration_seconds Time from a request's headers to its response's end, \(by).\n"
+            text +=
+                "# HELP \(prefix)_\(name)_request_duration_seconds Time from a request's headers to its response's end, \(by).\n"
             text += "# TYPE \(prefix)_\(name)_request_duration_seconds histogram\n"
             for (labels, counters) in sorted {
                 var cumulative: UInt64 = 0
                 for (index, count) in counters.buckets.enumerated() {
                     cumulative += count
                     let bound = index < ProxyMetrics.bucketBounds.count ? "\(ProxyMetrics.bucketBounds[index])" : "+Inf"
-                    text += "\(prefix)_\(name)_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+                    text +=
+                        "\(prefix)_\(name)_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
                 }
                 text += "\(prefix)_\(name)_request_duration_seconds_sum{\(labels)} \(counters.latencySum)\n"
                 text += "\(prefix)_\(name)_request_duration_seconds_count{\(labels)} \(cumulative)\n"
