@@ -29,37 +29,14 @@ struct CAAPI: HTTPResponder {
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
-        let route = Route(request.pathSegments)
-        var response: Response
-        do {
-            response = try await dispatch(route, request, context)
-        } catch let error as CAError {
-            if error.status >= 500 {
-                logger.error("call failed", metadata: ["path": "\(route.template)", "error": "\(error)"])
-            }
-            var headers = HTTPFields()
-            if error.kind == .unavailable { headers[.retryAfter] = "2" }
-            response = APIResponse.problem(error.problem, extraHeaders: headers)
-        } catch let error as ProtocolError {
-            response = APIResponse.problem(Problem(invalid: error))
-        } catch let refusal as APIRefusal {
-            response = APIResponse.refusal(refusal)
-        } catch is CancellationError {
-            response = APIResponse.problem(CAError(.unavailable, "the CA is shutting down").problem)
-        } catch {
-            logger.error("unexpected failure", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            response = APIResponse.internalError("CA")
+        await APIResponder<Route>(service: "CA", metrics: metrics.requests, logger: logger).respond(to: request) {
+            route in try await dispatch(route, request, context)
         }
-        metrics.requests.record(
-            route: route.template, method: request.method.rawValue, status: response.status.code,
-            duration: ContinuousClock.now - started)
-        return response
     }
 
     // MARK: Routing
 
-    enum Route {
+    enum Route: APIRoute {
         case health, ready, metrics, openAPI, bundle, sign
         case certificates
         case certificate(serial: String)
@@ -96,7 +73,7 @@ struct CAAPI: HTTPResponder {
             }
         }
 
-        var template: String {
+        var template: String? {
             switch self {
             case .health: "/healthz"
             case .ready: "/readyz"
@@ -113,7 +90,7 @@ struct CAAPI: HTTPResponder {
             case .root: "/v1/roots/{generation}"
             case .activate: "/v1/roots/{generation}/activate"
             case .retire: "/v1/roots/{generation}/retire"
-            case .unknown: "unknown"
+            case .unknown: nil
             }
         }
 
@@ -138,12 +115,6 @@ struct CAAPI: HTTPResponder {
     }
 
     private func dispatch(_ route: Route, _ request: Request, _ context: Context) async throws -> Response {
-        if case .unknown = route {
-            throw APIRefusal.notFound("no such path: \(request.uri.path.prefix(200))")
-        }
-        guard route.methods.contains(request.method) else {
-            throw APIRefusal.methodNotAllowed(route.template, allowed: route.methods)
-        }
         if route.needsAdmin {
             let token = try request.bearerToken(realm: "weft-ca", expecting: "admin token")
             guard SecretDigest.constantTimeEquals(token, configuration.adminToken) else {

@@ -1,3 +1,5 @@
+public import HTTPTypes
+public import WeftAPIServer
 public import WeftProtocol
 
 /// Why the CA refused or could not do something. Each kind maps to one HTTP
@@ -74,5 +76,11 @@ public struct CAError: Error, Equatable, CustomStringConvertible, Sendable {
             case .internalFailure: "Internal error"
             }
         return Problem(type: Problem.typeBase + kind.rawValue, title: title, status: status, detail: message)
+    }
+}
+
+extension CAError: APIProblem {
+    public var problemHeaders: HTTPFields {
+        kind == .unavailable ? [.retryAfter: "2"] : [:]
     }
 }

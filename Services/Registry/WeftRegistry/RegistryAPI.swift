@@ -18,7 +18,6 @@ public struct RegistryAPI: HTTPResponder {
     public typealias Context = ChannelRequestContext
 
     static let indexHeader = HTTPField.Name("X-Weft-Index")!
-    static let retryAfterSeconds = 2
 
     let store: any RegistryStore
     let cache: RegistryCache
@@ -44,28 +43,10 @@ public struct RegistryAPI: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
-        let route = Route(request.pathSegments)
-        var response: Response
-        do {
-            response = try await dispatch(
-                route, request, meshIdentity: await context.channel.tlsHandshakeInfo()?.peerIdentity)
-        } catch let error as RegistryError {
-            response = problem(error)
-        } catch let error as ProtocolError {
-            response = problem(RegistryError(invalid: error))
-        } catch let refusal as APIRefusal {
-            response = APIResponse.refusal(refusal)
-        } catch is CancellationError {
-            response = problem(RegistryError(.unavailable, "the registry is shutting down"))
-        } catch {
-            logger.error("unexpected failure", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            response = APIResponse.internalError("registry")
+        await APIResponder<Route>(service: "registry", metrics: metrics.requests, logger: logger).respond(to: request) {
+            route in
+            try await dispatch(route, request, meshIdentity: await context.channel.tlsHandshakeInfo()?.peerIdentity)
         }
-        metrics.requests.record(
-            route: route.template, method: request.method.rawValue, status: response.status.code,
-            duration: ContinuousClock.now - started)
-        return response
     }
 
     /// The compiled regexes of every route table and intention together stay
@@ -109,25 +90,10 @@ public struct RegistryAPI: HTTPResponder {
         return caughtUp
     }
 
-    private func problem(_ error: RegistryError) -> Response {
-        if error.status >= 500 {
-            // The cause (the database's address and driver message) goes to the
-            // log only; the answer carries the generic message.
-            logger.warning("call failed", metadata: ["error": "\(error)"])
-        }
-        var headers = HTTPFields()
-        switch error.kind {
-        case .unauthenticated: headers[.wwwAuthenticate] = "Bearer realm=\"weft-registry\""
-        case .unavailable, .overloaded: headers[.retryAfter] = String(Self.retryAfterSeconds)
-        default: break
-        }
-        return APIResponse.problem(error.problem, extraHeaders: headers)
-    }
-
     // MARK: Routing
 
     /// The paths the API knows, with their parameters still as text.
-    enum Route {
+    enum Route: APIRoute {
         case health, ready, metrics, openAPI
         case services
         case service(namespace: String, name: String)
@@ -187,7 +153,7 @@ public struct RegistryAPI: HTTPResponder {
         }
 
         /// The path template, for metrics labels and logs.
-        var template: String {
+        var template: String? {
             switch self {
             case .health: "/healthz"
             case .ready: "/readyz"
@@ -210,7 +176,7 @@ public struct RegistryAPI: HTTPResponder {
             case .defaults: "/v1/defaults"
             case .audit: "/v1/audit"
             case .discovery: "/v1/discovery"
-            case .unknown: "unknown"
+            case .unknown: nil
             }
         }
 
@@ -241,12 +207,6 @@ public struct RegistryAPI: HTTPResponder {
     ///   trust domain); it stands for its service, as that service's credential
     ///   does, and no token is read.
     private func dispatch(_ route: Route, _ request: Request, meshIdentity: String?) async throws -> Response {
-        if case .unknown = route {
-            throw RegistryError(.notFound, "no such path: \(request.uri.path.prefix(200))")
-        }
-        guard route.methods.contains(request.method) else {
-            throw APIRefusal.methodNotAllowed(route.template, allowed: route.methods)
-        }
         if route.isPublic { return try operational(route) }
         let principal: Principal
         if let meshIdentity {
@@ -280,7 +240,7 @@ public struct RegistryAPI: HTTPResponder {
         case .openAPI:
             return APIResponse.bytes(Array(RegistryOpenAPI.document.utf8))
         default:
-            preconditionFailure("\(route.template) is not operational")
+            preconditionFailure("\(route) is not operational")
         }
     }
 
@@ -559,7 +519,7 @@ public struct RegistryAPI: HTTPResponder {
             return try await discover(&exchange)
 
         case .health, .ready, .metrics, .openAPI, .unknown:
-            preconditionFailure("\(route.template) is dispatched elsewhere")
+            preconditionFailure("\(route) is dispatched elsewhere")
         }
     }
 

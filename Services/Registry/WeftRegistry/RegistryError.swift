@@ -1,3 +1,5 @@
+public import HTTPTypes
+public import WeftAPIServer
 public import WeftProtocol
 
 /// Why the registry refused or could not complete a call. Each kind maps to one
@@ -81,5 +83,20 @@ public struct RegistryError: Error, Equatable, CustomStringConvertible, Sendable
             case .unavailable: ("database-unavailable", "The registry's database is unavailable")
             }
         return Problem(type: Problem.typeBase + slug, title: title, status: status, detail: message)
+    }
+}
+
+extension RegistryError: APIProblem {
+    /// Seconds a client waits before trying again after a 503.
+    static let retryAfterSeconds = 2
+
+    public var problemHeaders: HTTPFields {
+        var headers = HTTPFields()
+        switch kind {
+        case .unauthenticated: headers[.wwwAuthenticate] = "Bearer realm=\"weft-registry\""
+        case .unavailable, .overloaded: headers[.retryAfter] = String(Self.retryAfterSeconds)
+        default: break
+        }
+        return headers
     }
 }
