@@ -236,6 +236,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The services' OpenAPI documents live in docs/api/ and are compiled in
+        // at build time, so each has one source and a binary needs no data files.
+        .executableTarget(name: "weft-embed-text", path: "Tools/EmbedText"),
+        .plugin(
+            name: "EmbedOpenAPI", capability: .buildTool(), dependencies: ["weft-embed-text"],
+            path: "Plugins/EmbedOpenAPI"),
+
         .target(
             name: "WeftRegistry",
             dependencies: [
@@ -249,7 +256,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Registry/WeftRegistry",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedOpenAPI"]
         ),
         .executableTarget(
             name: "weft-registry",
@@ -299,7 +307,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/CA/WeftCA",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedOpenAPI"]
         ),
 
         .executableTarget(

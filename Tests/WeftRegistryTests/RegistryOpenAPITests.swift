@@ -26,7 +26,7 @@ import WeftTestSupport
             #expect(
                 served.text.trimmingCharacters(in: .whitespacesAndNewlines)
                     == file.trimmingCharacters(in: .whitespacesAndNewlines),
-                "docs/api/registry.openapi.json and RegistryOpenAPI.swift differ")
+                "the served document is not docs/api/registry.openapi.json (the EmbedOpenAPI plugin compiles it in)")
             let document = try #require(served.json["paths"] as? [String: Any])
             #expect(document["/v1/discovery"] != nil)
         }
