@@ -43,13 +43,20 @@ import WeftTestSupport
             let exact = try fixture.scratch.write("exact", String(repeating: "x", count: 1024))
             for (flags, file, status) in [
                 (["--http1.1"], big, "413"), (["--http1.1", "-H", "Transfer-Encoding: chunked"], big, "413"),
-                (["--http2-prior-knowledge"], big, "413"), (["--http1.1"], exact, "200"),
+                (["--http1.1"], exact, "200"),
             ] {
                 let result = try Command.curl(
                     ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + flags
                         + ["--data-binary", "@" + file, "http://127.0.0.1:\(port)/pay"])
                 #expect(result.output == status, "\(flags): \(result.output) \(result.errors)")
             }
+            // Over HTTP/2 the 413 comes before the body is all sent, and the
+            // stream is then reset with NO_ERROR (RFC 9113 8.1). nghttp2's
+            // client is the judge: Debian's curl 7.88 sometimes reports that
+            // sequence as "Stream error in the HTTP/2 framing layer" while it is
+            // still uploading (curl/curl#986 is the same race).
+            let h2 = try Command.run("/usr/bin/nghttp", ["-v", "-d", big, "http://127.0.0.1:\(port)/pay"])
+            #expect(h2.output.contains(":status: 413"), "\(h2.output.suffix(2000))")
             // HTTP/2 slowloris: the preface, then a header block that never ends
             // (HEADERS without END_HEADERS, no CONTINUATION): closed, not held.
             let trickle = try Self.socket(port)
