@@ -18,21 +18,28 @@ public enum ProcessSpawning {
 
     /// Starts `executable`; returns its pid.
     /// - Parameters:
-    ///   - output: the file stdout and stderr go to, truncated or appended to.
+    ///   - output: the file stdout (and stderr, without `errors`) goes to,
+    ///     truncated or appended to.
+    ///   - errors: a file of its own for stderr, truncated.
+    ///   - input: the file stdin reads.
     ///   - environment: the whole environment of the child, `NAME=value`.
     ///   - ownProcessGroup: in a group of its own, so a terminal's Ctrl-C
     ///     reaches the parent alone, which then stops its children in order.
     public static func spawn(
         _ executable: String, _ arguments: [String], environment: [String], output: String, append: Bool = false,
-        ownProcessGroup: Bool = false
+        errors: String? = nil, input: String = "/dev/null", ownProcessGroup: Bool = false
     ) throws(Failure) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(
             &actions, 1, output, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errors {
+            posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

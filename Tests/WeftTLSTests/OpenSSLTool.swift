@@ -1,4 +1,5 @@
 import Foundation
+import WeftTestSupport
 
 /// Runs the `openssl` command-line tool: the independent judge of what WeftTLS
 /// produces. Returns stdout; throws with stderr when the tool fails.
@@ -6,29 +7,12 @@ struct OpenSSLToolError: Error, CustomStringConvertible {
     let description: String
 }
 
-func openssl(_ arguments: [String], input: String = "", in directory: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw OpenSSLToolError(
-            description:
-                "openssl \(arguments.joined(separator: " ")): \(String(decoding: errors + output, as: UTF8.self))")
+func openssl(_ arguments: [String], input: String = "") throws -> String {
+    let run = try Command.run("/usr/bin/openssl", arguments, input: input)
+    guard run.status == 0 else {
+        throw OpenSSLToolError(description: "openssl \(arguments.joined(separator: " ")): \(run.errors)\(run.output)")
     }
-    return String(decoding: output, as: UTF8.self)
+    return run.output
 }
 
 /// A fresh temporary directory, removed by `cleanup()`.

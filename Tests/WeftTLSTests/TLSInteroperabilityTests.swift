@@ -81,17 +81,8 @@ import WeftTestSupport
 
     /// Runs a command with stdin at end of file; returns (status, stdout + stderr).
     func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try Command.run(executable, arguments)
+        return (run.status, run.output + run.errors)
     }
 
     @Test func opensslClientTalksToOurServerWithMutualTLS() throws {

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import NIOConcurrencyHelpers
+import WeftService
 
 /// A temporary directory for one test's files.
 public struct Scratch: Sendable {
@@ -22,36 +22,36 @@ public enum Command {
     }
 
     /// Runs a command; returns its exit status and standard output (stderr apart).
+    ///
+    /// Spawned with posix_spawn and reaped with waitpid, its output in files:
+    /// Foundation's `Process.waitUntilExit` was seen to miss a child's exit and
+    /// hang a run, and pipes read one after the other deadlock on a child that
+    /// fills the second.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String]) throws -> (
+    public static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (
         status: Int32, output: String, errors: String
     ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Both pipes drained at once: read one after the other, a child that
-        // fills the second (64 KiB) before closing the first would never exit.
-        let err = NIOLockedValueBox(Data())
-        let drained = DispatchSemaphore(value: 0)
-        let errorHandle = errors.fileHandleForReading
-        DispatchQueue.global().async {
-            let data = errorHandle.readDataToEndOfFile()
-            err.withLockedValue { $0 = data }
-            drained.signal()
+        let base = NSTemporaryDirectory() + "/weft-command-" + UUID().uuidString
+        let (outputPath, errorsPath, inputPath) = (base + ".out", base + ".err", base + ".in")
+        defer { for path in [outputPath, errorsPath, inputPath] { unlink(path) } }
+        if let input { try input.write(toFile: inputPath, atomically: false, encoding: .utf8) }
+        let pid: Int32
+        do {
+            pid = try ProcessSpawning.spawn(
+                executable, arguments,
+                environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+                output: outputPath, errors: errorsPath, input: input == nil ? "/dev/null" : inputPath)
+        } catch {
+            throw Failure(description: "could not run \(executable): \(error)")
         }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: out, as: UTF8.self),
-            String(decoding: err.withLockedValue { $0 }, as: UTF8.self)
-        )
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // As Process reports it: the exit code, or the signal that ended it.
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+        let read = { (path: String) in
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return (code, read(outputPath), read(errorsPath))
     }
 
     public static func curl(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
