@@ -43,7 +43,10 @@ import WeftTestSupport
         }
     }
 
-    @Test func incrementalReloadsSeeEveryChangeAFullLoadSees() async throws {
+    /// A migrated store on a throwaway PostgreSQL, with the service `catalog`.
+    static func withStore(
+        _ body: (PostgresPool, PostgresRegistryStore, ServiceReference) async throws -> Void
+    ) async throws {
         try await TemporaryPostgres.with { postgres in
             let pool = PostgresPool(PostgresPool.Configuration(url: postgres.url))
             defer { Task { await pool.shutdown() } }
@@ -51,6 +54,12 @@ import WeftTestSupport
             let store = PostgresRegistryStore(pool: pool)
             let catalog = ServiceReference(service: try ServiceName(validating: "catalog"))
             _ = try await store.putService(Service(name: catalog.service), create: true, ifMatch: nil, actor: "t")
+            try await body(pool, store, catalog)
+        }
+    }
+
+    @Test func incrementalReloadsSeeEveryChangeAFullLoadSees() async throws {
+        try await Self.withStore { pool, store, catalog in
 
             var cached = try await store.loadState(reusing: nil)
             // Each step changes something; after each, an incremental reload from
@@ -179,13 +188,7 @@ import WeftTestSupport
     /// only itself, every change is audited with its own actor, and a batch that
     /// changes nothing moves no version.
     @Test func aBatchOfRegistrationsCommitsAsOneVersion() async throws {
-        try await TemporaryPostgres.with { postgres in
-            let pool = PostgresPool(PostgresPool.Configuration(url: postgres.url))
-            defer { Task { await pool.shutdown() } }
-            _ = try await RegistrySchema.migrator.migrate(pool)
-            let store = PostgresRegistryStore(pool: pool)
-            let catalog = ServiceReference(service: try ServiceName(validating: "catalog"))
-            _ = try await store.putService(Service(name: catalog.service), create: true, ifMatch: nil, actor: "t")
+        try await Self.withStore { pool, store, catalog in
             let before = try await store.registerInstance(Self.instance("kept"), actor: "t")
             let auditBefore = try await store.auditLog(after: 0, limit: 100).count
 
