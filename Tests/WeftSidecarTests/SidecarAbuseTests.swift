@@ -82,6 +82,29 @@ import WeftTestSupport
         }
     }
 
+    /// RFC 9113 5.1.1 (stream ids only grow; nghttp2 alone would ignore a
+    /// lower one) on every plain-text HTTP/2 listener: the sidecar's outbound
+    /// port, the gateway's edge and weft-echo. Each ends the connection with
+    /// GOAWAY(PROTOCOL_ERROR) and keeps serving others.
+    @Test func aLowerStreamIDEndsTheConnectionOnEveryPlainHTTP2Listener() throws {
+        try SidecarMeshTests.withMesh { mesh, frontend, _ in
+            let gateway = try mesh.startGateway("edge", snapshot: try mesh.paymentsBehindGateway())
+            let echo = try mesh.startEcho(name: "plain")
+            let block = Raw.headerBlock(Raw.get())
+            let backwards =
+                Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
+                + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 3, block)
+            for (name, port) in [
+                ("sidecar outbound", frontend.upstreams["backend"]!), ("gateway", gateway.http), ("weft-echo", echo),
+            ] {
+                let (frames, closed) = try Raw.exchange(port: port, backwards)
+                #expect(Self.goAway(frames) == HTTP2ErrorCode.protocolError.rawValue, "\(name): \(frames)")
+                #expect(closed, "\(name): the connection stayed open")
+            }
+            try Self.stillServes(frontend.upstreams["backend"]!)
+        }
+    }
+
     @Test func streamErrorsResetOnlyTheirStream() throws {
         try SidecarMeshTests.withMesh { _, frontend, _ in
             let port = frontend.upstreams["backend"]!
