@@ -158,8 +158,11 @@ import WeftTestSupport
                     return (number, reply?.status ?? 0)
                 }
             }
+            // Blocked on `catalog` through the outage (the service writes
+            // around it concern other services and do not wake it), for longer
+            // than this test waits for it.
             let watching = Task {
-                try await replica.call("POST", "/v1/discovery?index=\(index)&wait=120s", body: request, timeout: 150)
+                try await replica.call("POST", "/v1/discovery?index=\(index)&wait=300s", body: request, timeout: 330)
             }
             try await Task.sleep(for: .milliseconds(100))
             try postgres.pause()
@@ -184,15 +187,29 @@ import WeftTestSupport
             #expect(try await replica.call("GET", "/readyz").status == 200)
 
             try postgres.resume()
-            // Recovers without help: writes succeed again and the watcher opened
-            // before the outage hears about the first change after it.
+            // Recovers without help: writes succeed again, and the watcher blocked
+            // since before the outage is woken by the first change to what it
+            // watches (an instance of `catalog`), well before its own wait runs out.
             #expect(
                 try await eventually(seconds: 30) {
                     try await replica.call("POST", "/v1/services", body: #"{"name":"after"}"#).status == 201
                 })
-            let woken = try await watching.value
-            #expect(woken.status == 200)
-            #expect(Int(woken.header("X-Weft-Index") ?? "") ?? 0 > index)
+            let instance = #"{"id":"c-after","service":"catalog","address":"10.0.0.77","port":9000}"#
+            #expect(
+                try await replica.call("PUT", "/v1/instances/default/catalog/c-after", body: instance).status == 200)
+            let woken = try await withThrowingTaskGroup(of: RegistryHarness.Reply?.self) { group in
+                group.addTask { try await watching.value }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(60))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            #expect(woken?.status == 200, "the watcher blocked across the outage was not woken by the change")
+            #expect(woken?.text.contains("10.0.0.77") == true)
+            #expect(Int(woken?.header("X-Weft-Index") ?? "") ?? 0 > index)
+            watching.cancel()
             for number in acknowledged {
                 #expect(
                     try await replica.call("GET", "/v1/services/default/s\(number)").status == 200,
@@ -219,8 +236,11 @@ import WeftTestSupport
                 listening.split(whereSeparator: \.isWhitespace).dropFirst(2).first.map(String.init) == somaxconn,
                 "ss: \(listening)")
             let started = Date()
+            // Blocked on `catalog` through the outage (the service writes
+            // around it concern other services and do not wake it), for longer
+            // than this test waits for it.
             let watching = Task {
-                try await replica.call("POST", "/v1/discovery?index=\(index)&wait=120s", body: request, timeout: 150)
+                try await replica.call("POST", "/v1/discovery?index=\(index)&wait=300s", body: request, timeout: 330)
             }
             try await Task.sleep(for: .milliseconds(300))
             replica.process.signal(SIGTERM)
