@@ -95,6 +95,8 @@ public final class DecodedBodies<Value: Sendable>: Sendable {
         self.capacity = capacity
     }
 
+    var count: Int { values.withLock { $0.count } }
+
     func value(for body: Data) -> Value? {
         guard body.count <= 4_096 else { return nil }
         return values.withLock { $0[body] }

@@ -164,6 +164,9 @@ import WeftTestSupport
                 #expect(incremental.serviceRoutes == full.serviceRoutes, "\(name)")
                 #expect(incremental.gatewayRoutes == full.gatewayRoutes, "\(name)")
                 #expect(incremental.defaults == full.defaults, "\(name)")
+                // And it says what changed, where a load from nothing says everything.
+                #expect(!incremental.changes.everything && full.changes.everything, "\(name)")
+                #expect(incremental.changes != .nothing, "\(name) recorded no change")
                 cached = incremental
             }
             #expect(cached.instances[catalog]?.map(\.instance.id.rawValue) == ["c", "d", "e"])
@@ -180,6 +183,16 @@ import WeftTestSupport
             #expect(try await pool.query("SELECT count(*) FROM instance_tombstones") == [["0"]])
             let caughtUp = try await store.loadState(reusing: stale)
             #expect(caughtUp.instances[catalog]?.map(\.instance.id.rawValue) == ["d", "e"])
+
+            // A cached state that is not an ancestor of the database's (it lacks
+            // a document older than its version: a database restored or
+            // replaced) is not trusted: the load reads everything.
+            var foreign = caughtUp
+            foreign.policies = [:]
+            foreign.gatewayRoutes = [:]
+            let reread = try await store.loadState(reusing: foreign)
+            #expect(reread.policies.count == 1 && reread.gatewayRoutes.count == 1)
+            #expect(reread.changes.everything)
         }
     }
 

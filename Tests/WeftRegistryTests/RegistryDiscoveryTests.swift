@@ -30,9 +30,14 @@ import WeftRegistry
             #expect(badIndex.status == 400)
             let typo = try await registry.call("POST", "/v1/discovery?wiat=1s", body: Self.sidecar)
             #expect(typo.status == 400)
-            let badKind = try await registry.call(
-                "POST", "/v1/discovery", body: #"{"kind":"mesh","service":{"service":"web"}}"#)
-            #expect(badKind.status == 400)
+            // Twice: only bodies that decode are remembered (DecodedBodies), so
+            // a bad one is refused precisely every time.
+            for _ in 0..<2 {
+                let badKind = try await registry.call(
+                    "POST", "/v1/discovery", body: #"{"kind":"mesh","service":{"service":"web"}}"#)
+                #expect(badKind.status == 400)
+                #expect((badKind.json["detail"] as? String)?.contains("mesh") == true, "\(badKind.text)")
+            }
             let twice = try await registry.call(
                 "POST", "/v1/discovery",
                 body: #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"a"},{"service":"a"}]}"#)
