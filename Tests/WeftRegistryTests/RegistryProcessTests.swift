@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeftPostgres
 import WeftTestSupport
 
 /// The `weft-registry` executable as an operator runs it: flags, environment,
@@ -138,65 +139,117 @@ import WeftTestSupport
         }
     }
 
-    @Test func servesTheLastStateWhilePostgresIsDownAndRecoversByItself() async throws {
-        try await TemporaryPostgres.with { postgres in
+    /// What two writers were told, and when: the phase (before the crash, during
+    /// it, after it) each acknowledged write was answered in.
+    actor WriteLedger {
+        enum Phase: Int { case before, down, after }
+        var phase = Phase.before
+        var acknowledged: [(name: String, phase: Phase)] = []
+        var attempted: Set<String> = []
+        var refusedWhileDown: RegistryHarness.Reply?
+
+        func enter(_ next: Phase) { phase = next }
+        func attempt(_ name: String) { attempted.insert(name) }
+        func record(_ name: String, _ reply: RegistryHarness.Reply?) {
+            guard let reply else { return }
+            if (200..<300).contains(reply.status) {
+                acknowledged.append((name, phase))
+            } else if phase == .down, reply.status == 503, refusedWhileDown == nil {
+                refusedWhileDown = reply
+            }
+        }
+        func count(_ wanted: Phase) -> Int { acknowledged.count { $0.phase == wanted } }
+    }
+
+    /// PostgreSQL crashes (`-m immediate`, running with its shipped durability
+    /// settings) under two replicas taking writes through both: while it is down
+    /// writes answer 503 and reads, discovery and readiness are served from the
+    /// last state; it comes back by itself; every write acknowledged on either
+    /// side of the crash is in the database afterwards; and a watcher blocked
+    /// on one replica since before the crash is woken by a write made through
+    /// the other one after recovery.
+    @Test func acknowledgedWritesSurviveACrashAndAWatcherHearsOfTheFirstChangeAfterIt() async throws {
+        try await TemporaryPostgres.with(durable: true) { postgres in
             guard postgres.canRestart else { return }
             let token = try Self.tokenFile()
             defer { unlink(token) }
-            let replica = try await Self.start(postgres, tokenFile: token)
-            #expect(try await replica.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
+            let watched = try await Self.start(postgres, tokenFile: token)
+            let other = try await Self.start(postgres, tokenFile: token)
+            for name in ["catalog", "inventory"] {
+                #expect(try await watched.call("POST", "/v1/services", body: #"{"name":"\#(name)"}"#).status == 201)
+            }
             let request = #"{"kind":"sidecar","service":{"service":"web"},"upstreams":[{"service":"catalog"}]}"#
-            let before = try await replica.call("POST", "/v1/discovery", body: request)
+            let before = try await watched.call("POST", "/v1/discovery", body: request)
             let index = Int(before.header("X-Weft-Index") ?? "") ?? 0
+            #expect(index > 0)
+            // Blocked on `catalog` through the crash (the writes around it are
+            // to other services and do not wake it), for longer than this test
+            // waits for it.
+            let watching = Task {
+                try await watched.call("POST", "/v1/discovery?index=\(index)&wait=300s", body: request, timeout: 330)
+            }
 
-            // Writes in flight while the server stops: each either answers 2xx (and
-            // must survive) or fails; none may be acknowledged and then lost.
-            let writes = (0..<20).map { number in
-                Task {
-                    try? await Task.sleep(for: .milliseconds(number * 15))
-                    let reply = try? await replica.call("POST", "/v1/services", body: #"{"name":"s\#(number)"}"#)
-                    return (number, reply?.status ?? 0)
+            // Two writers, one per replica, each alternating a service creation
+            // (a plain transaction) and an instance registration (a group
+            // commit), without pause, until told to stop.
+            let ledger = WriteLedger()
+            let writing = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (side, replica) in [watched, other].enumerated() {
+                        group.addTask {
+                            var number = 0
+                            while !Task.isCancelled {
+                                number += 1
+                                let service = "s\(side)-\(number)"
+                                await ledger.attempt(service)
+                                let created = try? await replica.call(
+                                    "POST", "/v1/services", body: #"{"name":"\#(service)"}"#, timeout: 10)
+                                await ledger.record(service, created)
+                                let instance = "i\(side)-\(number)"
+                                await ledger.attempt(instance)
+                                let body = #"{"id":"\#(instance)","service":"inventory","address":"10.1.0.1","port":80}"#
+                                let registered = try? await replica.call(
+                                    "PUT", "/v1/instances/default/inventory/\(instance)", body: body, timeout: 10)
+                                await ledger.record(instance, registered)
+                                if created == nil || registered == nil { try? await Task.sleep(for: .milliseconds(20)) }
+                            }
+                        }
+                    }
                 }
             }
-            // Blocked on `catalog` through the outage (the service writes
-            // around it concern other services and do not wake it), for longer
-            // than this test waits for it.
-            let watching = Task {
-                try await replica.call("POST", "/v1/discovery?index=\(index)&wait=300s", body: request, timeout: 330)
-            }
-            try await Task.sleep(for: .milliseconds(100))
-            try postgres.pause()
-            var acknowledged: [Int] = []
-            for write in writes {
-                let (number, status) = await write.value
-                if (200..<300).contains(status) { acknowledged.append(number) }
-            }
+            #expect(try await eventually(seconds: 30) { await ledger.count(.before) >= 20 })
+            try postgres.crash()
+            await ledger.enter(.down)
 
-            // Down: writes answer 503 with Retry-After; reads and discovery serve the last state.
-            let refused = try await replica.call("POST", "/v1/services", body: #"{"name":"late"}"#)
-            #expect(refused.status == 503)
-            #expect(refused.header("Retry-After") != nil)
+            // Down: writes answer 503 with Retry-After and a generic reason;
+            // reads and discovery serve the last state.
+            #expect(try await eventually(seconds: 30) { await ledger.refusedWhileDown != nil })
+            let refused = try #require(await ledger.refusedWhileDown)
+            #expect(refused.header("Retry-After") == "2")
             #expect(refused.header("Content-Type") == "application/problem+json")
             // The answer says what happened, not where the database lives: the
             // driver's message (host, port) goes to the log only.
-            #expect(refused.text.contains("cannot reach its database"))
+            #expect(refused.text.contains("cannot reach its database"), "\(refused.text)")
             #expect(!refused.text.contains(String(postgres.port)), "\(refused.text)")
-            #expect(try await replica.call("GET", "/v1/services/default/catalog").status == 200)
-            let cached = try await replica.call("POST", "/v1/discovery", body: request)
-            #expect(cached.status == 200)
-            #expect(try await replica.call("GET", "/readyz").status == 200)
+            for replica in [watched, other] {
+                #expect(try await replica.call("GET", "/v1/services/default/catalog").status == 200)
+                let cached = try await replica.call("POST", "/v1/discovery", body: request)
+                #expect(cached.status == 200)
+                #expect(cached.text.contains(#""service":"catalog""#), "\(cached.text)")
+                #expect(try await replica.call("GET", "/readyz").status == 200)
+            }
 
             try postgres.resume()
-            // Recovers without help: writes succeed again, and the watcher blocked
-            // since before the outage is woken by the first change to what it
-            // watches (an instance of `catalog`), well before its own wait runs out.
-            #expect(
-                try await eventually(seconds: 30) {
-                    try await replica.call("POST", "/v1/services", body: #"{"name":"after"}"#).status == 201
-                })
+            await ledger.enter(.after)
+            // Recovers without help: both writers are acknowledged again.
+            #expect(try await eventually(seconds: 60) { await ledger.count(.after) >= 20 })
+            writing.cancel()
+            await writing.value
+
+            // The first change to what the watcher watches, made through the
+            // other replica, wakes it, well before its own wait runs out.
             let instance = #"{"id":"c-after","service":"catalog","address":"10.0.0.77","port":9000}"#
-            #expect(
-                try await replica.call("PUT", "/v1/instances/default/catalog/c-after", body: instance).status == 200)
+            #expect(try await other.call("PUT", "/v1/instances/default/catalog/c-after", body: instance).status == 200)
             let woken = try await withThrowingTaskGroup(of: RegistryHarness.Reply?.self) { group in
                 group.addTask { try await watching.value }
                 group.addTask {
@@ -206,16 +259,86 @@ import WeftTestSupport
                 defer { group.cancelAll() }
                 return try await group.next() ?? nil
             }
-            #expect(woken?.status == 200, "the watcher blocked across the outage was not woken by the change")
+            #expect(woken?.status == 200, "the watcher blocked across the crash was not woken by the change")
             #expect(woken?.text.contains("10.0.0.77") == true)
             #expect(Int(woken?.header("X-Weft-Index") ?? "") ?? 0 > index)
             watching.cancel()
-            for number in acknowledged {
-                #expect(
-                    try await replica.call("GET", "/v1/services/default/s\(number)").status == 200,
-                    "acknowledged write s\(number) was lost")
+
+            // Every acknowledged write is a row; every row is a write that was
+            // attempted (one whose answer was lost may or may not have landed).
+            let pool = PostgresPool(PostgresPool.Configuration(url: postgres.url))
+            let stored = try await pool.withShutdown { pool in
+                let services = try await pool.query("SELECT name FROM services").map { try $0.decode(0, as: String.self) }
+                let instances = try await pool.query("SELECT id FROM instances").map { try $0.decode(0, as: String.self) }
+                return Set(services + instances)
             }
-            #expect(ChildProcess.succeeded(await replica.process.stopped()))
+            let acknowledged = await ledger.acknowledged
+            let attempted = await ledger.attempted
+            let lost = acknowledged.map(\.name).filter { !stored.contains($0) }
+            #expect(lost.isEmpty, "acknowledged but lost: \(lost)")
+            let phantom = stored.subtracting(attempted).subtracting(["catalog", "inventory", "c-after"])
+            #expect(phantom.isEmpty, "rows nobody wrote: \(phantom)")
+            #expect(ChildProcess.succeeded(await watched.process.stopped()))
+            #expect(ChildProcess.succeeded(await other.process.stopped()))
+        }
+    }
+
+    /// SIGTERM while heartbeats wait for a commit that PostgreSQL is holding up
+    /// (a test transaction holds the registry's write lock): the server stops
+    /// taking calls but answers those it took, the batcher commits every queued
+    /// heartbeat before the process exits, and each acknowledged one is in the
+    /// database.
+    @Test func queuedHeartbeatsAreCommittedBeforeSIGTERMEndsTheProcess() async throws {
+        try await TemporaryPostgres.with { postgres in
+            let token = try Self.tokenFile()
+            defer { unlink(token) }
+            let replica = try await Self.start(postgres, tokenFile: token)
+            #expect(try await replica.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
+            let count = 40
+            for number in 0..<count {
+                let body = #"{"id":"c-\#(number)","service":"catalog","address":"10.0.0.1","port":80}"#
+                #expect(try await replica.call("PUT", "/v1/instances/default/catalog/c-\(number)", body: body).status == 200)
+            }
+
+            // Hold the lock every registry write takes first.
+            let blocker = try PostgresConnection(url: postgres.url)
+            try blocker.query("BEGIN")
+            try blocker.query("SELECT version FROM registry_version FOR UPDATE")
+            let beats = (0..<count).map { number in
+                Task {
+                    try await replica.call(
+                        "PUT", "/v1/instances/default/catalog/c-\(number)/heartbeat", body: #"{"health":"warning"}"#,
+                        timeout: 60)
+                }
+            }
+            // Until the first batch waits on the lock.
+            let observer = PostgresPool(PostgresPool.Configuration(url: postgres.url))
+            #expect(
+                try await eventually(seconds: 30) {
+                    let waiting = try await observer.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%registry_version%'"
+                    )
+                    return try waiting[0].decode(0, as: Int64.self) > 0
+                })
+            await observer.shutdown()
+            replica.process.signal(SIGTERM)
+            // Until the listener has closed: the shutdown is under way.
+            #expect(
+                try await eventually(seconds: 30) {
+                    (try? await replica.call("GET", "/readyz", timeout: 2)) == nil
+                }, "the listener stayed open after SIGTERM")
+            try blocker.query("COMMIT")
+
+            var acknowledged = 0
+            for beat in beats {
+                let reply = try await beat.value
+                #expect(reply.status == 200, "a heartbeat taken before SIGTERM was answered \(reply.status): \(reply.text)")
+                if reply.status == 200 { acknowledged += 1 }
+            }
+            #expect(acknowledged == count)
+            #expect(ChildProcess.succeeded(await replica.process.exited()), "\(replica.process.output)")
+            let renewed = try blocker.query("SELECT count(*) FROM instances WHERE health = 'warning'")
+            #expect(try renewed[0].decode(0, as: Int64.self) == Int64(acknowledged))
         }
     }
 

@@ -20,6 +20,9 @@ import WeftService
 /// binaries run as the `postgres` system user through `runuser`.
 ///
 /// Settings favour speed over durability (`fsync=off`): the data is thrown away.
+/// A test about what survives a crash asks for `start(durable: true)`, which
+/// keeps PostgreSQL's shipped settings (fsync, synchronous commit, full-page
+/// writes) so that a lost commit could be observed.
 public final class TemporaryPostgres: @unchecked Sendable {
     // @unchecked: all state is set in init and only read afterwards, except the
     // `stopped` flag, which the lock guards.
@@ -30,6 +33,8 @@ public final class TemporaryPostgres: @unchecked Sendable {
     public let directory: String?
     private let binaries: String?
     private let runAs: String?
+    /// Whether the server runs with PostgreSQL's shipped durability settings.
+    public let durable: Bool
     private let lock = NSLock()
     private var stopped = false
 
@@ -38,7 +43,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Starts a server, or returns the external one named by `WEFT_TEST_DATABASE_URL`.
-    public static func start() throws -> TemporaryPostgres {
+    public static func start(durable: Bool = false) throws -> TemporaryPostgres {
         if let external = ProcessInfo.processInfo.environment["WEFT_TEST_DATABASE_URL"], !external.isEmpty {
             return TemporaryPostgres(external: external)
         }
@@ -61,7 +66,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
-            let options = serverOptions(port: port, directory: directory)
+            let options = serverOptions(port: port, directory: directory, durable: durable)
             do {
                 try run(
                     binaries + "/pg_ctl",
@@ -69,7 +74,8 @@ public final class TemporaryPostgres: @unchecked Sendable {
                         "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options,
                         "start",
                     ], runAs: runAs)
-                return TemporaryPostgres(port: port, directory: directory, binaries: binaries, runAs: runAs)
+                return TemporaryPostgres(
+                    port: port, directory: directory, binaries: binaries, runAs: runAs, durable: durable)
             } catch {
                 lastError = error
             }
@@ -86,14 +92,16 @@ public final class TemporaryPostgres: @unchecked Sendable {
         self.directory = nil
         self.binaries = nil
         self.runAs = nil
+        self.durable = false
     }
 
-    private init(port: Int, directory: String, binaries: String, runAs: String?) {
+    private init(port: Int, directory: String, binaries: String, runAs: String?, durable: Bool) {
         self.url = "postgresql://weft@127.0.0.1:\(port)/postgres"
         self.port = port
         self.directory = directory
         self.binaries = binaries
         self.runAs = runAs
+        self.durable = durable
     }
 
     deinit {
@@ -125,10 +133,20 @@ public final class TemporaryPostgres: @unchecked Sendable {
             binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "-t", "30", "stop"], runAs: runAs)
     }
 
-    /// Starts a paused server again, on the same port with the same data.
+    /// Kills the server as a power cut would ("immediate" shutdown: no
+    /// checkpoint; what was committed must come back from the WAL on `resume`).
+    public func crash() throws {
+        guard let directory, let binaries else { throw Failure(description: "an external server cannot be crashed") }
+        try Self.run(
+            binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "-t", "30", "stop"],
+            runAs: runAs)
+    }
+
+    /// Starts a paused or crashed server again, on the same port with the same
+    /// data (after a crash, PostgreSQL replays its WAL first).
     public func resume() throws {
         guard let directory, let binaries else { throw Failure(description: "an external server cannot be resumed") }
-        let options = Self.serverOptions(port: port, directory: directory)
+        let options = Self.serverOptions(port: port, directory: directory, durable: durable)
         try Self.run(
             binaries + "/pg_ctl",
             ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],
@@ -136,8 +154,9 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Runs `body` against a fresh server, stopping it whatever happens.
-    public static func with<T>(_ body: (TemporaryPostgres) async throws -> T) async throws -> T {
-        let server = try start()
+    public static func with<T>(durable: Bool = false, _ body: (TemporaryPostgres) async throws -> T) async throws -> T
+    {
+        let server = try start(durable: durable)
         defer { server.stop() }
         return try await body(server)
     }
@@ -145,12 +164,11 @@ public final class TemporaryPostgres: @unchecked Sendable {
     // MARK: Helpers
 
     /// The server's settings: loopback only, socket in the cluster's directory,
-    /// durability off (the data is disposable).
-    static func serverOptions(port: Int, directory: String) -> String {
-        [
-            "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
-            "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
-        ].joined(separator: " ")
+    /// durability off (the data is disposable) unless `durable`.
+    static func serverOptions(port: Int, directory: String, durable: Bool) -> String {
+        let speed = durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        return (["-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c max_connections=200"] + speed)
+            .joined(separator: " ")
     }
 
     static func findBinaries() throws -> String {
