@@ -233,6 +233,9 @@ import WeftTestSupport
                 "POST", "/v1/certificates/sign", body: try CAHarness.signingBody(csr: web.csr), token: nil,
                 client: CAHarness.ClientCertificate(certificateFile: foreignCertificate, keyFile: foreignKey))
             #expect(intruder.curlStatus != 0 && intruder.status == 0, "\(intruder.status) \(intruder.text)")
+            #expect(
+                try Command.tlsAlert(port: ca.port, certificate: foreignCertificate, key: foreignKey, alpn: "http/1.1")
+                    == "unknown ca")
         }
     }
 

@@ -240,6 +240,9 @@ import WeftTestSupport
             started, "/v1/certificates/sign", body: try CAHarness.signingBody(csr: csr),
             client: (otherCertificate, otherKey))
         #expect(outsider.status != 0 && !outsider.output.contains(#""chain":"#), "\(outsider.output)")
+        #expect(
+            try Command.tlsAlert(port: started, certificate: otherCertificate, key: otherKey, alpn: "http/1.1")
+                == "unknown ca")
         _ = await process.stopped()
 
         // The same database with a different data directory: refused, nothing changed.

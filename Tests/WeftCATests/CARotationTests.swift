@@ -147,9 +147,13 @@ import WeftTestSupport
             #expect(answer == "hello \(web.identity)")
 
             // The server refuses a revoked client once its bundle lists the serial.
-            _ = try await ca.call("POST", "/v1/certificates/\(web.workload.serial)/revoke")
+            let revocation = try await ca.call("POST", "/v1/certificates/\(web.workload.serial)/revoke")
+            #expect(revocation.status == 200, "\(revocation.text)")
+            #expect(revocation.json["serial"] as? String == web.workload.serial)
+            #expect(revocation.json["revoked_at"] is String, "\(revocation.text)")
             let bundle = try await ca.call("GET", "/v1/bundle", token: nil)
             let revoked = Set(bundle.json["revoked_serials"] as? [String] ?? [])
+            #expect(revoked == [web.workload.serial])
             var configuration = TLSConfiguration.mesh(
                 role: .server,
                 certificateChain: try Certificate.chain(
@@ -159,9 +163,11 @@ import WeftTestSupport
                 trustRoots: roots)
             configuration.revokedSerials = revoked
             api.contexts.update(try TLSContext(configuration))
-            await #expect(throws: (any Error).self) {
+            // The client hears why: the server's certificate_revoked alert.
+            let refusal = await #expect(throws: TLSError.self) {
                 try await Self.handshake(web, to: api, port: server.localAddress!.port!)
             }
+            #expect(refusal?.description.contains("certificate revoked") == true, "\(String(describing: refusal))")
         }
     }
 

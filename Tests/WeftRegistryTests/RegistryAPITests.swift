@@ -251,7 +251,17 @@ import WeftTestSupport
             let again = try await registry.call("PUT", "/v1/routes/gateways/default/edge", body: routes)
             #expect(again.header("ETag") == etag, "an identical write changes nothing")
             #expect(try await registry.call("GET", "/v1/routes/gateways").json["items"] as? [Any] != nil)
-            #expect(try await registry.call("GET", "/v1/routes/gateways/default/edge").status == 200)
+            // Read back as written.
+            let readRoutes = try await registry.call("GET", "/v1/routes/gateways/default/edge")
+            #expect(readRoutes.status == 200)
+            #expect(readRoutes.header("ETag") == etag)
+            let route = try #require((readRoutes.json["routes"] as? [[String: Any]])?.first, "\(readRoutes.text)")
+            #expect(route["name"] as? String == "kiosk")
+            let header = ((route["match"] as? [String: Any])?["headers"] as? [[String: Any]])?.first
+            #expect(header?["name"] as? String == "x-terminal-type" && header?["exact"] as? String == "kiosk")
+            #expect(((route["destinations"] as? [[String: Any]])?.first?["service"] as? String) == "catalog")
+            // The refused writes left nothing behind.
+            #expect(try await registry.call("GET", "/v1/routes/services/default/a").status == 404)
             #expect(try await registry.call("GET", "/v1/routes/services/default/edge").status == 404)
 
             let policy = #"{"service":"catalog","load_balancer":{"type":"round_robin"}}"#
@@ -259,6 +269,14 @@ import WeftTestSupport
             let wrongPolicy = #"{"service":"catalog","load_balancer":{"type":"round_robin","choice_count":3}}"#
             #expect(try await registry.call("PUT", "/v1/policies/default/catalog", body: wrongPolicy).status == 400)
             #expect(try await registry.call("PUT", "/v1/policies/default/other", body: policy).status == 400)
+            // The stored policy is the one accepted, untouched by the refusals.
+            let readPolicy = try await registry.call("GET", "/v1/policies/default/catalog")
+            #expect(readPolicy.status == 200)
+            #expect(readPolicy.json["service"] as? String == "catalog")
+            let balancer = readPolicy.json["load_balancer"] as? [String: Any]
+            #expect(
+                balancer?["type"] as? String == "round_robin" && balancer?["choice_count"] == nil, "\(readPolicy.text)")
+            #expect(try await registry.call("GET", "/v1/policies/default/other").status == 404)
 
             let intention =
                 #"{"source":"spiffe://weft.local/ns/default/sa/web","destination":"catalog","action":"allow","methods":["GET"]}"#
@@ -271,7 +289,12 @@ import WeftTestSupport
             #expect((clash.json["detail"] as? String)?.contains("intention \(id)") == true)
             let badSource = #"{"source":"spiffe://weft.local/ns/*/sa/web","destination":"catalog","action":"allow"}"#
             #expect(try await registry.call("POST", "/v1/intentions", body: badSource).status == 400)
-            #expect(try await registry.call("GET", "/v1/intentions/\(id)").status == 200)
+            let readIntention = try await registry.call("GET", "/v1/intentions/\(id)")
+            #expect(readIntention.status == 200)
+            #expect(readIntention.json["source"] as? String == "spiffe://weft.local/ns/default/sa/web")
+            #expect(readIntention.json["destination"] as? String == "catalog")
+            #expect(readIntention.json["action"] as? String == "allow")
+            #expect(readIntention.json["methods"] as? [String] == ["GET"], "\(readIntention.text)")
             #expect(try await registry.call("GET", "/v1/intentions/x").status == 400)
             #expect(try await registry.call("DELETE", "/v1/intentions/\(id)").status == 204)
             #expect(try await registry.call("GET", "/v1/intentions/\(id)").status == 404)

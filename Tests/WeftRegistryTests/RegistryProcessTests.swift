@@ -207,7 +207,8 @@ import WeftTestSupport
                                 await ledger.record(service, created)
                                 let instance = "i\(side)-\(number)"
                                 await ledger.attempt(instance)
-                                let body = #"{"id":"\#(instance)","service":"inventory","address":"10.1.0.1","port":80}"#
+                                let body =
+                                    #"{"id":"\#(instance)","service":"inventory","address":"10.1.0.1","port":80}"#
                                 let registered = try? await replica.call(
                                     "PUT", "/v1/instances/default/inventory/\(instance)", body: body, timeout: 10)
                                 await ledger.record(instance, registered)
@@ -268,8 +269,12 @@ import WeftTestSupport
             // attempted (one whose answer was lost may or may not have landed).
             let pool = PostgresPool(PostgresPool.Configuration(url: postgres.url))
             let stored = try await pool.withShutdown { pool in
-                let services = try await pool.query("SELECT name FROM services").map { try $0.decode(0, as: String.self) }
-                let instances = try await pool.query("SELECT id FROM instances").map { try $0.decode(0, as: String.self) }
+                let services = try await pool.query("SELECT name FROM services").map {
+                    try $0.decode(0, as: String.self)
+                }
+                let instances = try await pool.query("SELECT id FROM instances").map {
+                    try $0.decode(0, as: String.self)
+                }
                 return Set(services + instances)
             }
             let acknowledged = await ledger.acknowledged
@@ -297,7 +302,9 @@ import WeftTestSupport
             let count = 40
             for number in 0..<count {
                 let body = #"{"id":"c-\#(number)","service":"catalog","address":"10.0.0.1","port":80}"#
-                #expect(try await replica.call("PUT", "/v1/instances/default/catalog/c-\(number)", body: body).status == 200)
+                #expect(
+                    try await replica.call("PUT", "/v1/instances/default/catalog/c-\(number)", body: body).status == 200
+                )
             }
 
             // Hold the lock every registry write takes first.
@@ -332,7 +339,8 @@ import WeftTestSupport
             var acknowledged = 0
             for beat in beats {
                 let reply = try await beat.value
-                #expect(reply.status == 200, "a heartbeat taken before SIGTERM was answered \(reply.status): \(reply.text)")
+                #expect(
+                    reply.status == 200, "a heartbeat taken before SIGTERM was answered \(reply.status): \(reply.text)")
                 if reply.status == 200 { acknowledged += 1 }
             }
             #expect(acknowledged == count)

@@ -148,25 +148,39 @@ extension SidecarMeshTests {
     @Test func theMeshPortRefusesPlaintextAnonymousAndForeignCallers() throws {
         try Self.withMesh { mesh, _, backend in
             let url = "https://127.0.0.1:\(backend.inbound)/"
-            // Plaintext HTTP/2.
+            // Plaintext HTTP/2: not a TLS record, so no HTTP/2 conversation at
+            // all (curl reads nothing it can use and gives up on the transfer).
             let plain = try Self.curl(["--http2-prior-knowledge", "http://127.0.0.1:\(backend.inbound)/"])
-            #expect(plain.status != 0)
-            // TLS without a client certificate.
-            let anonymous = try Self.curl(["--http2", "-k", url])
-            #expect(anonymous.status != 0)
-            // A certificate from another CA.
+            #expect(plain.status != 0 && plain.output.isEmpty, "\(plain)")
+            let raw = try RawSocket(port: backend.inbound, receiveTimeout: 10)
+            raw.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            let answer = raw.readBytesToClose()
+            #expect(answer == [], "\(answer.map { $0.map { String($0, radix: 16) } } ?? [])")
+            // TLS without a client certificate: the handshake ends with the
+            // server's certificate_required alert (TLS 1.3).
+            #expect(try Command.tlsAlert(port: backend.inbound) == "certificate required")
+            #expect(try Self.curl(["--http2", "-k", url]).status != 0)
+            // A certificate from another CA: unknown_ca.
             let now = Int64(Date().timeIntervalSince1970)
             let foreignRoot = try CertificateIssuer.selfSignedRoot(
                 key: try PrivateKey.generateP256(), commonName: "foreign", notBefore: now - 60, notAfter: now + 3600)
             let foreign = try mesh.credentials(
                 for: MeshFixture.identity("frontend"), issuer: foreignRoot, name: "foreign")
-            let refused = try Self.curl(["--http2", "-k", "--cert", foreign.certificate, "--key", foreign.key, url])
-            #expect(refused.status != 0)
-            // Our CA, another trust domain.
+            #expect(
+                try Command.tlsAlert(port: backend.inbound, certificate: foreign.certificate, key: foreign.key)
+                    == "unknown ca")
+            // Our CA, another trust domain: the chain verifies, the identity does
+            // not belong here. The verify callback's refusal is an application
+            // verification error, which OpenSSL answers with handshake_failure;
+            // the reason is in the sidecar's log (below).
             let outsider = try mesh.credentials(
                 for: MeshFixture.identity("frontend", trustDomain: "other.mesh"), name: "outsider")
-            let outside = try Self.curl(["--http2", "-k", "--cert", outsider.certificate, "--key", outsider.key, url])
-            #expect(outside.status != 0)
+            let outsiderAlert = try Command.tlsAlert(
+                port: backend.inbound, certificate: outsider.certificate, key: outsider.key)
+            #expect(outsiderAlert == "handshake failure")
+            #expect(
+                try Self.curl(["--http2", "-k", "--cert", outsider.certificate, "--key", outsider.key, url]).status != 0
+            )
             // The sidecar logs the refusal after curl has given up: wait for the line.
             Command.eventually { backend.process.output.contains("outside this mesh's trust domain weft.local") }
             #expect(backend.process.output.contains("outside this mesh's trust domain weft.local"))

@@ -58,6 +58,25 @@ public enum Command {
         try run("/usr/bin/curl", ["--silent", "--show-error", "--max-time", "20"] + arguments)
     }
 
+    /// The TLS alert a server ends a handshake with ("unknown ca",
+    /// "certificate required", "access denied", …), as `openssl s_client` reads
+    /// it; nil when no alert came. curl cannot be the judge: when the server
+    /// closes right after its alert, curl sometimes fails on the closed socket
+    /// (exit 55, getpeername) before it reads the alert. s_client keeps reading
+    /// (`-ign_eof`) until the server closes; `timeout` ends it if none does.
+    public static func tlsAlert(
+        port: Int, certificate: String? = nil, key: String? = nil, alpn: String = "h2"
+    ) throws -> String? {
+        var arguments = [
+            "10", "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-alpn", alpn,
+            "-ign_eof",
+        ]
+        if let certificate, let key { arguments += ["-cert", certificate, "-key", key] }
+        let result = try run("/usr/bin/timeout", arguments)
+        let text = result.output + result.errors
+        return text.firstMatch(of: /alert ([a-z ]+?)(?::|\n|$)/).map { String($0.1) }
+    }
+
     /// A JSON object (weft-echo's report, a problem document).
     public static func object(_ json: String) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {

@@ -46,14 +46,18 @@ public final class RawSocket: @unchecked Sendable {
 
     /// What the peer sends until it closes; nil when the receive timeout passes first.
     public func readToClose() -> String? {
+        readBytesToClose().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The bytes the peer sends until it closes (or resets); nil when the
+    /// receive timeout passes first.
+    public func readBytesToClose() -> [UInt8]? {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count == 0 { return String(decoding: received, as: UTF8.self) }
-            if count < 0 {
-                return errno == EAGAIN || errno == EWOULDBLOCK ? nil : String(decoding: received, as: UTF8.self)
-            }
+            if count == 0 { return received }
+            if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK ? nil : received }
             received += buffer[0..<count]
         }
     }

@@ -154,8 +154,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Runs `body` against a fresh server, stopping it whatever happens.
-    public static func with<T>(durable: Bool = false, _ body: (TemporaryPostgres) async throws -> T) async throws -> T
-    {
+    public static func with<T>(durable: Bool = false, _ body: (TemporaryPostgres) async throws -> T) async throws -> T {
         let server = try start(durable: durable)
         defer { server.stop() }
         return try await body(server)
