@@ -81,6 +81,8 @@ public final class PostgresPool: Sendable {
 
     /// Connections open now (idle or in use).
     public var openConnections: Int { state.withLock { $0.open } }
+    /// Callers waiting in line for a connection.
+    public var waitingCallers: Int { state.withLock { $0.waiters.count } }
 
     /// Runs `body` with a connection on the pool's threads. A connection that
     /// failed inside `body` is dropped rather than returned.

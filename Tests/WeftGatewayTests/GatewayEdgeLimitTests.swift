@@ -74,7 +74,14 @@ import WeftTestSupport
                 "edge", snapshot: snapshot, extra: ["--max-connections", "8", "--max-concurrent-streams", "4"])
             var held: [RawSocket] = []
             for _ in 0..<8 { held.append(try Self.socket(capped.http)) }
-            Thread.sleep(forTimeInterval: 0.5)
+            // Until the gateway counts all eight (accepted, not just queued).
+            let gauge = "weft_gateway_open_connections{listener=\"http\"} 8"
+            Command.eventually(timeout: 30) {
+                ((try? Command.curl(["http://127.0.0.1:\(capped.admin)/metrics"]))?.output ?? "").contains(gauge)
+            }
+            #expect(
+                try Command.curl(["http://127.0.0.1:\(capped.admin)/metrics"]).output.contains(gauge),
+                "the gateway never held the eight connections")
             let extra = try Self.socket(capped.http)
             extra.send("GET /pay HTTP/1.1\r\nHost: api\r\n\r\n")
             #expect(extra.readToClose() == "", "a connection past the cap was served")

@@ -79,7 +79,8 @@ import WeftTestSupport
                 try await Task.sleep(for: .milliseconds(25))
             }
             let waiting = Task { try await pool.query("SELECT 1") }
-            try await Task.sleep(for: .milliseconds(300))
+            for _ in 0..<400 where pool.waitingCallers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(pool.waitingCallers == 1)
             // The line is full: refused at once.
             await #expect { try await pool.query("SELECT 2") } throws: { Self.isError($0, .poolExhausted) }
             // The waiter gives up after the acquire timeout.
@@ -169,7 +170,11 @@ import WeftTestSupport
             let pool = Self.pool(server) {
                 $0.maximumConnections = 2
                 $0.connectTimeoutSeconds = 2
-                $0.reconnectBackoffMaximum = .milliseconds(400)
+                // A first backoff no loaded machine outlasts between the two
+                // calls below (at 100 ms it could, and the second call then
+                // tried to connect instead of failing fast).
+                $0.reconnectBackoffInitial = .seconds(5)
+                $0.reconnectBackoffMaximum = .seconds(5)
                 $0.healthCheckAfterIdle = .zero
             }
             try await pool.query("CREATE TABLE kept (v int)")
@@ -182,7 +187,7 @@ import WeftTestSupport
             }
             try server.resume()
             var recovered: [PostgresRow] = []
-            for _ in 0..<50 {
+            for _ in 0..<300 {
                 if let rows = try? await pool.query("SELECT v FROM kept") {
                     recovered = rows
                     break

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import Synchronization
 import Testing
 import WeftProtocol
 
@@ -61,4 +64,22 @@ func expectInvalid<T: Decodable>(
 private func unicodeEscape(_ value: UInt32) -> String {
     let hex = String(value, radix: 16)
     return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+}
+
+/// Runs `body` on a thread of its own and waits up to `seconds` for its result;
+/// nil if it has not finished by then. A runaway regression (exponential
+/// backtracking, quadratic parsing) then fails its test instead of hanging the
+/// whole run: the thread is left to spin, and the run still ends. Swift
+/// Testing's own time limit cannot do this for synchronous code, which it can
+/// only wait for.
+func finishing<T: Sendable>(within seconds: Double, _ body: @escaping @Sendable () -> T) -> T? {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<T?>(nil)
+    Thread.detachNewThread {
+        let value = body()
+        result.withLock { $0 = value }
+        done.signal()
+    }
+    guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+    return result.withLock { $0 }
 }

@@ -68,7 +68,8 @@ import WeftRegistry
             let waiting = Task {
                 try await registry.call("POST", "/v1/discovery?index=\(snapshot.version)&wait=60s", body: Self.sidecar)
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Blocked before the change, so the change is what answers it.
+            #expect(try await eventually(seconds: 30) { try await Self.blockedWatchers(registry) == 1 })
             let intention = #"{"source":"*","destination":"web","action":"allow"}"#
             #expect(try await registry.call("POST", "/v1/intentions", body: intention).status == 201)
             let woken = try Self.snapshot(try await waiting.value)

@@ -123,7 +123,10 @@ import WeftTestSupport
             let watching = Task {
                 try await second.call("POST", "/v1/discovery?index=\(index)&wait=60s", body: request, timeout: 90)
             }
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(
+                try await eventually(seconds: 30) {
+                    try await second.call("GET", "/metrics").text.contains("\nweft_registry_watchers 1")
+                })
             let instance = #"{"id":"c-1","service":"catalog","address":"10.0.0.5","port":9000}"#
             let written = try await first.call("PUT", "/v1/instances/default/catalog/c-1", body: instance)
             #expect(written.status == 200)
@@ -355,9 +358,13 @@ import WeftTestSupport
             let token = try Self.tokenFile()
             defer { unlink(token) }
             let replica = try await Self.start(postgres, tokenFile: token)
+            // A first write, so the index is not 0 (which asks for an answer at
+            // once rather than a wait).
+            #expect(try await replica.call("POST", "/v1/services", body: #"{"name":"catalog"}"#).status == 201)
             let request = #"{"kind":"sidecar","service":{"service":"web"}}"#
             let current = try await replica.call("POST", "/v1/discovery", body: request)
-            let index = current.header("X-Weft-Index") ?? "0"
+            let index = try #require(current.header("X-Weft-Index"))
+            #expect(index != "0")
             // The accept queue is the kernel's ceiling, not Hummingbird's 256: a
             // thousand proxies reconnecting at once must not overflow it.
             let somaxconn = try String(contentsOfFile: "/proc/sys/net/core/somaxconn", encoding: .utf8)
@@ -367,13 +374,15 @@ import WeftTestSupport
                 listening.split(whereSeparator: \.isWhitespace).dropFirst(2).first.map(String.init) == somaxconn,
                 "ss: \(listening)")
             let started = Date()
-            // Blocked on `catalog` through the outage (the service writes
-            // around it concern other services and do not wake it), for longer
-            // than this test waits for it.
+            // Blocked for longer than this test waits for it.
             let watching = Task {
                 try await replica.call("POST", "/v1/discovery?index=\(index)&wait=300s", body: request, timeout: 330)
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Blocked before the signal, so shutdown is what answers it.
+            #expect(
+                try await eventually(seconds: 30) {
+                    try await replica.call("GET", "/metrics").text.contains("\nweft_registry_watchers 1")
+                })
             replica.process.signal(SIGTERM)
             let answered = try await watching.value
             #expect(answered.status == 200)

@@ -119,6 +119,11 @@ extension SidecarDiscoveryTests {
             let frontend = try mesh.startSidecar(
                 "frontend", app: 1, snapshot: kept, upstreams: ["backend"],
                 extra: ["--registry", "http://127.0.0.1:\(port)", "--registry-token-file", token])
+            // The first query, and for a bad answer the line saying why, before
+            // the window in which the queries are counted.
+            Command.eventually(timeout: 30) {
+                registry.output.contains("query") && logged.map { frontend.process.output.contains($0) } ?? true
+            }
             Thread.sleep(forTimeInterval: 3)
             let status = try Command.curl([
                 "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",

@@ -256,15 +256,36 @@ import WeftTestSupport
             try await Task.sleep(for: .seconds(1))
             let published = try ca.call("POST", "/v1/roots")
             #expect(published.0 == 201 && published.1.contains(#""state":"published""#), "\(published.1)")
-            try await Task.sleep(for: .seconds(4))
             for sidecar in [backend, frontend] {
                 #expect(
-                    sidecar.process.output.contains("trust bundle updated"), "\(sidecar.process.output.suffix(1500))")
+                    await sidecar.process.outputAppears("trust bundle updated", timeout: 30),
+                    "\(sidecar.process.output.suffix(1500))")
             }
-            let activated = try ca.call("POST", "/v1/roots/2/activate")
+            // Activation is refused (409) until the root has been published for
+            // the propagation time.
+            var activated = try ca.call("POST", "/v1/roots/2/activate")
+            for _ in 0..<100 where activated.0 == 409 {
+                try await Task.sleep(for: .milliseconds(200))
+                activated = try ca.call("POST", "/v1/roots/2/activate")
+            }
             #expect(activated.0 == 200, "\(activated.1)")
+            // The CA ledger's entry for a sidecar's current certificate (which
+            // names the generation that issued it).
+            func ledgerEntry(_ service: String) throws -> String {
+                let chain = mesh.scratch.file("\(service)-data/chain.pem")
+                let serial =
+                    try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-serial"]).output
+                    .split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+                    ?? ""
+                let entry = try ca.call("GET", "/v1/certificates/\(String(serial.drop { $0 == "0" }))")
+                return entry.1
+            }
             // Renewals every 3 to 3.6 s move both sides to generation 2.
-            try await Task.sleep(for: .seconds(5))
+            for service in ["backend", "frontend"] {
+                for _ in 0..<300 where !((try? ledgerEntry(service))?.contains(#""issuer_generation":2"#) ?? false) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
 
             _ = await load.exited()
             let summary = load.output.split(separator: "\n").filter {
@@ -273,14 +294,8 @@ import WeftTestSupport
             #expect(load.output.contains("succeeded, 0 failed, 0 errored"), "\(summary)")
             #expect(load.output.contains(" 0 4xx, 0 5xx"), "\(summary)")
             for service in ["backend", "frontend"] {
-                let chain = mesh.scratch.file("\(service)-data/chain.pem")
-                let serial =
-                    try ChildProcess.run("/usr/bin/openssl", ["x509", "-in", chain, "-noout", "-serial"]).output
-                    .split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
-                    ?? ""
-                let trimmed = String(serial.drop { $0 == "0" })
-                let entry = try ca.call("GET", "/v1/certificates/\(trimmed)")
-                #expect(entry.1.contains(#""issuer_generation":2"#), "\(service): \(entry.1)")
+                let entry = try ledgerEntry(service)
+                #expect(entry.contains(#""issuer_generation":2"#), "\(service): \(entry)")
             }
             // A new mesh connection after the rotation handshakes: the frontend
             // restarted from its data directory (generation 2 certificate, both

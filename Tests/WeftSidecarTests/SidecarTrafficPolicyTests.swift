@@ -158,7 +158,7 @@ import WeftTestSupport
                 // of a loaded machine makes peak-EWMA think of it.
                 policy: #"""
                     "load_balancer": {"type": "round_robin"},
-                    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "2s", "max_ejection_percent": 50}
+                    "outlier_detection": {"consecutive_errors": 3, "base_ejection_time": "8s", "max_ejection_percent": 50}
                     """#)
             let frontend = try Self.frontend(mesh, snapshot: snapshot)
             let port = frontend.upstreams["backend"]!
@@ -175,9 +175,7 @@ import WeftTestSupport
             let admin = "http://127.0.0.1:\(frontend.admin)"
             let listed = try Command.run(weftctl, ["proxy", "endpoints", "--admin", admin, "-o", "json"])
             let endpoints = try Command.object(listed.output)["endpoints"] as? [[String: Any]] ?? []
-            // (By its ejection count, which outlives the two seconds of the
-            // ejection itself: a loaded machine can take longer than that to
-            // get here.)
+            // (By its ejection count, which outlives the ejection itself.)
             let ejected = endpoints.filter { ($0["ejections"] as? Int ?? 0) > 0 }
             #expect(endpoints.count == 3, "\(listed.output)")
             #expect(
@@ -185,9 +183,18 @@ import WeftTestSupport
             #expect(ejected.first?["ejections"] as? Int == 1, "\(listed.output)")
             let table = try Command.run(weftctl, ["proxy", "endpoints", "--admin", admin]).output
             #expect(table.contains("EJECTED") && table.contains("default/backend"), "\(table)")
-            // Its ejection ends by itself: it is tried again (and, still failing,
-            // ejected again, now for twice as long).
-            Thread.sleep(forTimeInterval: 2.3)
+            // Its ejection ends by itself (8 s: longer than a loaded machine
+            // takes for the first load, which must all fall inside it): it is
+            // tried again (and, still failing, ejected again, now for twice as long).
+            let failingEndpoint = "127.0.0.1:\(failingSidecar.inbound)"
+            func stillEjected() -> Bool {
+                let text = (try? Command.curl(["\(admin)/endpoints"]).output) ?? ""
+                let reports = (try? Command.object(text))?["endpoints"] as? [[String: Any]] ?? []
+                let report = reports.first { $0["endpoint"] as? String == failingEndpoint }
+                return (report?["ejected_for_ms"] as? Int ?? 1) > 0
+            }
+            Command.eventually(timeout: 30) { !stillEjected() }
+            #expect(!stillEjected(), "the ejection never ended")
             let second = try Self.load(port, ["-n", "60", "-c", "1", "-m", "1"])
             #expect(second.ok == 60, "\(second.output)")
             let afterSecond = try Self.received(instances[2])
@@ -336,7 +343,17 @@ import WeftTestSupport
             for index in 0..<2 {
                 instances[index] = try Self.startInstance(mesh, index + 10, inbound: instances[index].sidecar.inbound)
             }
-            Thread.sleep(forTimeInterval: 2.5)
+            // Once neither is ejected any longer (each ejection during the
+            // outage doubled the next one's length, so no fixed pause fits).
+            let zoneA = Set((0..<2).map { "127.0.0.1:\(instances[$0].sidecar.inbound)" })
+            func zoneAEjected() -> Bool {
+                let text = (try? Command.curl(["http://127.0.0.1:\(frontend.admin)/endpoints"]).output) ?? ""
+                let reports = (try? Command.object(text))?["endpoints"] as? [[String: Any]] ?? []
+                let local = reports.filter { zoneA.contains($0["endpoint"] as? String ?? "") }
+                return local.count != 2 || local.contains { ($0["ejected_for_ms"] as? Int ?? 1) > 0 }
+            }
+            Command.eventually(timeout: 60) { !zoneAEjected() }
+            #expect(!zoneAEjected(), "zone a's endpoints stayed ejected")
             let third = try Self.load(port, ["-n", "300", "-c", "2", "-m", "2"])
             #expect(third.ok == 300, "\(third.output)")
             let back = try received()
