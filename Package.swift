@@ -433,7 +433,8 @@ let package = Package(
         .testTarget(
             name: "WeftSidecarTests",
             dependencies: [
-                "WeftEcho", "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftSidecar", "WeftTLS", "WeftTestSupport",
+                "WeftEcho", "WeftHTTP2", "WeftProtocol", "WeftProxy", "WeftSidecar", "WeftService", "WeftTLS",
+                "WeftTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

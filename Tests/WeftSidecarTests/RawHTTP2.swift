@@ -1,4 +1,5 @@
 import Foundation
+import WeftService
 
 #if canImport(Glibc)
     import Glibc
@@ -117,6 +118,35 @@ enum RawHTTP2 {
         shutdown(fd, Int32(SHUT_RDWR))
         sent.wait()
         return (parse(received), closed)
+    }
+
+    /// `exchange` over TLS (ALPN h2), with `openssl s_client` carrying the
+    /// bytes: it sends the preface, an empty SETTINGS and `bytes` once the
+    /// handshake is done (with `certificate` and `key` as the client's, for a
+    /// listener that requires one), then prints what the server sends until it
+    /// closes the connection. Closed is false when s_client had to be stopped
+    /// after `seconds`.
+    static func exchangeTLS(
+        port: Int, _ bytes: [UInt8], certificate: String? = nil, key: String? = nil, seconds: Int = 10
+    ) throws -> (frames: [Frame], closed: Bool) {
+        let base = NSTemporaryDirectory() + "/weft-raw-tls-" + UUID().uuidString
+        let (input, output, errors) = (base + ".in", base + ".out", base + ".err")
+        defer { for path in [input, output, errors] { unlink(path) } }
+        try Data(preface + frame(.settings) + bytes).write(to: URL(fileURLWithPath: input))
+        var arguments = [
+            String(seconds), "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost",
+            "-alpn", "h2", "-quiet",
+        ]
+        if let certificate, let key { arguments += ["-cert", certificate, "-key", key] }
+        let pid = try ProcessSpawning.spawn(
+            "/usr/bin/timeout", arguments,
+            environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+            output: output, errors: errors, input: input)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let received = [UInt8](FileManager.default.contents(atPath: output) ?? Data())
+        // timeout(1) exits 124 when it had to stop s_client.
+        return (parse(received), (status >> 8) & 0xff != 124)
     }
 
     static func parse(_ bytes: [UInt8]) -> [Frame] {

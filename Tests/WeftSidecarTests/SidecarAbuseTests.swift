@@ -95,13 +95,44 @@ import WeftTestSupport
                 Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
                 + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 3, block)
             for (name, port) in [
-                ("sidecar outbound", frontend.upstreams["backend"]!), ("gateway", gateway.http), ("weft-echo", echo),
+                ("sidecar outbound", frontend.upstreams["backend"]!), ("sidecar HTTP proxy", frontend.proxy),
+                ("gateway", gateway.http), ("weft-echo", echo),
             ] {
                 let (frames, closed) = try Raw.exchange(port: port, backwards)
                 #expect(Self.goAway(frames) == HTTP2ErrorCode.protocolError.rawValue, "\(name): \(frames)")
                 #expect(closed, "\(name): the connection stayed open")
             }
             try Self.stillServes(frontend.upstreams["backend"]!)
+        }
+    }
+
+    /// The same over TLS: the sidecar's mesh port (mutual TLS, a mesh
+    /// certificate presented), the gateway's TLS edge and weft-echo with TLS.
+    @Test func aLowerStreamIDEndsTheConnectionOnEveryTLSHTTP2Listener() throws {
+        try SidecarMeshTests.withMesh { mesh, _, backend in
+            let edge = try mesh.credentials(for: MeshFixture.identity("edge-tls"), name: "edge-tls")
+            let gateway = try mesh.startGateway(
+                "edge", snapshot: try mesh.paymentsBehindGateway(),
+                extra: ["--tls-listen", "127.0.0.1:0", "--tls-certificate", edge.certificate, "--tls-key", edge.key])
+            let https = try #require(gateway.https, "no TLS listener: \(gateway.process.output)")
+            let echo = try mesh.startEcho(
+                name: "tls", extra: ["--tls-cert", edge.certificate, "--tls-key", edge.key])
+            let caller = try mesh.credentials(for: MeshFixture.identity("frontend"), name: "raw-caller")
+            let block = Raw.headerBlock(Raw.get())
+            let backwards =
+                Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 5, block)
+                + Raw.frame(.headers, flags: Raw.endHeaders | Raw.endStream, stream: 3, block)
+            for (name, port, client) in [
+                ("sidecar mesh port", backend.inbound, Optional(caller)), ("gateway TLS edge", https, nil),
+                ("weft-echo TLS", echo, nil),
+            ] {
+                let (frames, closed) = try Raw.exchangeTLS(
+                    port: port, backwards, certificate: client?.certificate, key: client?.key)
+                #expect(
+                    frames.contains { $0.type == Raw.FrameType.settings.rawValue }, "\(name): no HTTP/2 over TLS")
+                #expect(Self.goAway(frames) == HTTP2ErrorCode.protocolError.rawValue, "\(name): \(frames)")
+                #expect(closed, "\(name): the connection stayed open")
+            }
         }
     }
 
