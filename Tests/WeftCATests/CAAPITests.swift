@@ -234,8 +234,10 @@ import WeftTestSupport
                 client: CAHarness.ClientCertificate(certificateFile: foreignCertificate, keyFile: foreignKey))
             #expect(intruder.curlStatus != 0 && intruder.status == 0, "\(intruder.status) \(intruder.text)")
             #expect(
-                try Command.tlsAlert(port: ca.port, certificate: foreignCertificate, key: foreignKey, alpn: "http/1.1")
-                    == "unknown ca")
+                try await blocking {
+                    try Command.tlsAlert(
+                        port: ca.port, certificate: foreignCertificate, key: foreignKey, alpn: "http/1.1")
+                } == "unknown ca")
         }
     }
 

@@ -85,34 +85,36 @@ import WeftTestSupport
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
     }
 
-    @Test func documentsItsFlagsAndRefusesBadOnes() throws {
-        let help = try ChildProcess.run(Self.binary, ["--help"])
-        #expect(help.status == 0)
-        for text in [
-            "--listen", "--database-url", "--admin-token-file", "--data-dir", "--trust-domain", "--passphrase-file",
-            "--root-certificate", "--root-key", "--certificate-lifetime", "--root-propagation", "--server-names",
-            "--sign-rate", "--max-connections", "WEFT_DATA_DIR", "WEFT_TRUST_DOMAIN", "SIGTERM", "trust-bundle.pem",
-        ] {
-            #expect(help.output.contains(text), "--help lacks \(text)")
-        }
-        let cases: [([String], String)] = [
-            (["--listen", "nope"], "--listen: expected host:port"),
-            (["--trust-domain", "Not A Domain"], "--trust-domain:"),
-            (["--certificate-lifetime", "1m"], "--certificate-lifetime must be from"),
-            (["--certificate-lifetime", "soon"], "--certificate-lifetime:"),
-            (["--sign-rate", "0"], "--sign-rate must be a whole number"),
-            (["--max-connections", "3"], "--max-connections must be a whole number from 16"),
-            (["--root-certificate", "/tmp/x.pem"], "--root-certificate and --root-key go together"),
-            (["--server-names", ","], "--server-names"),
-            (["--log-level", "loud"], "unknown level loud"),
-            (["--admin-token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
-            (["--bogus"], "Unknown option '--bogus'"),
-        ]
-        for (arguments, message) in cases {
-            let result = try ChildProcess.run(
-                Self.binary, ["--data-dir", NSTemporaryDirectory() + "/weft-ca-flags"] + arguments)
-            #expect(result.status == 64, "\(arguments) exited with \(result.status): \(result.output)")
-            #expect(result.output.contains(message), "\(arguments): \(result.output)")
+    @Test func documentsItsFlagsAndRefusesBadOnes() async throws {
+        try await blocking {
+            let help = try ChildProcess.run(Self.binary, ["--help"])
+            #expect(help.status == 0)
+            for text in [
+                "--listen", "--database-url", "--admin-token-file", "--data-dir", "--trust-domain", "--passphrase-file",
+                "--root-certificate", "--root-key", "--certificate-lifetime", "--root-propagation", "--server-names",
+                "--sign-rate", "--max-connections", "WEFT_DATA_DIR", "WEFT_TRUST_DOMAIN", "SIGTERM", "trust-bundle.pem",
+            ] {
+                #expect(help.output.contains(text), "--help lacks \(text)")
+            }
+            let cases: [([String], String)] = [
+                (["--listen", "nope"], "--listen: expected host:port"),
+                (["--trust-domain", "Not A Domain"], "--trust-domain:"),
+                (["--certificate-lifetime", "1m"], "--certificate-lifetime must be from"),
+                (["--certificate-lifetime", "soon"], "--certificate-lifetime:"),
+                (["--sign-rate", "0"], "--sign-rate must be a whole number"),
+                (["--max-connections", "3"], "--max-connections must be a whole number from 16"),
+                (["--root-certificate", "/tmp/x.pem"], "--root-certificate and --root-key go together"),
+                (["--server-names", ","], "--server-names"),
+                (["--log-level", "loud"], "unknown level loud"),
+                (["--admin-token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
+                (["--bogus"], "Unknown option '--bogus'"),
+            ]
+            for (arguments, message) in cases {
+                let result = try ChildProcess.run(
+                    Self.binary, ["--data-dir", NSTemporaryDirectory() + "/weft-ca-flags"] + arguments)
+                #expect(result.status == 64, "\(arguments) exited with \(result.status): \(result.output)")
+                #expect(result.output.contains(message), "\(arguments): \(result.output)")
+            }
         }
     }
 
@@ -241,8 +243,9 @@ import WeftTestSupport
             client: (otherCertificate, otherKey))
         #expect(outsider.status != 0 && !outsider.output.contains(#""chain":"#), "\(outsider.output)")
         #expect(
-            try Command.tlsAlert(port: started, certificate: otherCertificate, key: otherKey, alpn: "http/1.1")
-                == "unknown ca")
+            try await blocking {
+                try Command.tlsAlert(port: started, certificate: otherCertificate, key: otherKey, alpn: "http/1.1")
+            } == "unknown ca")
         _ = await process.stopped()
 
         // The same database with a different data directory: refused, nothing changed.
@@ -270,7 +273,7 @@ import WeftTestSupport
             let csr = try setup.scratch.csr("web", uris: [identity])
             let body = try CAHarness.signingBody(csr: csr, token: secret)
 
-            try postgres.pause()
+            try await postgres.paused()
             let bundle = try await setup.curl(started, "/v1/bundle")
             #expect(bundle.contains("BEGIN CERTIFICATE"), "\(bundle)")
             let refused = try await setup.curlWithStatus(started, "/v1/certificates/sign", body: body)
@@ -279,7 +282,7 @@ import WeftTestSupport
             #expect(!refused.output.contains(String(postgres.port)), "the answer names the database: \(refused.output)")
             #expect(!refused.output.contains(#""chain""#))
 
-            try postgres.resume()
+            try await postgres.resumed()
             var signed = ""
             #expect(
                 try await eventually(seconds: 30) {

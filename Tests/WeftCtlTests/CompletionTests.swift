@@ -22,24 +22,28 @@ import WeftTestSupport
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func bashCompletesCommandsAndSubcommands() throws {
-        #expect(try Self.complete(["weftctl", "pro"]) == "proxy")
-        let proxy = try Self.complete(["weftctl", "proxy", ""]).split(separator: " ")
-        for subcommand in ["config", "cert", "endpoints"] {
-            #expect(proxy.contains(Substring(subcommand)), "\(proxy)")
-        }
-        let top = try Self.complete(["weftctl", ""]).split(separator: " ")
-        for command in ["apply", "delete", "get", "describe", "status", "route", "proxy", "dev"] {
-            #expect(top.contains(Substring(command)), "\(command) not offered: \(top)")
+    @Test func bashCompletesCommandsAndSubcommands() async throws {
+        try await blocking {
+            #expect(try Self.complete(["weftctl", "pro"]) == "proxy")
+            let proxy = try Self.complete(["weftctl", "proxy", ""]).split(separator: " ")
+            for subcommand in ["config", "cert", "endpoints"] {
+                #expect(proxy.contains(Substring(subcommand)), "\(proxy)")
+            }
+            let top = try Self.complete(["weftctl", ""]).split(separator: " ")
+            for command in ["apply", "delete", "get", "describe", "status", "route", "proxy", "dev"] {
+                #expect(top.contains(Substring(command)), "\(command) not offered: \(top)")
+            }
         }
     }
 
-    @Test func everyShellGetsAScriptAndAnUnknownShellIsRefused() throws {
-        for shell in ["bash", "zsh", "fish"] {
-            let result = try Command.run(Self.weftctl, ["--generate-completion-script", shell])
-            #expect(result.status == 0 && result.output.contains("weftctl"), "\(shell): \(result.errors)")
+    @Test func everyShellGetsAScriptAndAnUnknownShellIsRefused() async throws {
+        try await blocking {
+            for shell in ["bash", "zsh", "fish"] {
+                let result = try Command.run(Self.weftctl, ["--generate-completion-script", shell])
+                #expect(result.status == 0 && result.output.contains("weftctl"), "\(shell): \(result.errors)")
+            }
+            let refused = try Command.run(Self.weftctl, ["--generate-completion-script", "tcsh"])
+            #expect(refused.status == 64, "\(refused)")
         }
-        let refused = try Command.run(Self.weftctl, ["--generate-completion-script", "tcsh"])
-        #expect(refused.status == 64, "\(refused)")
     }
 }

@@ -10,22 +10,24 @@ import WeftTestSupport
     static let binary = ChildProcess.builtProduct("weft-echo")
     typealias Recorder = HTTP2TestClient.Recorder
 
-    @Test func documentsEveryFlagAndRefusesBadOnes() throws {
-        let help = try ChildProcess.run(Self.binary, ["--help"])
-        #expect(help.status == 0)
-        for flag in ["--listen", "--tls-cert", "--tls-key", "--client-ca", "--threads", "--drain-timeout"] {
-            #expect(help.output.contains(flag), "--help does not mention \(flag)")
-        }
-        let cases: [([String], String)] = [
-            (["--listen", "nope"], "--listen: expected host:port"),
-            (["--tls-cert", "/x"], "--tls-cert and --tls-key go together"),
-            (["--drain-timeout", "4000"], "--drain-timeout must be between"),
-            (["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"], "cannot load TLS material"),
-        ]
-        for (arguments, message) in cases {
-            let result = try ChildProcess.run(Self.binary, arguments)
-            #expect(result.status == 64, "\(arguments): exit \(result.status)")
-            #expect(result.output.contains(message), "\(arguments): \(result.output)")
+    @Test func documentsEveryFlagAndRefusesBadOnes() async throws {
+        try await blocking {
+            let help = try ChildProcess.run(Self.binary, ["--help"])
+            #expect(help.status == 0)
+            for flag in ["--listen", "--tls-cert", "--tls-key", "--client-ca", "--threads", "--drain-timeout"] {
+                #expect(help.output.contains(flag), "--help does not mention \(flag)")
+            }
+            let cases: [([String], String)] = [
+                (["--listen", "nope"], "--listen: expected host:port"),
+                (["--tls-cert", "/x"], "--tls-cert and --tls-key go together"),
+                (["--drain-timeout", "4000"], "--drain-timeout must be between"),
+                (["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"], "cannot load TLS material"),
+            ]
+            for (arguments, message) in cases {
+                let result = try ChildProcess.run(Self.binary, arguments)
+                #expect(result.status == 64, "\(arguments): exit \(result.status)")
+                #expect(result.output.contains(message), "\(arguments): \(result.output)")
+            }
         }
     }
 
@@ -59,44 +61,49 @@ import WeftTestSupport
         return (channel, recorder, stream)
     }
 
-    @Test func sigtermLetsInFlightStreamsFinishAndRefusesNewConnections() throws {
-        let (echo, port) = try Self.start(drainTimeout: 10)
-        defer { echo.stop() }
-        let (channel, recorder, stream) = try Self.openStream(port: port)
-        defer { try? channel.close().wait() }
+    @Test func sigtermLetsInFlightStreamsFinishAndRefusesNewConnections() async throws {
+        try await blocking {
+            let (echo, port) = try Self.start(drainTimeout: 10)
+            defer { echo.stop() }
+            let (channel, recorder, stream) = try Self.openStream(port: port)
+            defer { try? channel.close().wait() }
 
-        echo.signal(SIGTERM)
-        #expect(echo.waitForOutput("draining 1 connection"), "\(echo.output)")
-        // The listener is closed: a new connection is refused.
-        Command.eventually {
-            (try? ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait()) == nil
+            echo.signal(SIGTERM)
+            #expect(echo.waitForOutput("draining 1 connection"), "\(echo.output)")
+            // The listener is closed: a new connection is refused.
+            Command.eventually {
+                (try? ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait())
+                    == nil
+            }
+            #expect(throws: (any Error).self) {
+                try ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait()
+            }
+            // The stream that was in flight still completes.
+            try channel.eventLoop.submit { stream.value.write(ByteBuffer(string: "second"), endStream: true) }.wait()
+            let seen = try recorder.closed.futureResult.wait()
+            #expect(seen.status == "200")
+            #expect(String(decoding: seen.body, as: UTF8.self) == "first second")
+            #expect(seen.closedWith == .noError)
+            // Then the process exits by itself, successfully.
+            let status = echo.wait()
+            #expect(ChildProcess.succeeded(status), "status \(status): \(echo.output)")
+            #expect(echo.output.contains("weft-echo: stopped"))
         }
-        #expect(throws: (any Error).self) {
-            try ClientBootstrap(group: HTTP2TestClient.group).connect(host: "127.0.0.1", port: port).wait()
-        }
-        // The stream that was in flight still completes.
-        try channel.eventLoop.submit { stream.value.write(ByteBuffer(string: "second"), endStream: true) }.wait()
-        let seen = try recorder.closed.futureResult.wait()
-        #expect(seen.status == "200")
-        #expect(String(decoding: seen.body, as: UTF8.self) == "first second")
-        #expect(seen.closedWith == .noError)
-        // Then the process exits by itself, successfully.
-        let status = echo.wait()
-        #expect(ChildProcess.succeeded(status), "status \(status): \(echo.output)")
-        #expect(echo.output.contains("weft-echo: stopped"))
     }
 
-    @Test func aStreamThatNeverEndsIsCutAtTheDrainDeadline() throws {
-        let (echo, port) = try Self.start(drainTimeout: 1)
-        defer { echo.stop() }
-        let (channel, recorder, _) = try Self.openStream(port: port)
-        defer { try? channel.close().wait() }
+    @Test func aStreamThatNeverEndsIsCutAtTheDrainDeadline() async throws {
+        try await blocking {
+            let (echo, port) = try Self.start(drainTimeout: 1)
+            defer { echo.stop() }
+            let (channel, recorder, _) = try Self.openStream(port: port)
+            defer { try? channel.close().wait() }
 
-        echo.signal(SIGTERM)
-        // Not SIGKILLed by stop's grace period: it exited on its own, status 0.
-        let status = echo.stop(grace: 8)
-        #expect(ChildProcess.succeeded(status), "status \(status): \(echo.output)")
-        let seen = try recorder.closed.futureResult.wait()
-        #expect(seen.closedWith != .noError)
+            echo.signal(SIGTERM)
+            // Not SIGKILLed by stop's grace period: it exited on its own, status 0.
+            let status = echo.stop(grace: 8)
+            #expect(ChildProcess.succeeded(status), "status \(status): \(echo.output)")
+            let seen = try recorder.closed.futureResult.wait()
+            #expect(seen.closedWith != .noError)
+        }
     }
 }

@@ -43,65 +43,72 @@ import WeftTestSupport
         return (path, big)
     }
 
-    @Test func fetchesFromNghttpdOverH2c() throws {
-        let (htdocs, big) = try Self.htdocs()
-        defer { try? FileManager.default.removeItem(atPath: htdocs) }
-        try Self.withNghttpd(htdocs: htdocs) { port in
-            let (channel, handler) = try HTTP2TestClient.connect(port: port)
-            defer { try? channel.close().wait() }
-            let small = try HTTP2TestClient.request(handler, on: channel, path: "/index.html")
-            #expect(small.status == "200")
-            #expect(String(decoding: small.body, as: UTF8.self) == "hello from nghttpd\n")
-            // Larger than every window: arrives whole because the client consumes.
-            let large = try HTTP2TestClient.request(handler, on: channel, path: "/big.bin")
-            #expect(large.status == "200" && large.body == big)
-            #expect(try HTTP2TestClient.request(handler, on: channel, path: "/missing").status == "404")
+    @Test func fetchesFromNghttpdOverH2c() async throws {
+        try await blocking {
+            let (htdocs, big) = try Self.htdocs()
+            defer { try? FileManager.default.removeItem(atPath: htdocs) }
+            try Self.withNghttpd(htdocs: htdocs) { port in
+                let (channel, handler) = try HTTP2TestClient.connect(port: port)
+                defer { try? channel.close().wait() }
+                let small = try HTTP2TestClient.request(handler, on: channel, path: "/index.html")
+                #expect(small.status == "200")
+                #expect(String(decoding: small.body, as: UTF8.self) == "hello from nghttpd\n")
+                // Larger than every window: arrives whole because the client consumes.
+                let large = try HTTP2TestClient.request(handler, on: channel, path: "/big.bin")
+                #expect(large.status == "200" && large.body == big)
+                #expect(try HTTP2TestClient.request(handler, on: channel, path: "/missing").status == "404")
+            }
         }
     }
 
-    @Test func fetchesFromNghttpdOverTLSWithALPN() throws {
-        let (htdocs, _) = try Self.htdocs()
-        defer { try? FileManager.default.removeItem(atPath: htdocs) }
-        let key = htdocs + "/../weft-nghttpd-key-\(UUID().uuidString).pem"
-        let certificate = htdocs + "/../weft-nghttpd-cert-\(UUID().uuidString).pem"
-        defer {
-            try? FileManager.default.removeItem(atPath: key)
-            try? FileManager.default.removeItem(atPath: certificate)
+    @Test func fetchesFromNghttpdOverTLSWithALPN() async throws {
+        try await blocking {
+            let (htdocs, _) = try Self.htdocs()
+            defer { try? FileManager.default.removeItem(atPath: htdocs) }
+            let key = htdocs + "/../weft-nghttpd-key-\(UUID().uuidString).pem"
+            let certificate = htdocs + "/../weft-nghttpd-cert-\(UUID().uuidString).pem"
+            defer {
+                try? FileManager.default.removeItem(atPath: key)
+                try? FileManager.default.removeItem(atPath: certificate)
+            }
+            let made = try Command.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    key,
+                    "-out",
+                    certificate, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                ])
+            #expect(made.status == 0)
+            let context = try TLSContext(
+                TLSConfiguration(
+                    role: .client,
+                    trustRoots: try Certificate.chain(pem: String(contentsOfFile: certificate, encoding: .utf8)),
+                    applicationProtocols: ["h2"]))
+            try Self.withNghttpd(htdocs: htdocs, tls: (key, certificate)) { port in
+                let (channel, handler) = try HTTP2TestClient.connect(port: port, tls: context)
+                defer { try? channel.close().wait() }
+                let response = try HTTP2TestClient.request(handler, on: channel, path: "/index.html", scheme: "https")
+                #expect(response.status == "200")
+                #expect(String(decoding: response.body, as: UTF8.self) == "hello from nghttpd\n")
+            }
         }
-        let made = try Command.run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                "-out",
-                certificate, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-            ])
-        #expect(made.status == 0)
-        let context = try TLSContext(
-            TLSConfiguration(
-                role: .client,
-                trustRoots: try Certificate.chain(pem: String(contentsOfFile: certificate, encoding: .utf8)),
-                applicationProtocols: ["h2"]))
-        try Self.withNghttpd(htdocs: htdocs, tls: (key, certificate)) { port in
-            let (channel, handler) = try HTTP2TestClient.connect(port: port, tls: context)
+    }
+
+    @Test func sendsBodiesAndTrailersToWeftEcho() async throws {
+        try await blocking {
+            let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
+            defer { try? server.close() }
+            let (channel, handler) = try HTTP2TestClient.connect(port: server.port)
             defer { try? channel.close().wait() }
-            let response = try HTTP2TestClient.request(handler, on: channel, path: "/index.html", scheme: "https")
+            let response = try HTTP2TestClient.request(
+                handler, on: channel, method: "POST", path: "/grpc-like", body: "payload",
+                trailers: [HTTP2Header("x-checksum", "abc")])
             #expect(response.status == "200")
-            #expect(String(decoding: response.body, as: UTF8.self) == "hello from nghttpd\n")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+            #expect(report["body"] as? String == "payload")
+            #expect(report["trailers"] as? [[String]] == [["x-checksum", "abc"]])
+            #expect(response.closedWith == .noError)
         }
-    }
-
-    @Test func sendsBodiesAndTrailersToWeftEcho() throws {
-        let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
-        defer { try? server.close() }
-        let (channel, handler) = try HTTP2TestClient.connect(port: server.port)
-        defer { try? channel.close().wait() }
-        let response = try HTTP2TestClient.request(
-            handler, on: channel, method: "POST", path: "/grpc-like", body: "payload",
-            trailers: [HTTP2Header("x-checksum", "abc")])
-        #expect(response.status == "200")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
-        #expect(report["body"] as? String == "payload")
-        #expect(report["trailers"] as? [[String]] == [["x-checksum", "abc"]])
-        #expect(response.closedWith == .noError)
     }
 }

@@ -87,158 +87,174 @@ import WeftTestSupport
         try Command.object(report)["headers"] as? [[String]] ?? []
     }
 
-    @Test func terminalsAreRoutedByFirmwareAndTypeOverHTTP1AndH2c() throws {
-        try Self.withMesh { mesh in
-            for http2 in [false, true] {
-                let label = http2 ? "h2c" : "http/1.1"
-                let v1 = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "1.4.2"])
-                #expect(v1.code == 200, "\(label): \(v1)")
-                #expect(v1.headers["x-echo-name"] == "payments-v1", "\(label)")
-                // The client learns which rule took its request.
-                #expect(v1.headers["x-weft-route"] == "firmware-1", "\(label): \(v1.headers)")
-                let leadingV = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "v1.0.0"])
-                #expect(leadingV.headers["x-echo-name"] == "payments-v1", "\(label)")
+    @Test func terminalsAreRoutedByFirmwareAndTypeOverHTTP1AndH2c() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                for http2 in [false, true] {
+                    let label = http2 ? "h2c" : "http/1.1"
+                    let v1 = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "1.4.2"])
+                    #expect(v1.code == 200, "\(label): \(v1)")
+                    #expect(v1.headers["x-echo-name"] == "payments-v1", "\(label)")
+                    // The client learns which rule took its request.
+                    #expect(v1.headers["x-weft-route"] == "firmware-1", "\(label): \(v1.headers)")
+                    let leadingV = try Self.call(mesh, http2: http2, headers: ["x-firmware-version": "v1.0.0"])
+                    #expect(leadingV.headers["x-echo-name"] == "payments-v1", "\(label)")
 
-                // A kiosk goes to v3 whatever its firmware; its path is rewritten.
-                let kiosk = try Self.call(
-                    mesh, "/v1/pay?amount=12", http2: http2,
-                    headers: ["x-terminal-type": "kiosk", "x-firmware-version": "1.4.2"])
-                #expect(kiosk.headers["x-echo-name"] == "payments-v3", "\(label)")
-                #expect(kiosk.headers["x-weft-route"] == "kiosk", "\(label)")
-                #expect(try Command.object(kiosk.body)["path"] as? String == "/api/pay?amount=12", "\(label)")
-                #expect(try Self.headers(in: kiosk.body).contains(["x-routed-by", "kiosk"]), "\(label)")
-                // The wildcard host matches a name below pos.example, not another domain.
-                let subdomain = try Self.call(
-                    mesh, host: "eu.pos.example", http2: http2, headers: ["x-terminal-type": "kiosk"])
-                #expect(subdomain.headers["x-echo-name"] == "payments-v3", "\(label)")
-                let elsewhere = try Self.call(
-                    mesh, host: "api.other.example", http2: http2, headers: ["x-terminal-type": "kiosk"])
-                #expect(elsewhere.code == 404, "\(label)")
-            }
-        }
-    }
-
-    @Test func theCanaryIsStickyByTerminal() throws {
-        try Self.withMesh { mesh in
-            var sides: [String: String] = [:]
-            for terminal in (1...12).map({ "T-\($0)" }) {
-                var seen = Set<String>()
-                for http2 in [false, true, false] {
-                    let response = try Self.call(
-                        mesh, http2: http2, headers: ["x-firmware-version": "2.3.0", "x-terminal-id": terminal])
-                    #expect(response.code == 200)
-                    seen.insert(response.headers["x-echo-name"] ?? "?")
+                    // A kiosk goes to v3 whatever its firmware; its path is rewritten.
+                    let kiosk = try Self.call(
+                        mesh, "/v1/pay?amount=12", http2: http2,
+                        headers: ["x-terminal-type": "kiosk", "x-firmware-version": "1.4.2"])
+                    #expect(kiosk.headers["x-echo-name"] == "payments-v3", "\(label)")
+                    #expect(kiosk.headers["x-weft-route"] == "kiosk", "\(label)")
+                    #expect(try Command.object(kiosk.body)["path"] as? String == "/api/pay?amount=12", "\(label)")
+                    #expect(try Self.headers(in: kiosk.body).contains(["x-routed-by", "kiosk"]), "\(label)")
+                    // The wildcard host matches a name below pos.example, not another domain.
+                    let subdomain = try Self.call(
+                        mesh, host: "eu.pos.example", http2: http2, headers: ["x-terminal-type": "kiosk"])
+                    #expect(subdomain.headers["x-echo-name"] == "payments-v3", "\(label)")
+                    let elsewhere = try Self.call(
+                        mesh, host: "api.other.example", http2: http2, headers: ["x-terminal-type": "kiosk"])
+                    #expect(elsewhere.code == 404, "\(label)")
                 }
-                #expect(seen.count == 1, "\(terminal) moved between \(seen)")
-                sides[terminal] = seen.first
-            }
-            #expect(Set(sides.values).isSubset(of: ["payments-v2", "payments-v3"]), "\(sides)")
-        }
-    }
-
-    @Test func requestsNoRuleTakesGet404WithAProblemNamingTheGateway() throws {
-        try Self.withMesh { mesh in
-            for headers in [[:], ["x-firmware-version": "banana"], ["x-firmware-version": "3.0.0"]] {
-                let response = try Self.call(mesh, headers: headers)
-                #expect(response.code == 404, "\(headers)")
-                #expect(response.headers["content-type"] == "application/problem+json", "\(headers)")
-                #expect(response.headers["x-weft-error"] == "no-route", "\(headers)")
-                #expect(response.body.contains("weft-gateway"), "\(response.body)")
             }
         }
     }
 
-    @Test func meshHeadersFromOutsideNeverEnterAndForwardingHeadersAreSet() throws {
-        try Self.withMesh { mesh in
-            let response = try Self.call(
-                mesh,
-                headers: [
-                    "x-firmware-version": "1.0.0", "x-weft-caller-identity": "spiffe://weft.local/ns/default/sa/admin",
-                    "x-weft-retry-attempt": "9", "x-forwarded-for": "203.0.113.9", "x-forwarded-host": "forged",
-                    "traceparent": "not-a-trace",
+    @Test func theCanaryIsStickyByTerminal() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                var sides: [String: String] = [:]
+                for terminal in (1...12).map({ "T-\($0)" }) {
+                    var seen = Set<String>()
+                    for http2 in [false, true, false] {
+                        let response = try Self.call(
+                            mesh, http2: http2, headers: ["x-firmware-version": "2.3.0", "x-terminal-id": terminal])
+                        #expect(response.code == 200)
+                        seen.insert(response.headers["x-echo-name"] ?? "?")
+                    }
+                    #expect(seen.count == 1, "\(terminal) moved between \(seen)")
+                    sides[terminal] = seen.first
+                }
+                #expect(Set(sides.values).isSubset(of: ["payments-v2", "payments-v3"]), "\(sides)")
+            }
+        }
+    }
+
+    @Test func requestsNoRuleTakesGet404WithAProblemNamingTheGateway() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                for headers in [[:], ["x-firmware-version": "banana"], ["x-firmware-version": "3.0.0"]] {
+                    let response = try Self.call(mesh, headers: headers)
+                    #expect(response.code == 404, "\(headers)")
+                    #expect(response.headers["content-type"] == "application/problem+json", "\(headers)")
+                    #expect(response.headers["x-weft-error"] == "no-route", "\(headers)")
+                    #expect(response.body.contains("weft-gateway"), "\(response.body)")
+                }
+            }
+        }
+    }
+
+    @Test func meshHeadersFromOutsideNeverEnterAndForwardingHeadersAreSet() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                let response = try Self.call(
+                    mesh,
+                    headers: [
+                        "x-firmware-version": "1.0.0",
+                        "x-weft-caller-identity": "spiffe://weft.local/ns/default/sa/admin",
+                        "x-weft-retry-attempt": "9", "x-forwarded-for": "203.0.113.9", "x-forwarded-host": "forged",
+                        "traceparent": "not-a-trace",
+                    ])
+                #expect(response.code == 200, "\(response)")
+                let headers = try Self.headers(in: response.body)
+                func values(_ name: String) -> [String] { headers.filter { $0.first == name }.map { $0.last ?? "" } }
+                #expect(values("x-weft-caller-identity") == [MeshFixture.identity("edge")])
+                #expect(values("x-weft-retry-attempt").isEmpty)
+                // The gateway replaced the client's claim; the sidecar appended the gateway.
+                #expect(values("x-forwarded-for") == ["127.0.0.1, 127.0.0.1"], "\(headers)")
+                #expect(values("x-forwarded-host") == ["api.pos.example"])
+                #expect(values("x-forwarded-proto") == ["http"])
+                #expect(values("traceparent").first?.count == 55)
+            }
+        }
+    }
+
+    @Test func explainSaysWhichRuleTakesARequestAndWhyEarlierOnesDidNot() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                let query =
+                    #"{"host": "api.pos.example", "path": "/v1/pay", "headers": {"x-firmware-version": "2.1.0", "x-terminal-id": "T-7"}}"#
+                let result = try Command.curl([
+                    "-X", "POST", "-H", "content-type: application/json", "--data", query,
+                    "http://127.0.0.1:\(mesh.gateway.admin)/routes/explain",
                 ])
-            #expect(response.code == 200, "\(response)")
-            let headers = try Self.headers(in: response.body)
-            func values(_ name: String) -> [String] { headers.filter { $0.first == name }.map { $0.last ?? "" } }
-            #expect(values("x-weft-caller-identity") == [MeshFixture.identity("edge")])
-            #expect(values("x-weft-retry-attempt").isEmpty)
-            // The gateway replaced the client's claim; the sidecar appended the gateway.
-            #expect(values("x-forwarded-for") == ["127.0.0.1, 127.0.0.1"], "\(headers)")
-            #expect(values("x-forwarded-host") == ["api.pos.example"])
-            #expect(values("x-forwarded-proto") == ["http"])
-            #expect(values("traceparent").first?.count == 55)
-        }
-    }
+                let answer = try Command.object(result.output)
+                #expect(answer["matched"] as? String == "firmware-2", "\(result.output)")
+                let rules = answer["rules"] as? [[String: Any]] ?? []
+                #expect(rules.count == 3)
+                #expect((rules.first?["reason"] as? String)?.contains("x-terminal-type (absent)") == true, "\(rules)")
+                #expect((rules.dropFirst().first?["reason"] as? String)?.contains("\"2.1.0\"") == true, "\(rules)")
+                let destinations = answer["destinations"] as? [[String: Any]] ?? []
+                #expect(destinations.count == 1)
+                #expect((destinations.first?["chosen_by"] as? String)?.hasPrefix("sticky (x-terminal-id") == true)
+                // The pick explain names is where the request goes.
+                let subset = destinations.first?["subset"] as? [String: String]
+                let response = try Self.call(
+                    mesh, headers: ["x-firmware-version": "2.1.0", "x-terminal-id": "T-7"])
+                #expect(response.headers["x-echo-name"] == "payments-\(subset?["version"] ?? "?")")
 
-    @Test func explainSaysWhichRuleTakesARequestAndWhyEarlierOnesDidNot() throws {
-        try Self.withMesh { mesh in
-            let query =
-                #"{"host": "api.pos.example", "path": "/v1/pay", "headers": {"x-firmware-version": "2.1.0", "x-terminal-id": "T-7"}}"#
-            let result = try Command.curl([
-                "-X", "POST", "-H", "content-type: application/json", "--data", query,
-                "http://127.0.0.1:\(mesh.gateway.admin)/routes/explain",
-            ])
-            let answer = try Command.object(result.output)
-            #expect(answer["matched"] as? String == "firmware-2", "\(result.output)")
-            let rules = answer["rules"] as? [[String: Any]] ?? []
-            #expect(rules.count == 3)
-            #expect((rules.first?["reason"] as? String)?.contains("x-terminal-type (absent)") == true, "\(rules)")
-            #expect((rules.dropFirst().first?["reason"] as? String)?.contains("\"2.1.0\"") == true, "\(rules)")
-            let destinations = answer["destinations"] as? [[String: Any]] ?? []
-            #expect(destinations.count == 1)
-            #expect((destinations.first?["chosen_by"] as? String)?.hasPrefix("sticky (x-terminal-id") == true)
-            // The pick explain names is where the request goes.
-            let subset = destinations.first?["subset"] as? [String: String]
-            let response = try Self.call(
-                mesh, headers: ["x-firmware-version": "2.1.0", "x-terminal-id": "T-7"])
-            #expect(response.headers["x-echo-name"] == "payments-\(subset?["version"] ?? "?")")
-
-            let bad = try Command.curl([
-                "-X", "POST", "--data", #"{"host": "a", "path": "no-slash"}"#, "-w", "%{http_code}",
-                "http://127.0.0.1:\(mesh.gateway.admin)/routes/explain",
-            ])
-            #expect(bad.output.hasSuffix("400"), "\(bad.output)")
-            let table = try Command.object(
-                try Command.curl(["http://127.0.0.1:\(mesh.gateway.admin)/routes"]).output)
-            #expect((table["routes"] as? [[String: Any]])?.count == 3)
-        }
-    }
-
-    @Test func aRouteChangeAppliesWithoutARestart() throws {
-        try Self.withMesh { mesh in
-            let before = try Self.call(mesh, headers: ["x-firmware-version": "1.2.0"])
-            #expect(before.headers["x-echo-name"] == "payments-v1")
-            try Self.snapshotText(version: 2, payments: mesh.payments, firmware1Subset: "v2")
-                .write(toFile: mesh.snapshot, atomically: true, encoding: .utf8)
-            var after = ""
-            Command.eventually {
-                after = (try? Self.call(mesh, headers: ["x-firmware-version": "1.2.0"]).headers["x-echo-name"]) ?? ""
-                return after == "payments-v2"
+                let bad = try Command.curl([
+                    "-X", "POST", "--data", #"{"host": "a", "path": "no-slash"}"#, "-w", "%{http_code}",
+                    "http://127.0.0.1:\(mesh.gateway.admin)/routes/explain",
+                ])
+                #expect(bad.output.hasSuffix("400"), "\(bad.output)")
+                let table = try Command.object(
+                    try Command.curl(["http://127.0.0.1:\(mesh.gateway.admin)/routes"]).output)
+                #expect((table["routes"] as? [[String: Any]])?.count == 3)
             }
-            #expect(after == "payments-v2")
-            // A broken edit is refused; the gateway keeps routing on version 2.
-            try "{\"version\": 3, \"gateway_routes\": {\"routes\": [{\"name\": \"Bad Name\"}]}}"
-                .write(toFile: mesh.snapshot, atomically: true, encoding: .utf8)
-            Command.eventually { mesh.gateway.process.output.contains("refused the changed snapshot file") }
-            #expect(mesh.gateway.process.output.contains("refused the changed snapshot file"))
-            let still = try Self.call(mesh, headers: ["x-firmware-version": "1.2.0"])
-            #expect(still.headers["x-echo-name"] == "payments-v2")
         }
     }
 
-    @Test func aGatewayTheServiceDoesNotAllowIsRefused() throws {
-        let fixture = try MeshFixture()
-        defer { fixture.stop() }
-        let echo = try fixture.startEcho(name: "payments-v1")
-        let denyAll = try fixture.snapshot("payments.json")
-        let sidecar = try fixture.startSidecar("payments", app: echo, snapshot: denyAll)
-        let snapshot = try fixture.scratch.write(
-            "gateway.json", Self.snapshotText(version: 1, payments: [sidecar.inbound, 1, 1]))
-        let gateway = try fixture.startGateway("edge", snapshot: snapshot)
-        let result = try Command.curl([
-            "-H", "x-firmware-version: 1.0.0", "-w", "\n%{http_code}", "http://127.0.0.1:\(gateway.http)/v1/pay",
-        ])
-        #expect(result.output.hasSuffix("403"), "\(result.output)")
-        #expect(result.output.contains("denied"))
+    @Test func aRouteChangeAppliesWithoutARestart() async throws {
+        try await blocking {
+            try Self.withMesh { mesh in
+                let before = try Self.call(mesh, headers: ["x-firmware-version": "1.2.0"])
+                #expect(before.headers["x-echo-name"] == "payments-v1")
+                try Self.snapshotText(version: 2, payments: mesh.payments, firmware1Subset: "v2")
+                    .write(toFile: mesh.snapshot, atomically: true, encoding: .utf8)
+                var after = ""
+                Command.eventually {
+                    after =
+                        (try? Self.call(mesh, headers: ["x-firmware-version": "1.2.0"]).headers["x-echo-name"]) ?? ""
+                    return after == "payments-v2"
+                }
+                #expect(after == "payments-v2")
+                // A broken edit is refused; the gateway keeps routing on version 2.
+                try "{\"version\": 3, \"gateway_routes\": {\"routes\": [{\"name\": \"Bad Name\"}]}}"
+                    .write(toFile: mesh.snapshot, atomically: true, encoding: .utf8)
+                Command.eventually { mesh.gateway.process.output.contains("refused the changed snapshot file") }
+                #expect(mesh.gateway.process.output.contains("refused the changed snapshot file"))
+                let still = try Self.call(mesh, headers: ["x-firmware-version": "1.2.0"])
+                #expect(still.headers["x-echo-name"] == "payments-v2")
+            }
+        }
+    }
+
+    @Test func aGatewayTheServiceDoesNotAllowIsRefused() async throws {
+        try await blocking {
+            let fixture = try MeshFixture()
+            defer { fixture.stop() }
+            let echo = try fixture.startEcho(name: "payments-v1")
+            let denyAll = try fixture.snapshot("payments.json")
+            let sidecar = try fixture.startSidecar("payments", app: echo, snapshot: denyAll)
+            let snapshot = try fixture.scratch.write(
+                "gateway.json", Self.snapshotText(version: 1, payments: [sidecar.inbound, 1, 1]))
+            let gateway = try fixture.startGateway("edge", snapshot: snapshot)
+            let result = try Command.curl([
+                "-H", "x-firmware-version: 1.0.0", "-w", "\n%{http_code}", "http://127.0.0.1:\(gateway.http)/v1/pay",
+            ])
+            #expect(result.output.hasSuffix("403"), "\(result.output)")
+            #expect(result.output.contains("denied"))
+        }
     }
 }

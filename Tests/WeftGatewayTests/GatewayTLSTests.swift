@@ -156,59 +156,65 @@ import WeftTestSupport
         }
     }
 
-    @Test func badTLSFlagsExit64AndUnusableFilesExit78() throws {
-        let fixture = try MeshFixture()
-        defer { fixture.stop() }
-        let base = [
-            "--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s",
-        ]
-        for (arguments, message) in [
-            (["--tls-listen", "127.0.0.1:0"], "needs at least one --tls-certificate"),
-            (["--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a"], "0 key(s) for 1 certificate(s)"),
-            (["--tls-certificate", "/a", "--tls-key", "/b"], "need --tls-listen"),
-            (["--https-redirect"], "need --tls-listen"),
-            (
+    @Test func badTLSFlagsExit64AndUnusableFilesExit78() async throws {
+        try await blocking {
+            let fixture = try MeshFixture()
+            defer { fixture.stop() }
+            let base = [
+                "--name", "edge", "--certificate", "/c", "--key", "/k", "--trust-bundle", "/b", "--snapshot-file", "/s",
+            ]
+            for (arguments, message) in [
+                (["--tls-listen", "127.0.0.1:0"], "needs at least one --tls-certificate"),
+                (["--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a"], "0 key(s) for 1 certificate(s)"),
+                (["--tls-certificate", "/a", "--tls-key", "/b"], "need --tls-listen"),
+                (["--https-redirect"], "need --tls-listen"),
+                (
+                    [
+                        "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b",
+                        "--tls-min-version",
+                        "1.1",
+                    ],
+                    "--tls-min-version: 1.1"
+                ),
+                (
+                    [
+                        "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b",
+                        "--https-redirect-port", "8443",
+                    ],
+                    "only with --https-redirect"
+                ),
+            ] as [([String], String)] {
+                let result = try ChildProcess.run(MeshFixture.gatewayBinary, base + arguments)
+                #expect(result.status == 64, "\(arguments): \(result.output)")
+                #expect(result.output.contains(message), "\(arguments): \(result.output)")
+            }
+            // A key that is not the certificate's: exit 78 naming both files.
+            let mine = try fixture.credentials(for: MeshFixture.identity("edge"))
+            let one = try Self.certificate(fixture.scratch, "one", names: ["one.test"])
+            let two = try Self.certificate(fixture.scratch, "two", names: ["two.test"])
+            let mismatched = try ChildProcess.run(
+                MeshFixture.gatewayBinary,
                 [
-                    "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b", "--tls-min-version",
-                    "1.1",
-                ],
-                "--tls-min-version: 1.1"
-            ),
-            (
+                    "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", fixture.bundle,
+                    "--certificate", mine.certificate, "--key", mine.key, "--snapshot-file",
+                    try fixture.snapshot("s.json"),
+                    "--tls-listen", "127.0.0.1:0", "--tls-certificate", one.certificate, "--tls-key", two.key,
+                ])
+            #expect(mismatched.status == 78)
+            #expect(mismatched.output.contains("\(one.certificate) with \(two.key)"), "\(mismatched.output)")
+            // An access log it cannot write: exit 78 before any port opens.
+            let unwritable = try ChildProcess.run(
+                MeshFixture.gatewayBinary,
                 [
-                    "--tls-listen", "127.0.0.1:0", "--tls-certificate", "/a", "--tls-key", "/b",
-                    "--https-redirect-port", "8443",
-                ],
-                "only with --https-redirect"
-            ),
-        ] as [([String], String)] {
-            let result = try ChildProcess.run(MeshFixture.gatewayBinary, base + arguments)
-            #expect(result.status == 64, "\(arguments): \(result.output)")
-            #expect(result.output.contains(message), "\(arguments): \(result.output)")
+                    "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", fixture.bundle,
+                    "--certificate", mine.certificate, "--key", mine.key, "--snapshot-file",
+                    try fixture.snapshot("t.json"),
+                    "--access-log", "/nonexistent/access.log",
+                ])
+            #expect(unwritable.status == 78)
+            #expect(
+                unwritable.output.contains("cannot open the access log /nonexistent/access.log"), "\(unwritable.output)"
+            )
         }
-        // A key that is not the certificate's: exit 78 naming both files.
-        let mine = try fixture.credentials(for: MeshFixture.identity("edge"))
-        let one = try Self.certificate(fixture.scratch, "one", names: ["one.test"])
-        let two = try Self.certificate(fixture.scratch, "two", names: ["two.test"])
-        let mismatched = try ChildProcess.run(
-            MeshFixture.gatewayBinary,
-            [
-                "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", fixture.bundle,
-                "--certificate", mine.certificate, "--key", mine.key, "--snapshot-file", try fixture.snapshot("s.json"),
-                "--tls-listen", "127.0.0.1:0", "--tls-certificate", one.certificate, "--tls-key", two.key,
-            ])
-        #expect(mismatched.status == 78)
-        #expect(mismatched.output.contains("\(one.certificate) with \(two.key)"), "\(mismatched.output)")
-        // An access log it cannot write: exit 78 before any port opens.
-        let unwritable = try ChildProcess.run(
-            MeshFixture.gatewayBinary,
-            [
-                "--name", "edge", "--listen", "127.0.0.1:0", "--admin", "off", "--trust-bundle", fixture.bundle,
-                "--certificate", mine.certificate, "--key", mine.key, "--snapshot-file", try fixture.snapshot("t.json"),
-                "--access-log", "/nonexistent/access.log",
-            ])
-        #expect(unwritable.status == 78)
-        #expect(
-            unwritable.output.contains("cannot open the access log /nonexistent/access.log"), "\(unwritable.output)")
     }
 }

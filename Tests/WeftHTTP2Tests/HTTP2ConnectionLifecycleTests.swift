@@ -57,105 +57,117 @@ import WeftTestSupport
         HTTP2Header(":path", "/"),
     ]
 
-    @Test func anIdleConnectionIsClosedGracefully() throws {
-        var configuration = HTTP2Configuration()
-        configuration.idleTimeout = .seconds(10)
-        let server = try Server(configuration)
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
-        #expect(server.channel.isActive)
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
-        try server.pump()
-        #expect(server.goAways().map(\.1) == [.noError, .noError])
-        #expect(!server.channel.isActive)
-        finishClean(server.channel)
-    }
-
-    @Test func openStreamsKeepAConnectionFromIdling() throws {
-        var configuration = HTTP2Configuration()
-        configuration.idleTimeout = .seconds(10)
-        let server = try Server(configuration)
-        let id = try server.client.submitRequest(Self.request, endStream: true)
-        try server.pump()
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(30))
-        #expect(server.channel.isActive)  // a stream is open: not idle
-        try server.responders.first?.answer()
-        try server.pump()
-        #expect(server.clientEvents.contains { if case .streamClosed(id, .noError) = $0 { true } else { false } })
-        // Idle from now on: closed ten seconds later, with GOAWAY.
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(11))
-        #expect(!server.channel.isActive)
-        #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
-        finishClean(server.channel)
-    }
-
-    @Test func quiescingDrainsInFlightStreamsThenCloses() throws {
-        let server = try Server(HTTP2Configuration())
-        let inFlight = try server.client.submitRequest(Self.request, endStream: true)
-        try server.pump()
-        server.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        try server.pump()
-        // A first GOAWAY, then the final one naming the stream in flight.
-        #expect(server.goAways().map(\.0) == [Int32.max, inFlight])
-        #expect(server.channel.isActive)
-        // The in-flight stream still completes; then the connection closes.
-        try server.responders.first?.answer()
-        try server.pump()
-        #expect(server.clientEvents.contains { if case .streamClosed(inFlight, .noError) = $0 { true } else { false } })
-        #expect(!server.channel.isActive)
-        finishClean(server.channel)
-    }
-
-    @Test func aDrainThatNeverFinishesIsCutAtTheDeadline() throws {
-        var configuration = HTTP2Configuration()
-        configuration.gracefulShutdownTimeout = .seconds(5)
-        let server = try Server(configuration)
-        _ = try server.client.submitRequest(Self.request, endStream: true)
-        try server.pump()
-        server.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(4))
-        #expect(server.channel.isActive)
-        server.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
-        #expect(!server.channel.isActive)
-        #expect(server.responders.first?.closedWith == .cancel)
-        #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
-        finishClean(server.channel)
-    }
-
-    @Test func keepalivePingsAndClosesADeadPeer() throws {
-        var configuration = HTTP2Configuration()
-        configuration.keepaliveInterval = .seconds(5)
-        configuration.keepaliveTimeout = .seconds(2)
-        configuration.idleTimeout = nil
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(try HTTP2ConnectionHandler(clientConfiguration: configuration))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        let peer = try NGHTTP2Session(role: .server)
-        func deliver() throws {
-            while let bytes = try channel.readOutbound(as: ByteBuffer.self) { try peer.receive(bytes) }
+    @Test func anIdleConnectionIsClosedGracefully() async throws {
+        try await blocking {
+            var configuration = HTTP2Configuration()
+            configuration.idleTimeout = .seconds(10)
+            let server = try Server(configuration)
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+            #expect(server.channel.isActive)
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+            try server.pump()
+            #expect(server.goAways().map(\.1) == [.noError, .noError])
+            #expect(!server.channel.isActive)
+            finishClean(server.channel)
         }
-        try deliver()
-        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
-        try deliver()
-        #expect(peer.receivedFrames(.ping) > 0)
-        // A live peer answers: the connection stays.
-        try channel.writeInbound(try peer.drainOutput())
-        // The answer (t=5) restarted the clock: past the old PING's deadline (t=7)
-        // the connection stays.
-        channel.embeddedEventLoop.advanceTime(by: .seconds(3))  // t=8
-        #expect(channel.isActive)
-        // The peer now goes silent: the next PING goes out at t=10 and its deadline
-        // passes at t=12.
-        channel.embeddedEventLoop.advanceTime(by: .seconds(2))  // t=10
-        try deliver()
-        #expect(peer.receivedFrames(.ping) == 2)
-        #expect(channel.isActive)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(3))  // t=13
-        #expect(!channel.isActive)
-        #expect {
-            try channel.throwIfErrorCaught()
-        } throws: { error in
-            (error as? HTTP2Error)?.reason.contains("did not answer a PING") == true
+    }
+
+    @Test func openStreamsKeepAConnectionFromIdling() async throws {
+        try await blocking {
+            var configuration = HTTP2Configuration()
+            configuration.idleTimeout = .seconds(10)
+            let server = try Server(configuration)
+            let id = try server.client.submitRequest(Self.request, endStream: true)
+            try server.pump()
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+            #expect(server.channel.isActive)  // a stream is open: not idle
+            try server.responders.first?.answer()
+            try server.pump()
+            #expect(server.clientEvents.contains { if case .streamClosed(id, .noError) = $0 { true } else { false } })
+            // Idle from now on: closed ten seconds later, with GOAWAY.
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(11))
+            #expect(!server.channel.isActive)
+            #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
+            finishClean(server.channel)
         }
-        finishClean(channel)
+    }
+
+    @Test func quiescingDrainsInFlightStreamsThenCloses() async throws {
+        try await blocking {
+            let server = try Server(HTTP2Configuration())
+            let inFlight = try server.client.submitRequest(Self.request, endStream: true)
+            try server.pump()
+            server.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            try server.pump()
+            // A first GOAWAY, then the final one naming the stream in flight.
+            #expect(server.goAways().map(\.0) == [Int32.max, inFlight])
+            #expect(server.channel.isActive)
+            // The in-flight stream still completes; then the connection closes.
+            try server.responders.first?.answer()
+            try server.pump()
+            #expect(
+                server.clientEvents.contains { if case .streamClosed(inFlight, .noError) = $0 { true } else { false } })
+            #expect(!server.channel.isActive)
+            finishClean(server.channel)
+        }
+    }
+
+    @Test func aDrainThatNeverFinishesIsCutAtTheDeadline() async throws {
+        try await blocking {
+            var configuration = HTTP2Configuration()
+            configuration.gracefulShutdownTimeout = .seconds(5)
+            let server = try Server(configuration)
+            _ = try server.client.submitRequest(Self.request, endStream: true)
+            try server.pump()
+            server.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+            #expect(server.channel.isActive)
+            server.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+            #expect(!server.channel.isActive)
+            #expect(server.responders.first?.closedWith == .cancel)
+            #expect(goAwayCodes(try writtenFrames(server.channel)) == [.noError, .noError])
+            finishClean(server.channel)
+        }
+    }
+
+    @Test func keepalivePingsAndClosesADeadPeer() async throws {
+        try await blocking {
+            var configuration = HTTP2Configuration()
+            configuration.keepaliveInterval = .seconds(5)
+            configuration.keepaliveTimeout = .seconds(2)
+            configuration.idleTimeout = nil
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(
+                try HTTP2ConnectionHandler(clientConfiguration: configuration))
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            let peer = try NGHTTP2Session(role: .server)
+            func deliver() throws {
+                while let bytes = try channel.readOutbound(as: ByteBuffer.self) { try peer.receive(bytes) }
+            }
+            try deliver()
+            channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+            try deliver()
+            #expect(peer.receivedFrames(.ping) > 0)
+            // A live peer answers: the connection stays.
+            try channel.writeInbound(try peer.drainOutput())
+            // The answer (t=5) restarted the clock: past the old PING's deadline (t=7)
+            // the connection stays.
+            channel.embeddedEventLoop.advanceTime(by: .seconds(3))  // t=8
+            #expect(channel.isActive)
+            // The peer now goes silent: the next PING goes out at t=10 and its deadline
+            // passes at t=12.
+            channel.embeddedEventLoop.advanceTime(by: .seconds(2))  // t=10
+            try deliver()
+            #expect(peer.receivedFrames(.ping) == 2)
+            #expect(channel.isActive)
+            channel.embeddedEventLoop.advanceTime(by: .seconds(3))  // t=13
+            #expect(!channel.isActive)
+            #expect {
+                try channel.throwIfErrorCaught()
+            } throws: { error in
+                (error as? HTTP2Error)?.reason.contains("did not answer a PING") == true
+            }
+            finishClean(channel)
+        }
     }
 }

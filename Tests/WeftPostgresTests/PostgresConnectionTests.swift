@@ -50,25 +50,29 @@ import WeftTestSupport
         }
     }
 
-    @Test func reportsAnUnreachableServerPrecisely() throws {
-        let port = try TemporaryPostgres.freeLoopbackPort()
-        #expect {
-            try PostgresConnection(url: "postgresql://weft@127.0.0.1:\(port)/postgres", connectTimeoutSeconds: 2)
-        } throws: { error in
-            guard let error = error as? PostgresError else { return false }
-            return error.kind == .connectionFailed && error.message.contains("127.0.0.1")
+    @Test func reportsAnUnreachableServerPrecisely() async throws {
+        try await blocking {
+            let port = try TemporaryPostgres.freeLoopbackPort()
+            #expect {
+                try PostgresConnection(url: "postgresql://weft@127.0.0.1:\(port)/postgres", connectTimeoutSeconds: 2)
+            } throws: { error in
+                guard let error = error as? PostgresError else { return false }
+                return error.kind == .connectionFailed && error.message.contains("127.0.0.1")
+            }
         }
     }
 
-    @Test func theHelperTearsEverythingDown() throws {
-        guard ProcessInfo.processInfo.environment["WEFT_TEST_DATABASE_URL"] == nil else { return }
-        let server = try TemporaryPostgres.start()
-        let directory = try #require(server.directory)
-        #expect(FileManager.default.fileExists(atPath: directory + "/data/PG_VERSION"))
-        _ = try PostgresConnection(url: server.url)
-        server.stop()
-        #expect(!FileManager.default.fileExists(atPath: directory))
-        #expect(throws: PostgresError.self) { try PostgresConnection(url: server.url, connectTimeoutSeconds: 2) }
-        server.stop()  // idempotent
+    @Test func theHelperTearsEverythingDown() async throws {
+        try await blocking {
+            guard ProcessInfo.processInfo.environment["WEFT_TEST_DATABASE_URL"] == nil else { return }
+            let server = try TemporaryPostgres.start()
+            let directory = try #require(server.directory)
+            #expect(FileManager.default.fileExists(atPath: directory + "/data/PG_VERSION"))
+            _ = try PostgresConnection(url: server.url)
+            server.stop()
+            #expect(!FileManager.default.fileExists(atPath: directory))
+            #expect(throws: PostgresError.self) { try PostgresConnection(url: server.url, connectTimeoutSeconds: 2) }
+            server.stop()  // idempotent
+        }
     }
 }

@@ -46,10 +46,10 @@ import WeftTestSupport
             await seen.eventually { seen.payloads == ["version 1"] }
             #expect(seen.payloads == ["version 1"])
 
-            try server.pause()
+            try await server.paused()
             await seen.eventually { seen.count(Self.isDisconnected) >= 1 }
             #expect(seen.count(Self.isDisconnected) >= 1)
-            try server.resume()
+            try await server.resumed()
             await seen.eventually { seen.count(Self.isConnected) == 2 }
             #expect(seen.count(Self.isConnected) == 2, "\(seen.events.withLock { $0 })")
 

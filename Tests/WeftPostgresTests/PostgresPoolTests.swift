@@ -179,13 +179,13 @@ import WeftTestSupport
             }
             try await pool.query("CREATE TABLE kept (v int)")
             try await pool.query("INSERT INTO kept VALUES (1)")
-            try server.pause()
+            try await server.paused()
             await #expect { try await pool.query("SELECT 1") } throws: { ($0 as? PostgresError)?.isUnavailable == true }
             // Within the backoff the pool does not even try: it says so at once.
             await #expect { try await pool.query("SELECT 1") } throws: { error in
                 (error as? PostgresError)?.message.contains("next attempt in") == true
             }
-            try server.resume()
+            try await server.resumed()
             var recovered: [PostgresRow] = []
             for _ in 0..<300 {
                 if let rows = try? await pool.query("SELECT v FROM kept") {

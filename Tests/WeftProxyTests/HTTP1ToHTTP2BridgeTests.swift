@@ -59,88 +59,101 @@ import WeftTestSupport
     static let curl = Command.curl
     static let report = Command.object
 
-    @Test func streamsAChunkedUploadAndAChunkedResponseIntact() throws {
-        let scratch = try Scratch()
-        defer { scratch.cleanup() }
-        let payload = Command.randomBytes(3 << 20)
-        try Data(payload).write(to: URL(fileURLWithPath: scratch.file("up")))
-        try Self.withEchoAndBridge { port in
-            let result = try Self.curl([
-                "--http1.1", "-H", "Transfer-Encoding: chunked", "-H", "x-echo-stream: 1",
-                "--data-binary", "@" + scratch.file("up"), "-o", scratch.file("down"), "-D", scratch.file("head"),
-                "http://127.0.0.1:\(port)/upload",
-            ])
-            #expect(result.status == 0, "\(result.errors)")
-            let head = try String(contentsOfFile: scratch.file("head"), encoding: .utf8).lowercased()
-            // curl asks `Expect: 100-continue` for big uploads; the bridge says go on.
-            #expect(head.hasPrefix("http/1.1 100 continue"))
-            #expect(head.contains("http/1.1 200"))
-            #expect(head.contains("transfer-encoding: chunked"), "\(head)")
-            #expect(head.contains("x-echo-method: post"))
-            let down = try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("down"))))
-            #expect(down.count == payload.count)
-            #expect(down == payload)
-        }
-    }
-
-    @Test func translatesHeadersAndAnswersExpectContinueItself() throws {
-        try Self.withEchoAndBridge { port in
-            let result = try Self.curl([
-                "--http1.1", "-H", "Host: orders.mesh:8080", "-H", "Connection: keep-alive, x-hop",
-                "-H", "x-hop: secret", "-H", "Keep-Alive: timeout=5", "-H", "Expect: 100-continue",
-                "-H", "x-firmware-version: 2.1.0", "-H", "TE: trailers, deflate", "-d", "x=1",
-                "http://127.0.0.1:\(port)/orders?id=7",
-            ])
-            #expect(result.status == 0, "\(result.errors)")
-            let report = try Self.report(result.output)
-            #expect(report["protocol"] as? String == "h2")
-            #expect(report["authority"] as? String == "orders.mesh:8080")
-            #expect(report["path"] as? String == "/orders?id=7")
-            #expect(report["body"] as? String == "x=1")
-            let names = Set(((report["headers"] as? [[String]]) ?? []).map { $0[0] })
-            #expect(names.contains("x-firmware-version"))
-            for hop in ["connection", "x-hop", "keep-alive", "expect", "host"] {
-                #expect(!names.contains(hop), "\(hop) crossed")
+    @Test func streamsAChunkedUploadAndAChunkedResponseIntact() async throws {
+        try await blocking {
+            let scratch = try Scratch()
+            defer { scratch.cleanup() }
+            let payload = Command.randomBytes(3 << 20)
+            try Data(payload).write(to: URL(fileURLWithPath: scratch.file("up")))
+            try Self.withEchoAndBridge { port in
+                let result = try Self.curl([
+                    "--http1.1", "-H", "Transfer-Encoding: chunked", "-H", "x-echo-stream: 1",
+                    "--data-binary", "@" + scratch.file("up"), "-o", scratch.file("down"), "-D", scratch.file("head"),
+                    "http://127.0.0.1:\(port)/upload",
+                ])
+                #expect(result.status == 0, "\(result.errors)")
+                let head = try String(contentsOfFile: scratch.file("head"), encoding: .utf8).lowercased()
+                // curl asks `Expect: 100-continue` for big uploads; the bridge says go on.
+                #expect(head.hasPrefix("http/1.1 100 continue"))
+                #expect(head.contains("http/1.1 200"))
+                #expect(head.contains("transfer-encoding: chunked"), "\(head)")
+                #expect(head.contains("x-echo-method: post"))
+                let down = try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("down"))))
+                #expect(down.count == payload.count)
+                #expect(down == payload)
             }
-            #expect(((report["headers"] as? [[String]]) ?? []).contains(["te", "trailers"]))
         }
     }
 
-    @Test func keepsTheConnectionForTheNextRequest() throws {
-        try Self.withEchoAndBridge { port in
-            let result = try Self.curl([
-                "--http1.1", "-w", "connects=%{num_connects}\n", "-o", "/dev/null", "http://127.0.0.1:\(port)/a",
-                "-o", "/dev/null", "http://127.0.0.1:\(port)/b",
-            ])
-            #expect(result.status == 0, "\(result.errors)")
-            #expect(result.output == "connects=1\nconnects=0\n")
+    @Test func translatesHeadersAndAnswersExpectContinueItself() async throws {
+        try await blocking {
+            try Self.withEchoAndBridge { port in
+                let result = try Self.curl([
+                    "--http1.1", "-H", "Host: orders.mesh:8080", "-H", "Connection: keep-alive, x-hop",
+                    "-H", "x-hop: secret", "-H", "Keep-Alive: timeout=5", "-H", "Expect: 100-continue",
+                    "-H", "x-firmware-version: 2.1.0", "-H", "TE: trailers, deflate", "-d", "x=1",
+                    "http://127.0.0.1:\(port)/orders?id=7",
+                ])
+                #expect(result.status == 0, "\(result.errors)")
+                let report = try Self.report(result.output)
+                #expect(report["protocol"] as? String == "h2")
+                #expect(report["authority"] as? String == "orders.mesh:8080")
+                #expect(report["path"] as? String == "/orders?id=7")
+                #expect(report["body"] as? String == "x=1")
+                let names = Set(((report["headers"] as? [[String]]) ?? []).map { $0[0] })
+                #expect(names.contains("x-firmware-version"))
+                for hop in ["connection", "x-hop", "keep-alive", "expect", "host"] {
+                    #expect(!names.contains(hop), "\(hop) crossed")
+                }
+                #expect(((report["headers"] as? [[String]]) ?? []).contains(["te", "trailers"]))
+            }
         }
     }
 
-    @Test func answersBadRequestsItself() throws {
-        try Self.withEchoAndBridge { port in
-            // HTTP/1.1 without Host (curl drops it when given an empty one).
-            let noHost = try Self.curl(["--http1.1", "-H", "Host:", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
-            #expect(noHost.output.hasSuffix("400"))
-            #expect(noHost.output.contains("the request has no Host header"))
-            let connect = try Self.curl([
-                "--http1.1", "-X", "CONNECT", "-w", "%{http_code}", "http://127.0.0.1:\(port)/",
-            ])
-            #expect(connect.output.hasSuffix("400"))
+    @Test func keepsTheConnectionForTheNextRequest() async throws {
+        try await blocking {
+            try Self.withEchoAndBridge { port in
+                let result = try Self.curl([
+                    "--http1.1", "-w", "connects=%{num_connects}\n", "-o", "/dev/null", "http://127.0.0.1:\(port)/a",
+                    "-o", "/dev/null", "http://127.0.0.1:\(port)/b",
+                ])
+                #expect(result.status == 0, "\(result.errors)")
+                #expect(result.output == "connects=1\nconnects=0\n")
+            }
+        }
+    }
+
+    @Test func answersBadRequestsItself() async throws {
+        try await blocking {
+            try Self.withEchoAndBridge { port in
+                // HTTP/1.1 without Host (curl drops it when given an empty one).
+                let noHost = try Self.curl([
+                    "--http1.1", "-H", "Host:", "-w", "%{http_code}", "http://127.0.0.1:\(port)/",
+                ])
+                #expect(noHost.output.hasSuffix("400"))
+                #expect(noHost.output.contains("the request has no Host header"))
+                let connect = try Self.curl([
+                    "--http1.1", "-X", "CONNECT", "-w", "%{http_code}", "http://127.0.0.1:\(port)/",
+                ])
+                #expect(connect.output.hasSuffix("400"))
+            }
         }
     }
 
     /// A refused connection means nothing was sent: 503 connect-failed (as Envoy's
     /// UF), which retries may treat as safe.
-    @Test func reportsAnUnreachableUpstreamAsUnavailable() throws {
-        let closed = 1  // tcpmux: nothing listens there
-        try Self.withBridge(upstreamPort: closed) { port in
-            let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
-            #expect(
-                result.output.hasSuffix("503") && result.output.contains("application-unavailable"), "\(result.output)")
-            // And the bridge is still there for the next one.
-            let again = try Self.curl(["--http1.1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
-            #expect(again.output.hasSuffix("503"))
+    @Test func reportsAnUnreachableUpstreamAsUnavailable() async throws {
+        try await blocking {
+            let closed = 1  // tcpmux: nothing listens there
+            try Self.withBridge(upstreamPort: closed) { port in
+                let result = try Self.curl(["--http1.1", "-w", "%{http_code}", "-d", "x", "http://127.0.0.1:\(port)/"])
+                #expect(
+                    result.output.hasSuffix("503") && result.output.contains("application-unavailable"),
+                    "\(result.output)")
+                // And the bridge is still there for the next one.
+                let again = try Self.curl(["--http1.1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
+                #expect(again.output.hasSuffix("503"))
+            }
         }
     }
 
@@ -224,34 +237,38 @@ import WeftTestSupport
         }
     }
 
-    @Test func carriesTrailersBothWays() throws {
-        try Self.withScriptedUpstream(cut: false) { upstream, seen in
-            try Self.withBridge(upstreamPort: upstream) { port in
-                let response = try Self.rawExchange(
-                    port: port,
-                    "POST /t HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n"
-                        + "Connection: close\r\n\r\n3\r\nabc\r\n0\r\nx-checksum: 42\r\n\r\n")
-                let lowered = response.lowercased()
-                #expect(lowered.hasPrefix("http/1.1 200 ok\r\n"), "\(response)")
-                #expect(lowered.contains("transfer-encoding: chunked"))
-                #expect(lowered.hasSuffix("3\r\nabc\r\n0\r\ngrpc-status: 0\r\n\r\n"), "\(response)")
-                let request = seen.withLockedValue { $0 }
-                #expect(request.contains(HTTP2Header(":authority", "svc")))
-                #expect(request.contains(HTTP2Header("body", "abc")))
-                #expect(request.contains(HTTP2Header("x-checksum", "42")))
-                #expect(!request.contains { $0.name == "connection" || $0.name == "transfer-encoding" })
+    @Test func carriesTrailersBothWays() async throws {
+        try await blocking {
+            try Self.withScriptedUpstream(cut: false) { upstream, seen in
+                try Self.withBridge(upstreamPort: upstream) { port in
+                    let response = try Self.rawExchange(
+                        port: port,
+                        "POST /t HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n"
+                            + "Connection: close\r\n\r\n3\r\nabc\r\n0\r\nx-checksum: 42\r\n\r\n")
+                    let lowered = response.lowercased()
+                    #expect(lowered.hasPrefix("http/1.1 200 ok\r\n"), "\(response)")
+                    #expect(lowered.contains("transfer-encoding: chunked"))
+                    #expect(lowered.hasSuffix("3\r\nabc\r\n0\r\ngrpc-status: 0\r\n\r\n"), "\(response)")
+                    let request = seen.withLockedValue { $0 }
+                    #expect(request.contains(HTTP2Header(":authority", "svc")))
+                    #expect(request.contains(HTTP2Header("body", "abc")))
+                    #expect(request.contains(HTTP2Header("x-checksum", "42")))
+                    #expect(!request.contains { $0.name == "connection" || $0.name == "transfer-encoding" })
+                }
             }
         }
     }
 
-    @Test func aResponseCutUpstreamClosesTheConnectionWithoutTheLastChunk() throws {
-        try Self.withScriptedUpstream(cut: true) { upstream, _ in
-            try Self.withBridge(upstreamPort: upstream) { port in
-                let response = try Self.rawExchange(port: port, "GET /t HTTP/1.1\r\nHost: svc\r\n\r\n")
-                #expect(response.lowercased().hasPrefix("http/1.1 200 ok\r\n"), "\(response)")
-                // Keep-alive was asked for, yet the connection closed, and the
-                // chunked body never got its terminating chunk: a visible truncation.
-                #expect(!response.hasSuffix("0\r\n\r\n"), "\(response)")
+    @Test func aResponseCutUpstreamClosesTheConnectionWithoutTheLastChunk() async throws {
+        try await blocking {
+            try Self.withScriptedUpstream(cut: true) { upstream, _ in
+                try Self.withBridge(upstreamPort: upstream) { port in
+                    let response = try Self.rawExchange(port: port, "GET /t HTTP/1.1\r\nHost: svc\r\n\r\n")
+                    #expect(response.lowercased().hasPrefix("http/1.1 200 ok\r\n"), "\(response)")
+                    // Keep-alive was asked for, yet the connection closed, and the
+                    // chunked body never got its terminating chunk: a visible truncation.
+                    #expect(!response.hasSuffix("0\r\n\r\n"), "\(response)")
+                }
             }
         }
     }

@@ -57,95 +57,102 @@ import WeftTestSupport
         }.wait()
     }
 
-    @Test func spreadsStreamsOverAsManyConnectionsAsNeeded() throws {
-        let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
-        defer { try? server.close() }
-        var configuration = HTTP2ConnectionPool.Configuration()
-        configuration.maximumStreamsPerConnection = 100
-        configuration.maximumConnections = 4
-        let (responses, opened) = try Self.burst(port: server.port, count: 250, configuration: configuration)
-        #expect(responses.count == 250)
-        #expect(responses.allSatisfy { $0.status == "200" && $0.closedWith == .noError })
-        #expect(opened == 3)
-    }
-
-    @Test func waitsInABoundedLineAndFailsFastBeyondIt() throws {
-        let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
-        defer { try? server.close() }
-        var configuration = HTTP2ConnectionPool.Configuration()
-        configuration.maximumConnections = 1
-        configuration.maximumStreamsPerConnection = 2
-        configuration.maximumWaiters = 3
-        let loop = Self.group.next()
-        let poolConfiguration = configuration
-        let outcome = try loop.flatSubmit {
-            let pool = HTTP2ConnectionPool(
-                eventLoop: loop, configuration: poolConfiguration, connector: Self.connector(port: server.port))
-            // Six uploads that stay open (no END_STREAM yet). Until the connection is up
-            // every request waits: three fit in the line, the other three are refused
-            // at once. Then two get streams and one keeps waiting for a slot.
-            let collectors = (0..<6).map { _ in Collector(promise: loop.makePromise()) }
-            let opened = collectors.enumerated().map { index, collector in
-                let future = pool.openStream(
-                    Self.headers("/u/\(index)", method: "POST"), endStream: false, handler: collector)
-                // A refused request's collector will never hear from a stream.
-                let promise = collector.promise
-                future.whenFailure { promise.fail($0) }
-                return future
-            }
-            let refused = opened[3...].map { $0.map { _ in "served" }.recover { "\($0)" } }
-            let firstResponse = collectors[0].promise.futureResult
-            return EventLoopFuture.whenAllSucceed(refused, on: loop).assumeIsolated().flatMap { refusals in
-                // Finish the first upload: its slot frees and the waiting third moves up.
-                opened[0].assumeIsolated().flatMap { stream in
-                    stream.write(ByteBuffer(string: "done"), endStream: true)
-                    return firstResponse
-                }.flatMap { first in
-                    opened[2].assumeIsolated().map { stream in
-                        (refusals, first.status, stream.id, pool.connectionsOpened)
-                    }
-                    .nonisolated()
-                }.nonisolated()
-            }.always { _ in pool.close() }.nonisolated()
-        }.wait()
-        #expect(outcome.0 == ["exhausted", "exhausted", "exhausted"])
-        #expect(outcome.1 == "200")
-        #expect(outcome.3 == 1)
-    }
-
-    @Test func dialsAFreshConnectionAfterTheServerGoesAway() throws {
-        // A server whose connections idle out after 200 ms: GOAWAY, then close.
-        let serverConfiguration = {
-            var configuration = HTTP2Configuration()
-            configuration.idleTimeout = .milliseconds(200)
-            return configuration
-        }()
-        final class Answer: HTTP2StreamHandler {
-            func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
-                try? stream.respond([HTTP2Header(":status", "204")], endStream: true)
-            }
-            func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {}
-            func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {}
+    @Test func spreadsStreamsOverAsManyConnectionsAsNeeded() async throws {
+        try await blocking {
+            let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
+            defer { try? server.close() }
+            var configuration = HTTP2ConnectionPool.Configuration()
+            configuration.maximumStreamsPerConnection = 100
+            configuration.maximumConnections = 4
+            let (responses, opened) = try Self.burst(port: server.port, count: 250, configuration: configuration)
+            #expect(responses.count == 250)
+            #expect(responses.allSatisfy { $0.status == "200" && $0.closedWith == .noError })
+            #expect(opened == 3)
         }
-        let server = try ServerBootstrap(group: Self.group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        try HTTP2ConnectionHandler(configuration: serverConfiguration) { _ in Answer() })
+    }
+
+    @Test func waitsInABoundedLineAndFailsFastBeyondIt() async throws {
+        try await blocking {
+            let server = try EchoServer.start(EchoServer.Configuration(port: 0), group: Self.group)
+            defer { try? server.close() }
+            var configuration = HTTP2ConnectionPool.Configuration()
+            configuration.maximumConnections = 1
+            configuration.maximumStreamsPerConnection = 2
+            configuration.maximumWaiters = 3
+            let loop = Self.group.next()
+            let poolConfiguration = configuration
+            let outcome = try loop.flatSubmit {
+                let pool = HTTP2ConnectionPool(
+                    eventLoop: loop, configuration: poolConfiguration, connector: Self.connector(port: server.port))
+                // Six uploads that stay open (no END_STREAM yet). Until the connection is up
+                // every request waits: three fit in the line, the other three are refused
+                // at once. Then two get streams and one keeps waiting for a slot.
+                let collectors = (0..<6).map { _ in Collector(promise: loop.makePromise()) }
+                let opened = collectors.enumerated().map { index, collector in
+                    let future = pool.openStream(
+                        Self.headers("/u/\(index)", method: "POST"), endStream: false, handler: collector)
+                    // A refused request's collector will never hear from a stream.
+                    let promise = collector.promise
+                    future.whenFailure { promise.fail($0) }
+                    return future
                 }
+                let refused = opened[3...].map { $0.map { _ in "served" }.recover { "\($0)" } }
+                let firstResponse = collectors[0].promise.futureResult
+                return EventLoopFuture.whenAllSucceed(refused, on: loop).assumeIsolated().flatMap { refusals in
+                    // Finish the first upload: its slot frees and the waiting third moves up.
+                    opened[0].assumeIsolated().flatMap { stream in
+                        stream.write(ByteBuffer(string: "done"), endStream: true)
+                        return firstResponse
+                    }.flatMap { first in
+                        opened[2].assumeIsolated().map { stream in
+                            (refusals, first.status, stream.id, pool.connectionsOpened)
+                        }
+                        .nonisolated()
+                    }.nonisolated()
+                }.always { _ in pool.close() }.nonisolated()
+            }.wait()
+            #expect(outcome.0 == ["exhausted", "exhausted", "exhausted"])
+            #expect(outcome.1 == "200")
+            #expect(outcome.3 == 1)
+        }
+    }
+
+    @Test func dialsAFreshConnectionAfterTheServerGoesAway() async throws {
+        try await blocking {
+            // A server whose connections idle out after 200 ms: GOAWAY, then close.
+            let serverConfiguration = {
+                var configuration = HTTP2Configuration()
+                configuration.idleTimeout = .milliseconds(200)
+                return configuration
+            }()
+            final class Answer: HTTP2StreamHandler {
+                func headersReceived(_ headers: [HTTP2Header], endStream: Bool, stream: HTTP2Stream) {
+                    try? stream.respond([HTTP2Header(":status", "204")], endStream: true)
+                }
+                func dataReceived(_ data: ByteBuffer, endStream: Bool, stream: HTTP2Stream) {}
+                func streamClosed(_ stream: HTTP2Stream, errorCode: HTTP2ErrorCode) {}
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? server.close().wait() }
-        let port = try #require(server.localAddress?.port)
-        let loop = Self.group.next()
-        let pool = try loop.submit {
-            NIOLoopBound(HTTP2ConnectionPool(eventLoop: loop, connector: Self.connector(port: port)), eventLoop: loop)
-        }.wait()
-        #expect(try Self.status(of: pool, on: loop) == "204")
-        Thread.sleep(forTimeInterval: 0.6)  // the server idles the connection out
-        #expect(try Self.status(of: pool, on: loop) == "204")
-        #expect(try loop.submit { pool.value.connectionsOpened }.wait() == 2)
-        try loop.submit { pool.value.close() }.wait()
+            let server = try ServerBootstrap(group: Self.group)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try HTTP2ConnectionHandler(configuration: serverConfiguration) { _ in Answer() })
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).wait()
+            defer { try? server.close().wait() }
+            let port = try #require(server.localAddress?.port)
+            let loop = Self.group.next()
+            let pool = try loop.submit {
+                NIOLoopBound(
+                    HTTP2ConnectionPool(eventLoop: loop, connector: Self.connector(port: port)), eventLoop: loop)
+            }.wait()
+            #expect(try Self.status(of: pool, on: loop) == "204")
+            Thread.sleep(forTimeInterval: 0.6)  // the server idles the connection out
+            #expect(try Self.status(of: pool, on: loop) == "204")
+            #expect(try loop.submit { pool.value.connectionsOpened }.wait() == 2)
+            try loop.submit { pool.value.close() }.wait()
+        }
     }
 
     /// Sends GET / through the pool and returns the response status.
@@ -158,20 +165,22 @@ import WeftTestSupport
         return try response.wait().status
     }
 
-    @Test func aFailedDialFailsTheWaitingRequests() throws {
-        let port = try TemporaryPostgres.freeLoopbackPort()  // nothing listens here
-        let loop = Self.group.next()
-        let result = try loop.flatSubmit {
-            let pool = HTTP2ConnectionPool(eventLoop: loop, connector: Self.connector(port: port))
-            let collector = Collector(promise: loop.makePromise())
-            let promise = collector.promise
-            return pool.openStream(Self.headers("/"), endStream: true, handler: collector)
-                .map { _ in "opened" }.recover { error in
-                    promise.fail(error)
-                    if case .connectFailed = error as? HTTP2ConnectionPool.Failure { return "connectFailed" }
-                    return "\(error)"
-                }
-        }.wait()
-        #expect(result == "connectFailed")
+    @Test func aFailedDialFailsTheWaitingRequests() async throws {
+        try await blocking {
+            let port = try TemporaryPostgres.freeLoopbackPort()  // nothing listens here
+            let loop = Self.group.next()
+            let result = try loop.flatSubmit {
+                let pool = HTTP2ConnectionPool(eventLoop: loop, connector: Self.connector(port: port))
+                let collector = Collector(promise: loop.makePromise())
+                let promise = collector.promise
+                return pool.openStream(Self.headers("/"), endStream: true, handler: collector)
+                    .map { _ in "opened" }.recover { error in
+                        promise.fail(error)
+                        if case .connectFailed = error as? HTTP2ConnectionPool.Failure { return "connectFailed" }
+                        return "\(error)"
+                    }
+            }.wait()
+            #expect(result == "connectFailed")
+        }
     }
 }

@@ -141,147 +141,157 @@ import WeftTestSupport
 
     // MARK: Tests
 
-    @Test func carriesBytesBothWaysAndEndsEachDirection() throws {
-        let target = try Target()
-        defer { target.close() }
-        let proxy = try Self.startProxy()
-        defer { try? proxy.close().wait() }
-        let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
-        defer { try? channel.close().wait() }
+    @Test func carriesBytesBothWaysAndEndsEachDirection() async throws {
+        try await blocking {
+            let target = try Target()
+            defer { target.close() }
+            let proxy = try Self.startProxy()
+            defer { try? proxy.close().wait() }
+            let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
+            defer { try? channel.close().wait() }
 
-        let payload = Command.randomBytes(3 << 20)
-        let (recorder, _) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
-        let seen = try recorder.closed.futureResult.wait()
-        #expect(seen.status == "200")
-        #expect(seen.closedWith == .noError)
-        // The target's half-close (after echoing everything) became END_STREAM.
-        #expect(seen.body.count == payload.count)
-        #expect(seen.body == payload)
-        #expect(target.receivedBytes == payload)
-    }
-
-    @Test func aStalledTargetStallsTheSenderInsteadOfFillingTheProxy() throws {
-        let target = try Target(echoes: false, reading: false)
-        defer { target.close() }
-        let proxy = try Self.startProxy()
-        defer { try? proxy.close().wait() }
-        let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
-        defer { try? channel.close().wait() }
-
-        let payload = Command.randomBytes(16 << 20)
-        let (recorder, stream) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
-        func pending() throws -> Int { try channel.eventLoop.submit { stream.value.pendingOutboundBytes }.wait() }
-
-        // Wait until the client's backlog stops shrinking.
-        var last = -1
-        for _ in 0..<40 {
-            Thread.sleep(forTimeInterval: 0.05)
-            let now = try pending()
-            if now == last { break }
-            last = now
+            let payload = Command.randomBytes(3 << 20)
+            let (recorder, _) = try Self.openTunnel(
+                client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
+            let seen = try recorder.closed.futureResult.wait()
+            #expect(seen.status == "200")
+            #expect(seen.closedWith == .noError)
+            // The target's half-close (after echoing everything) became END_STREAM.
+            #expect(seen.body.count == payload.count)
+            #expect(seen.body == payload)
+            #expect(target.receivedBytes == payload)
         }
-        // What left the client is what the windows (64 KiB stream window, 1 MiB
-        // connection window) and small socket buffers allow: the rest waits at the
-        // sender, not in the proxy.
-        #expect(last > payload.count - (2 << 20), "only \(payload.count - last) bytes may have left the client")
-        #expect(target.receivedBytes.isEmpty)
-
-        target.startReading()
-        Command.eventually { target.receivedBytes.count == payload.count }
-        #expect(target.receivedBytes.count == payload.count)
-        #expect(target.receivedBytes == payload)
-        let seen = try recorder.closed.futureResult.wait()
-        #expect(seen.closedWith == .noError)
     }
 
-    @Test func refusesWhatIsNotATunnelAndReportsFailedDials() throws {
-        let proxy = try Self.startProxy()
-        defer { try? proxy.close().wait() }
-        let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
-        defer { try? channel.close().wait() }
+    @Test func aStalledTargetStallsTheSenderInsteadOfFillingTheProxy() async throws {
+        try await blocking {
+            let target = try Target(echoes: false, reading: false)
+            defer { target.close() }
+            let proxy = try Self.startProxy()
+            defer { try? proxy.close().wait() }
+            let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
+            defer { try? channel.close().wait() }
 
-        // A closed port: 502, and the stream ends cleanly.
-        let closedPort = 1  // tcpmux: nothing listens there
-        let (dial, _) = try Self.openTunnel(client, on: channel, authority: "127.0.0.1:\(closedPort)", end: false)
-        let dialed = try dial.closed.futureResult.wait()
-        #expect(dialed.status == "502")
+            let payload = Command.randomBytes(16 << 20)
+            let (recorder, stream) = try Self.openTunnel(
+                client, on: channel, authority: "127.0.0.1:\(target.port)", payload: payload)
+            func pending() throws -> Int { try channel.eventLoop.submit { stream.value.pendingOutboundBytes }.wait() }
 
-        // An ordinary request: 405 (with Allow: CONNECT).
-        let get = [
-            HTTP2Header(":method", "GET"), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", "x"),
-            HTTP2Header(":path", "/"),
-        ]
-        let (plain, _) = try Self.openTunnel(client, on: channel, authority: "", headers: get, end: false)
-        let planeSeen = try plain.closed.futureResult.wait()
-        #expect(planeSeen.status == "405", "\(planeSeen)")
-
-        // A target without a port, or with port 0: 400.
-        for authority in ["127.0.0.1", "127.0.0.1:0", "[::1:80", ":443"] {
-            let (bad, _) = try Self.openTunnel(client, on: channel, authority: authority, end: false)
-            #expect(try bad.closed.futureResult.wait().status == "400", "\(authority)")
-        }
-        // The connection is still fine for a good tunnel afterwards.
-        let target = try Target()
-        defer { target.close() }
-        let (good, _) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: [1, 2])
-        #expect(try good.closed.futureResult.wait().body == [1, 2])
-    }
-
-    @Test func aTargetThatHangsUpEndsTheTunnel() throws {
-        let target = try Target(closeAfterFirstRead: true)
-        defer { target.close() }
-        let proxy = try Self.startProxy()
-        defer { try? proxy.close().wait() }
-        let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
-        defer { try? channel.close().wait() }
-
-        // The client keeps its side open and sends more than the target takes.
-        let (recorder, _) = try Self.openTunnel(
-            client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Command.randomBytes(1 << 20),
-            end: false)
-        let seen = try recorder.closed.futureResult.wait()
-        #expect(seen.status == "200")
-        #expect(seen.closedWith == .connectError)
-    }
-
-    @Test func bridgesARealClientIntoTheMeshThroughBothSides() throws {
-        // curl → entry port → HTTP2Tunnel.connecting → CONNECT stream → proxy →
-        // HTTP2Tunnel.accepting → weft-echo (HTTP/1.1 over the raw tunnel).
-        let echo = try EchoServer.start(.init(port: 0), group: Self.group)
-        defer { try? echo.close() }
-        let proxy = try Self.startProxy()
-        defer { try? proxy.close().wait() }
-        let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
-        defer { try? channel.close().wait() }
-
-        let authority = "127.0.0.1:\(echo.port)"
-        let entry = try ServerBootstrap(group: Self.group)
-            .childChannelOption(.autoRead, value: true)
-            .childChannelInitializer { accepted in
-                accepted.eventLoop.makeCompletedFuture {
-                    let tunnel = try HTTP2Tunnel.connecting(channel: accepted)
-                    _ = try client.value.openStream(
-                        HTTP2Tunnel.requestHeaders(authority: authority), endStream: false, handler: tunnel)
-                }
+            // Wait until the client's backlog stops shrinking.
+            var last = -1
+            for _ in 0..<40 {
+                Thread.sleep(forTimeInterval: 0.05)
+                let now = try pending()
+                if now == last { break }
+                last = now
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? entry.close().wait() }
+            // What left the client is what the windows (64 KiB stream window, 1 MiB
+            // connection window) and small socket buffers allow: the rest waits at the
+            // sender, not in the proxy.
+            #expect(last > payload.count - (2 << 20), "only \(payload.count - last) bytes may have left the client")
+            #expect(target.receivedBytes.isEmpty)
 
-        let body = String(repeating: "tunnel ", count: 20_000)
-        let scratch = try Scratch()
-        defer { scratch.cleanup() }
-        try body.write(toFile: scratch.file("body"), atomically: true, encoding: .utf8)
-        let result = try Command.curl([
-            "--http1.1", "--data-binary", "@" + scratch.file("body"), "http://\(authority)/through",
-            "--connect-to", "\(authority):127.0.0.1:\(entry.localAddress!.port!)",
-        ])
-        #expect(result.status == 0, "\(result.errors)")
-        let report = try Command.object(result.output)
-        #expect(report["path"] as? String == "/through")
-        #expect(report["body"] as? String == body)
+            target.startReading()
+            Command.eventually { target.receivedBytes.count == payload.count }
+            #expect(target.receivedBytes.count == payload.count)
+            #expect(target.receivedBytes == payload)
+            let seen = try recorder.closed.futureResult.wait()
+            #expect(seen.closedWith == .noError)
+        }
+    }
+
+    @Test func refusesWhatIsNotATunnelAndReportsFailedDials() async throws {
+        try await blocking {
+            let proxy = try Self.startProxy()
+            defer { try? proxy.close().wait() }
+            let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
+            defer { try? channel.close().wait() }
+
+            // A closed port: 502, and the stream ends cleanly.
+            let closedPort = 1  // tcpmux: nothing listens there
+            let (dial, _) = try Self.openTunnel(client, on: channel, authority: "127.0.0.1:\(closedPort)", end: false)
+            let dialed = try dial.closed.futureResult.wait()
+            #expect(dialed.status == "502")
+
+            // An ordinary request: 405 (with Allow: CONNECT).
+            let get = [
+                HTTP2Header(":method", "GET"), HTTP2Header(":scheme", "http"), HTTP2Header(":authority", "x"),
+                HTTP2Header(":path", "/"),
+            ]
+            let (plain, _) = try Self.openTunnel(client, on: channel, authority: "", headers: get, end: false)
+            let planeSeen = try plain.closed.futureResult.wait()
+            #expect(planeSeen.status == "405", "\(planeSeen)")
+
+            // A target without a port, or with port 0: 400.
+            for authority in ["127.0.0.1", "127.0.0.1:0", "[::1:80", ":443"] {
+                let (bad, _) = try Self.openTunnel(client, on: channel, authority: authority, end: false)
+                #expect(try bad.closed.futureResult.wait().status == "400", "\(authority)")
+            }
+            // The connection is still fine for a good tunnel afterwards.
+            let target = try Target()
+            defer { target.close() }
+            let (good, _) = try Self.openTunnel(
+                client, on: channel, authority: "127.0.0.1:\(target.port)", payload: [1, 2])
+            #expect(try good.closed.futureResult.wait().body == [1, 2])
+        }
+    }
+
+    @Test func aTargetThatHangsUpEndsTheTunnel() async throws {
+        try await blocking {
+            let target = try Target(closeAfterFirstRead: true)
+            defer { target.close() }
+            let proxy = try Self.startProxy()
+            defer { try? proxy.close().wait() }
+            let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
+            defer { try? channel.close().wait() }
+
+            // The client keeps its side open and sends more than the target takes.
+            let (recorder, _) = try Self.openTunnel(
+                client, on: channel, authority: "127.0.0.1:\(target.port)", payload: Command.randomBytes(1 << 20),
+                end: false)
+            let seen = try recorder.closed.futureResult.wait()
+            #expect(seen.status == "200")
+            #expect(seen.closedWith == .connectError)
+        }
+    }
+
+    @Test func bridgesARealClientIntoTheMeshThroughBothSides() async throws {
+        try await blocking {
+            // curl → entry port → HTTP2Tunnel.connecting → CONNECT stream → proxy →
+            // HTTP2Tunnel.accepting → weft-echo (HTTP/1.1 over the raw tunnel).
+            let echo = try EchoServer.start(.init(port: 0), group: Self.group)
+            defer { try? echo.close() }
+            let proxy = try Self.startProxy()
+            defer { try? proxy.close().wait() }
+            let (channel, client) = try Self.connectClient(port: proxy.localAddress!.port!)
+            defer { try? channel.close().wait() }
+
+            let authority = "127.0.0.1:\(echo.port)"
+            let entry = try ServerBootstrap(group: Self.group)
+                .childChannelOption(.autoRead, value: true)
+                .childChannelInitializer { accepted in
+                    accepted.eventLoop.makeCompletedFuture {
+                        let tunnel = try HTTP2Tunnel.connecting(channel: accepted)
+                        _ = try client.value.openStream(
+                            HTTP2Tunnel.requestHeaders(authority: authority), endStream: false, handler: tunnel)
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).wait()
+            defer { try? entry.close().wait() }
+
+            let body = String(repeating: "tunnel ", count: 20_000)
+            let scratch = try Scratch()
+            defer { scratch.cleanup() }
+            try body.write(toFile: scratch.file("body"), atomically: true, encoding: .utf8)
+            let result = try Command.curl([
+                "--http1.1", "--data-binary", "@" + scratch.file("body"), "http://\(authority)/through",
+                "--connect-to", "\(authority):127.0.0.1:\(entry.localAddress!.port!)",
+            ])
+            #expect(result.status == 0, "\(result.errors)")
+            let report = try Command.object(result.output)
+            #expect(report["path"] as? String == "/through")
+            #expect(report["body"] as? String == body)
+        }
     }
 
 }

@@ -42,37 +42,40 @@ import WeftTestSupport
         return Replica(process: process, port: port)
     }
 
-    @Test func documentsItsFlagsAndRefusesBadOnes() throws {
-        let help = try ChildProcess.run(Self.binary, ["--help"])
-        #expect(help.status == 0)
-        for text in [
-            "--database-url", "--listen", "--admin-token-file", "--deregister-after", "--db-connections", "--log-level",
-            "--mesh-listen", "--ca-fingerprint", "--join-token-file", "WEFT_MESH_LISTEN",
-            "WEFT_DATABASE_URL", "WEFT_ADMIN_TOKEN", "SIGTERM",
-        ] {
-            #expect(help.output.contains(text), "--help lacks \(text)")
+    @Test func documentsItsFlagsAndRefusesBadOnes() async throws {
+        try await blocking {
+            let help = try ChildProcess.run(Self.binary, ["--help"])
+            #expect(help.status == 0)
+            for text in [
+                "--database-url", "--listen", "--admin-token-file", "--deregister-after", "--db-connections",
+                "--log-level",
+                "--mesh-listen", "--ca-fingerprint", "--join-token-file", "WEFT_MESH_LISTEN",
+                "WEFT_DATABASE_URL", "WEFT_ADMIN_TOKEN", "SIGTERM",
+            ] {
+                #expect(help.output.contains(text), "--help lacks \(text)")
+            }
+            let cases: [([String], String)] = [
+                (["--listen", "nope"], "--listen: expected host:port"),
+                (["--deregister-after", "0"], "--deregister-after must be a whole number from 1"),
+                (["--log-level", "loud"], "unknown level loud"),
+                (["--admin-token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
+                (["--bogus"], "Unknown option '--bogus'"),
+                (["--mesh-listen", "127.0.0.1:0"], "--mesh-listen needs --ca"),
+                (["--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"], "give --mesh-listen too"),
+                (
+                    ["--mesh-listen", "nope", "--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"],
+                    "--mesh-listen: expected host:port"
+                ),
+            ]
+            for (arguments, message) in cases {
+                let result = try ChildProcess.run(Self.binary, arguments)
+                #expect(result.status == 64, "\(arguments) exited with \(result.status)")
+                #expect(result.output.contains(message), "\(arguments): \(result.output)")
+            }
+            let short = try ChildProcess(Self.binary, [], environment: ["WEFT_ADMIN_TOKEN": "short"])
+            #expect((short.wait() >> 8) & 0xff == 64)
+            #expect(short.output.contains("16 to 512 characters"))
         }
-        let cases: [([String], String)] = [
-            (["--listen", "nope"], "--listen: expected host:port"),
-            (["--deregister-after", "0"], "--deregister-after must be a whole number from 1"),
-            (["--log-level", "loud"], "unknown level loud"),
-            (["--admin-token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
-            (["--bogus"], "Unknown option '--bogus'"),
-            (["--mesh-listen", "127.0.0.1:0"], "--mesh-listen needs --ca"),
-            (["--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"], "give --mesh-listen too"),
-            (
-                ["--mesh-listen", "nope", "--ca", "https://ca:8600", "--ca-bundle", "b.pem", "--data-dir", "d"],
-                "--mesh-listen: expected host:port"
-            ),
-        ]
-        for (arguments, message) in cases {
-            let result = try ChildProcess.run(Self.binary, arguments)
-            #expect(result.status == 64, "\(arguments) exited with \(result.status)")
-            #expect(result.output.contains(message), "\(arguments): \(result.output)")
-        }
-        let short = try ChildProcess(Self.binary, [], environment: ["WEFT_ADMIN_TOKEN": "short"])
-        #expect((short.wait() >> 8) & 0xff == 64)
-        #expect(short.output.contains("16 to 512 characters"))
     }
 
     @Test func generatesAPrivateAdminTokenOnceWhenNoneIsConfigured() async throws {
@@ -222,7 +225,7 @@ import WeftTestSupport
                 }
             }
             #expect(try await eventually(seconds: 30) { await ledger.count(.before) >= 20 })
-            try postgres.crash()
+            try await postgres.crashed()
             await ledger.enter(.down)
 
             // Down: writes answer 503 with Retry-After and a generic reason;
@@ -243,7 +246,7 @@ import WeftTestSupport
                 #expect(try await replica.call("GET", "/readyz").status == 200)
             }
 
-            try postgres.resume()
+            try await postgres.resumed()
             await ledger.enter(.after)
             // Recovers without help: both writers are acknowledged again.
             #expect(try await eventually(seconds: 60) { await ledger.count(.after) >= 20 })

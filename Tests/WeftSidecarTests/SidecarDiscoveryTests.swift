@@ -98,47 +98,49 @@ extension SidecarDiscoveryTests {
     /// larger than any snapshot may be, answers that never block. The sidecar keeps
     /// serving on its kept snapshot, says why in its log, and does not hammer the
     /// registry.
-    @Test func aMisbehavingRegistryNeverTakesTheSidecarDownOrInATightLoop() throws {
-        for (mode, logged) in [
-            ("invalid", "the registry's snapshot is invalid, refused"), ("huge", "larger than"), ("same", nil),
-        ] {
-            let mesh = try MeshFixture()
-            defer { mesh.stop() }
-            let echo = try mesh.startEcho()
-            let backendSnapshot = try mesh.snapshot(
-                "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")])
-            let backend = try mesh.startSidecar("backend", app: echo, snapshot: backendSnapshot)
-            // The kept snapshot the frontend starts from (version 1).
-            let kept = try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])])
-            let registry = try mesh.start("/usr/bin/python3", [Self.fakeRegistry, mode], ready: "listening")
-            guard let port = MeshFixture.port(in: registry.output, after: "listening ") else {
-                Issue.record("no port: \(registry.output)")
-                return
+    @Test func aMisbehavingRegistryNeverTakesTheSidecarDownOrInATightLoop() async throws {
+        try await blocking {
+            for (mode, logged) in [
+                ("invalid", "the registry's snapshot is invalid, refused"), ("huge", "larger than"), ("same", nil),
+            ] {
+                let mesh = try MeshFixture()
+                defer { mesh.stop() }
+                let echo = try mesh.startEcho()
+                let backendSnapshot = try mesh.snapshot(
+                    "backend.json", intentions: [(MeshFixture.identity("frontend"), "backend", "allow")])
+                let backend = try mesh.startSidecar("backend", app: echo, snapshot: backendSnapshot)
+                // The kept snapshot the frontend starts from (version 1).
+                let kept = try mesh.snapshot("frontend.json", upstreams: [("backend", "http", [backend.inbound])])
+                let registry = try mesh.start("/usr/bin/python3", [Self.fakeRegistry, mode], ready: "listening")
+                guard let port = MeshFixture.port(in: registry.output, after: "listening ") else {
+                    Issue.record("no port: \(registry.output)")
+                    return
+                }
+                let token = try mesh.scratch.write("token", "wsc_test\n")
+                let frontend = try mesh.startSidecar(
+                    "frontend", app: 1, snapshot: kept, upstreams: ["backend"],
+                    extra: ["--registry", "http://127.0.0.1:\(port)", "--registry-token-file", token])
+                // The first query, and for a bad answer the line saying why, before
+                // the window in which the queries are counted.
+                Command.eventually(timeout: 30) {
+                    registry.output.contains("query") && logged.map { frontend.process.output.contains($0) } ?? true
+                }
+                Thread.sleep(forTimeInterval: 3)
+                let status = try Command.curl([
+                    "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",
+                ]).output
+                #expect(status == "200", "\(mode): \(frontend.process.output.suffix(800))")
+                if let logged {
+                    #expect(frontend.process.output.contains(logged), "\(mode): \(frontend.process.output.suffix(800))")
+                }
+                // Backoff after failures (0.5 s, 1 s, 2 s…) and at most one query a
+                // second for answers that do not block: a handful in three seconds.
+                let queries = registry.output.components(separatedBy: "query").count - 1
+                #expect(queries >= 1 && queries <= 6, "\(mode): \(queries) queries in 3 s")
+                #expect(
+                    (try? String(contentsOfFile: kept, encoding: .utf8))?.contains("\"version\": 7") != true,
+                    "\(mode): an invalid snapshot was kept")
             }
-            let token = try mesh.scratch.write("token", "wsc_test\n")
-            let frontend = try mesh.startSidecar(
-                "frontend", app: 1, snapshot: kept, upstreams: ["backend"],
-                extra: ["--registry", "http://127.0.0.1:\(port)", "--registry-token-file", token])
-            // The first query, and for a bad answer the line saying why, before
-            // the window in which the queries are counted.
-            Command.eventually(timeout: 30) {
-                registry.output.contains("query") && logged.map { frontend.process.output.contains($0) } ?? true
-            }
-            Thread.sleep(forTimeInterval: 3)
-            let status = try Command.curl([
-                "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(frontend.upstreams["backend"]!)/",
-            ]).output
-            #expect(status == "200", "\(mode): \(frontend.process.output.suffix(800))")
-            if let logged {
-                #expect(frontend.process.output.contains(logged), "\(mode): \(frontend.process.output.suffix(800))")
-            }
-            // Backoff after failures (0.5 s, 1 s, 2 s…) and at most one query a
-            // second for answers that do not block: a handful in three seconds.
-            let queries = registry.output.components(separatedBy: "query").count - 1
-            #expect(queries >= 1 && queries <= 6, "\(mode): \(queries) queries in 3 s")
-            #expect(
-                (try? String(contentsOfFile: kept, encoding: .utf8))?.contains("\"version\": 7") != true,
-                "\(mode): an invalid snapshot was kept")
         }
     }
 

@@ -121,7 +121,7 @@ public final class MeshFixture: @unchecked Sendable {
         return process
     }
 
-    public struct Sidecar {
+    public struct Sidecar: Sendable {
         public let process: ChildProcess
         public let inbound: Int
         public let proxy: Int
@@ -188,7 +188,7 @@ public final class MeshFixture: @unchecked Sendable {
         return (frontend, backend)
     }
 
-    public struct Gateway {
+    public struct Gateway: Sendable {
         public let process: ChildProcess
         public let http: Int
         public let admin: Int
@@ -327,7 +327,7 @@ extension MeshFixture {
     public static let caBinary = ChildProcess.builtProduct("weft-ca")
 
     /// A weft-ca process of the mesh, and its admin API.
-    public struct Authority {
+    public struct Authority: Sendable {
         public let process: ChildProcess
         public let port: Int
         /// The CA's roots, for `--ca-bundle` and `curl --cacert`.

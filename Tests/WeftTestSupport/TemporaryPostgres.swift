@@ -154,11 +154,24 @@ public final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Runs `body` against a fresh server, stopping it whatever happens.
+    /// `initdb`, `pg_ctl` and the removal run on a thread of their own (see
+    /// `blocking`), not on the cooperative pool the in-process servers need.
     public static func with<T>(durable: Bool = false, _ body: (TemporaryPostgres) async throws -> T) async throws -> T {
-        let server = try start(durable: durable)
-        defer { server.stop() }
-        return try await body(server)
+        let server = try await blocking { try start(durable: durable) }
+        do {
+            let result = try await body(server)
+            _ = try? await blocking { server.stop() }
+            return result
+        } catch {
+            _ = try? await blocking { server.stop() }
+            throw error
+        }
     }
+
+    /// `pause`, `crash` and `resume` for async callers, off the cooperative pool.
+    public func paused() async throws { try await blocking { try self.pause() } }
+    public func crashed() async throws { try await blocking { try self.crash() } }
+    public func resumed() async throws { try await blocking { try self.resume() } }
 
     // MARK: Helpers
 
