@@ -133,7 +133,9 @@ public final class DevMesh: @unchecked Sendable {
                 "--database-url", databaseURL, "--listen", "127.0.0.1:\(registryPort)", "--admin-token-file",
                 adminTokenFile, "--mesh-listen", "127.0.0.1:\(registryMeshPort)", "--trust-domain", Self.trustDomain,
             ] + (try joining("registry", identity: Demo.registryIdentity, authority: authority)),
-            ready: "listening (mutual TLS)")
+            // Both listeners: they start in either order, and the demo is
+            // applied through the admin one.
+            ready: "listening (mutual TLS)", "address=127.0.0.1:\(registryPort)")
         let registry = try AdminClient.registry(port: registryPort, token: token)
 
         // 3. The demo's configuration: services, intentions (the mesh denies by
@@ -236,7 +238,8 @@ public final class DevMesh: @unchecked Sendable {
         try launch("weft-sidecar", arguments, ready: " ready (snapshot", name: "\(name)-sidecar")
     }
 
-    private func launch(_ binary: String, _ arguments: [String], ready: String, name: String? = nil) throws {
+    /// Starts `binary` and waits until its log holds every line in `ready`.
+    private func launch(_ binary: String, _ arguments: [String], ready: String..., name: String? = nil) throws {
         let name = name ?? binary
         let executable = options.binaries + "/" + binary
         guard FileManager.default.isExecutableFile(atPath: executable) else {
@@ -253,7 +256,7 @@ public final class DevMesh: @unchecked Sendable {
         } else {
             try? line.write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
-        try process.waitForLog(ready)
+        for line in ready { try process.waitForLog(line) }
     }
 
     /// Until a request through the gateway reaches payments v1 (its instance
