@@ -238,20 +238,21 @@ final class MeshSimulation {
         }
         for writer in writers.prefix(2) { loop.execute { churn(writer) } }
         // Probes: a write to `shared` every 500 ms, alternately adding and removing one instance.
-        var probeSequence = 0
+        // Touched on `loop` only.
+        let probeSequence = NIOLoopBoundBox(0, eventLoop: loop)
         func probe(_ writer: Connection) {
             let now = Self.now()
             guard now - phaseStart < seconds else { return }
-            let due = phaseStart + 0.25 + Double(probeSequence) * 0.5
+            let due = phaseStart + 0.25 + Double(probeSequence.value) * 0.5
             if due > now {
                 loop.scheduleTask(in: .microseconds(Int64((due - now) * 1e6))) { probe(writer) }
                 return
             }
-            probeSequence += 1
+            probeSequence.value += 1
             let slot = writes.count
             writes.append(TrackedWrite(service: -1, sent: now))
             let path = "/v1/instances/default/shared/probe"
-            let adding = probeSequence % 2 == 1
+            let adding = probeSequence.value % 2 == 1
             writer.send(adding ? .PUT : .DELETE, path, body: adding ? Self.instanceBody(-1, "probe", 99) : nil) {
                 status, _ in
                 if status >= 300 { self.churnFailed += 1 } else { self.writes[slot].version = writer.index }

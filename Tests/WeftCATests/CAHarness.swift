@@ -17,15 +17,19 @@ final class CAHarness: Sendable {
     let scratch: Scratch
     let port: Int
     let task: Task<Void, any Error>
+    /// Whether this replica made the database (and drops it on `stop`).
+    let ownsDatabase: Bool
 
     private init(
-        postgres: TemporaryPostgres, database: String, scratch: Scratch, port: Int, task: Task<Void, any Error>
+        postgres: TemporaryPostgres, database: String, scratch: Scratch, port: Int, task: Task<Void, any Error>,
+        ownsDatabase: Bool = true
     ) {
         self.postgres = postgres
         self.database = database
         self.scratch = scratch
         self.port = port
         self.task = task
+        self.ownsDatabase = ownsDatabase
     }
 
     var dataDirectory: String { scratch.file("data") }
@@ -36,13 +40,20 @@ final class CAHarness: Sendable {
         "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(service)"
     }
 
-    static func start(configure: (inout CAConfiguration) -> Void = { _ in }) async throws -> CAHarness {
-        let postgres = try TemporaryPostgres.sharedInstance()
-        let database = "ca_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
-        let admin = PostgresPool(PostgresPool.Configuration(url: postgres.url))
-        try await admin.query("CREATE DATABASE \(database)")
-        await admin.shutdown()
-        let scratch = try Scratch()
+    /// Starts a replica on a new database and data directory, or, with
+    /// `sharing`, another replica on that one's database and data directory
+    /// (as replicas behind one service share a volume).
+    static func start(
+        sharing other: CAHarness? = nil, configure: (inout CAConfiguration) -> Void = { _ in }
+    ) async throws -> CAHarness {
+        let postgres = try other?.postgres ?? TemporaryPostgres.sharedInstance()
+        let database = other?.database ?? "ca_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+        if other == nil {
+            let admin = PostgresPool(PostgresPool.Configuration(url: postgres.url))
+            try await admin.query("CREATE DATABASE \(database)")
+            await admin.shutdown()
+        }
+        let scratch = try other?.scratch ?? Scratch()
         var configuration = CAConfiguration(
             adminToken: adminToken, dataDirectory: scratch.file("data"), trustDomain: trustDomain)
         configuration.databaseURL = postgres.url(database: database)
@@ -59,7 +70,9 @@ final class CAHarness: Sendable {
         }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
-        let harness = CAHarness(postgres: postgres, database: database, scratch: scratch, port: port, task: task)
+        let harness = CAHarness(
+            postgres: postgres, database: database, scratch: scratch, port: port, task: task,
+            ownsDatabase: other == nil)
         guard port != 0 else {
             let outcome = await task.result
             await harness.stop()
@@ -91,6 +104,7 @@ final class CAHarness: Sendable {
     func stop() async {
         task.cancel()
         _ = await task.result
+        guard ownsDatabase else { return }
         let admin = PostgresPool(PostgresPool.Configuration(url: postgres.url))
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
         await admin.shutdown()
