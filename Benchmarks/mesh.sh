@@ -22,7 +22,9 @@
 # weft-sidecar built from an earlier commit), a third pair runs that binary with
 # the plain snapshots: the same run then compares before and after. With
 # TRACING=1, a pair exporting a span per request and hop (--otlp-endpoint, every
-# trace sampled) to a collector that takes and discards OTLP posts.
+# trace sampled) to a collector that takes and discards OTLP posts. With
+# POLICY_ROUNDS=N, N alternating runs of the plain and the policy pair give the
+# policy set's added p50 as a median (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
@@ -184,6 +186,25 @@ run weft+policy "http://127.0.0.1:18004/" "$weft_d" "$weft_c"
 [ -n "${TRACING:-}" ] && run weft+tracing "http://127.0.0.1:18006/" "$weft_h" "$weft_g"
 run nghttpx "http://127.0.0.1:18002/" "$nghttpx_a" "$nghttpx_b"
 run haproxy "http://127.0.0.1:18003/" "$haproxy_a" "$haproxy_b"
+# POLICY_ROUNDS=N: the policy set's added latency, judged against this
+# machine's noise (one run's p50 moves by ±40 µs from the next): N rounds, each
+# an open-loop run of the plain pair then one of the policy pair, in turn; the
+# median of the N differences of p50 is the figure to hold against the goal.
+if [ -n "${POLICY_ROUNDS:-}" ]; then
+    diffs=()
+    for round in $(seq 1 "$POLICY_ROUNDS"); do
+        plain=$(run weft "http://127.0.0.1:18001/" "$weft_a" "$weft_b")
+        policy=$(run weft+policy "http://127.0.0.1:18004/" "$weft_d" "$weft_c")
+        p_plain=$(echo "$plain" | sed -n 's/.*p50_us=\([0-9]*\).*/\1/p')
+        p_policy=$(echo "$policy" | sed -n 's/.*p50_us=\([0-9]*\).*/\1/p')
+        diffs+=($(( p_policy - p_plain )))
+        echo "round $round: $plain"
+        echo "round $round: $policy"
+        echo "round $round: policy adds $(( p_policy - p_plain )) µs at p50"
+    done
+    median=$(printf '%s\n' "${diffs[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+    echo "policy set, median added p50 over $POLICY_ROUNDS rounds: $median µs (each: ${diffs[*]})"
+fi
 saturate direct "http://127.0.0.1:$app/"
 profile_start() {  # frontend backend
     [ -n "${PERF:-}" ] || return 0
