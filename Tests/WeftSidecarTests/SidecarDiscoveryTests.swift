@@ -140,6 +140,17 @@ extension SidecarDiscoveryTests {
                 #expect(
                     (try? String(contentsOfFile: kept, encoding: .utf8))?.contains("\"version\": 7") != true,
                     "\(mode): an invalid snapshot was kept")
+                // Whether the registry is heard from, apart from the snapshot's
+                // own age: answers that say "nothing changed" count, refused
+                // ones do not.
+                let metrics = try Command.curl(["http://127.0.0.1:\(frontend.admin)/metrics"]).output
+                let contact = metrics.firstMatch(of: /weft_sidecar_discovery_last_contact_seconds (\d+)/)
+                    .flatMap { Int($0.1) }
+                if logged == nil {
+                    #expect(contact.map { $0 <= 5 } == true, "\(mode): last contact \(String(describing: contact))")
+                } else {
+                    #expect(contact == nil, "\(mode): a refused answer counted as contact")
+                }
             }
         }
     }

@@ -109,7 +109,9 @@ import WeftTestSupport
             let victim = instances[1].sidecar.process
             DispatchQueue.global().asyncAfter(deadline: .now() + 1) { victim.signal(SIGKILL) }
             let run = try Self.load(port, ["-D", "3", "-c", "4", "-m", "8"])
-            #expect(run.succeeded > 500, "\(run.output)")
+            // Enough traffic to straddle the kill (a debug build on a loaded
+            // machine managed 407 once; how many is not what this is about).
+            #expect(run.succeeded > 100, "\(run.output)")
             let errors = try Command.curl(["-s", "http://127.0.0.1:\(frontend.admin)/metrics"]).output
                 .split(separator: "\n").filter { $0.contains("proxy_errors_total{") }
             #expect(run.failed == 0 && run.ok == run.succeeded, "\(errors) \(run.output)")

@@ -102,6 +102,7 @@ public final class DiscoveryWatcher: Sendable {
                     from: try await query(settings, index: index, wait: settings.wait).get())
                 if failures > 0 { logger.info("discovery works again after \(failures) failed attempt(s)") }
                 failures = 0
+                loops.heardFromRegistry()
                 guard snapshot.version != index else {
                     // The wait ended without a change. A registry that answers at
                     // once instead of blocking (an old one, a proxy in between) is

@@ -53,6 +53,25 @@ public final class ProxyLoops: Sendable {
     /// The snapshot most recently applied.
     public var snapshot: ProxySnapshot { latest.withLockedValue { $0 } }
 
+    /// When (monotonic) the registry last answered a discovery query, with a
+    /// change or with "nothing changed"; nil until discovery first answers
+    /// (or when the proxy runs from a snapshot file). A quiet mesh changes
+    /// nothing for hours, so the snapshot's own age says nothing about whether
+    /// this proxy still hears from the registry; this does.
+    private let lastContact = NIOLockedValueBox<NIODeadline?>(nil)
+
+    /// Notes that the registry answered (see `secondsSinceContact`).
+    public func heardFromRegistry() {
+        lastContact.withLockedValue { $0 = .now() }
+    }
+
+    /// Whole seconds since the registry last answered; nil if it never has.
+    public var secondsSinceContact: Int64? {
+        lastContact.withLockedValue { contact in
+            contact.map { (NIODeadline.now() - $0).nanoseconds / 1_000_000_000 }
+        }
+    }
+
     /// Swaps `snapshot` in on every loop.
     public func apply(_ snapshot: ProxySnapshot) {
         latest.withLockedValue { $0 = snapshot }

@@ -128,7 +128,7 @@ final class AdminHandler: ChannelInboundHandler {
             } else {
                 respond(
                     context, head, .ok,
-                    "ready: snapshot version \(snapshot.version) (built \(age)s ago), certificate valid for \(remaining)s\n"
+                    "ready: snapshot version \(snapshot.version) (built \(age)s ago\(loops.secondsSinceContact.map { ", registry heard \($0)s ago" } ?? "")), certificate valid for \(remaining)s\n"
                 )
             }
         case "/certificate":
@@ -163,6 +163,7 @@ final class AdminHandler: ChannelInboundHandler {
         case "/metrics":
             let (expiry, renewals, prefix) = (workload.notAfter, workload.renewals, prefix)
             let generatedAt = loops.snapshot.generatedAt
+            let lastContact = loops.secondsSinceContact
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let accessLog = loops.accessLog
             let tracer = loops.tracer
@@ -182,6 +183,12 @@ final class AdminHandler: ChannelInboundHandler {
                 text += "# HELP \(prefix)_snapshot_age_seconds Seconds since the registry built the snapshot in use.\n"
                 text += "# TYPE \(prefix)_snapshot_age_seconds gauge\n"
                 text += "\(prefix)_snapshot_age_seconds \(max(0, Self.unixTime() - generatedAt))\n"
+                if let contact = lastContact {
+                    text +=
+                        "# HELP \(prefix)_discovery_last_contact_seconds Seconds since the registry last answered a discovery query (a change, or nothing changed).\n"
+                    text += "# TYPE \(prefix)_discovery_last_contact_seconds gauge\n"
+                    text += "\(prefix)_discovery_last_contact_seconds \(contact)\n"
+                }
                 let (handler, context) = loopBound.value
                 handler.respond(
                     context, head, .ok, text, extra: [("content-type", "text/plain; version=0.0.4")])
