@@ -68,7 +68,7 @@ public final class Gateway: Sendable {
         // cleartext port's redirect names the port it got.
         let certificates = try configuration.tls.map { tls in
             try GatewayCertificates(
-                tls.certificates, minimumVersion: tls.minimumVersion, logger: logger, eventLoop: group.next())
+                tls.certificates, minimumVersion: tls.minimumVersion, logger: logger)
         }
         var listeners: [ProxyListener] = []
         if let tls = configuration.tls, let certificates {
@@ -93,7 +93,7 @@ public final class Gateway: Sendable {
                 channel, scheme: "http", loops: loops, errors: errors, limits: limits, redirectToHTTPS: redirectPort)
         }.wait()
         listeners.insert(http, at: 0)
-        let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
+        let watcher = source.watch(loops: loops, logger: logger)
         workload.start()
         let admin = try configuration.host.admin.map { address in
             try AdminServer.start(

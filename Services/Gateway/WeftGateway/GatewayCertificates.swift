@@ -1,7 +1,7 @@
 public import Logging
 import NIOConcurrencyHelpers
-public import NIOCore
 public import WeftTLS
+import WeftProxy
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -31,7 +31,7 @@ public final class GatewayCertificates: Sendable {
     }
 
     public let provider: TLSContextProvider
-    private let task: NIOLockedValueBox<RepeatedTask?>
+    private let poller: FileChangePoller
     private let served: NIOLockedValueBox<[[String]]>
 
     /// The names each certificate is served for, in order (the first serves
@@ -40,20 +40,16 @@ public final class GatewayCertificates: Sendable {
 
     /// Loads `files`; throws what makes them unusable (exit 78 at start-up).
     public init(
-        _ files: [Files], minimumVersion: TLSConfiguration.Version, logger: Logger, eventLoop: any EventLoop
+        _ files: [Files], minimumVersion: TLSConfiguration.Version, logger: Logger
     ) throws {
         let base = TLSConfiguration(
             role: .server, applicationProtocols: ["h2", "http/1.1"], minimumVersion: minimumVersion)
         let table = try Self.load(files, base: base)
         provider = TLSContextProvider(try table.makeContext())
         served = NIOLockedValueBox(table.entries.map(\.names))
-        task = NIOLockedValueBox(nil)
-        let seen = NIOLockedValueBox(Self.stamp(files))
         let (provider, served) = (self.provider, self.served)
-        let repeated = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
-            let stamp = Self.stamp(files)
-            guard stamp != seen.withLockedValue({ $0 }) else { return }
-            seen.withLockedValue { $0 = stamp }
+        // Checked every 2 s off the event loops (see `FileChangePoller`).
+        poller = FileChangePoller(paths: files.flatMap { [$0.certificate, $0.key] }, interval: .seconds(2)) {
             do {
                 let table = try Self.load(files, base: base)
                 provider.update(try table.makeContext())
@@ -63,11 +59,10 @@ public final class GatewayCertificates: Sendable {
                 logger.error("refused the changed TLS certificates, keeping the ones in use: \(error)")
             }
         }
-        task.withLockedValue { $0 = repeated }
     }
 
     public func stop() {
-        task.withLockedValue { $0?.cancel() }
+        poller.stop()
     }
 
     /// `api.example.com (default); *.pos.example.com`.
@@ -111,14 +106,5 @@ public final class GatewayCertificates: Sendable {
             }
         }
         return try TLSServerNames(certificates, base: base)
-    }
-
-    static func stamp(_ files: [Files]) -> String {
-        files.flatMap { [$0.certificate, $0.key] }.map { path in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let size = (attributes?[.size] as? Int) ?? (attributes?[.size] as? UInt64).map(Int.init) ?? -1
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            return "\(size)/\(modified)"
-        }.joined(separator: ",")
     }
 }

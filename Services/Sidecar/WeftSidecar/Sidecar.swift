@@ -110,7 +110,7 @@ public final class Sidecar: Sendable {
                     try OutboundPipeline.configure(channel, target: .byAuthority, loops: loops, errors: errors)
                 }.wait())
         }
-        let watcher = source.watch(loops: loops, logger: logger, eventLoop: group.next())
+        let watcher = source.watch(loops: loops, logger: logger)
         workload.start()
         let registrar = try configuration.registrar(inboundPort: inbound.port, workload: workload, logger: logger)
         registrar?.start()

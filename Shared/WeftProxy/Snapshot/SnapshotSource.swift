@@ -41,14 +41,13 @@ public enum SnapshotSource: Sendable {
     }
 
     /// Applies every later snapshot to `loops` until stopped.
-    public func watch(loops: ProxyLoops, logger: Logger, eventLoop: any EventLoop) -> SnapshotWatcher {
+    public func watch(loops: ProxyLoops, logger: Logger) -> SnapshotWatcher {
         switch self {
         case .registry(let settings):
             .registry(DiscoveryWatcher(settings, loops: loops, logger: logger))
         case .file(let path, let namespace):
             .file(
-                SnapshotFileWatcher(
-                    path: path, namespace: namespace, loops: loops, logger: logger, eventLoop: eventLoop))
+                SnapshotFileWatcher(path: path, namespace: namespace, loops: loops, logger: logger))
         }
     }
 
