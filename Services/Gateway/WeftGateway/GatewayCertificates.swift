@@ -1,7 +1,7 @@
 public import Logging
 import NIOConcurrencyHelpers
-public import WeftTLS
 import WeftProxy
+public import WeftTLS
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
